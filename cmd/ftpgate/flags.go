@@ -1,0 +1,110 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ftpgate/ftpgate/ftp"
+	"github.com/ftpgate/ftpgate/nft"
+)
+
+// options are the settings of `ftpgate run` and `ftpgate rules`.
+type options struct {
+	nft        nft.Config
+	ftp        ftp.Config
+	routeTable int
+	logLevel   string
+	logFormat  string
+}
+
+// portList is a flag holding comma-separated TCP ports.
+type portList []uint16
+
+func (p *portList) String() string {
+	s := make([]string, len(*p))
+	for i, v := range *p {
+		s[i] = strconv.Itoa(int(v))
+	}
+	return strings.Join(s, ",")
+}
+
+func (p *portList) Set(v string) error {
+	var out []uint16
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.ParseUint(strings.TrimSpace(f), 10, 16)
+		if err != nil || n == 0 {
+			return fmt.Errorf("invalid port %q", f)
+		}
+		out = append(out, uint16(n))
+	}
+	*p = out
+	return nil
+}
+
+// parseOptions parses the flags of run and rules; defaults work on a gateway with no flag.
+func parseOptions(name string, args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("ftpgate "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ports := portList{nft.DefaultControlPort}
+	fs.Var(&ports, "control-ports", "comma-separated TCP ports intercepted as FTP control")
+	ctl := fs.Uint("control-listen", nft.DefaultControlListen, "local port of the transparent control listener")
+	data := fs.Uint("data-listen", nft.DefaultDataListen, "local port of the transparent data listener")
+	fs.StringVar(&o.nft.Table, "table", nft.DefaultTable, "name of the nftables inet table ftpgate owns")
+	mark := fs.Uint("mark", nft.DefaultMark, "packet mark steering intercepted packets to the local route table")
+	fs.IntVar(&o.routeTable, "route-table", 100, "policy routing table for marked packets")
+	fs.DurationVar(&o.nft.Timeout, "expect-timeout", nft.DefaultTimeout, "lifetime of an unused data channel expectation")
+	fs.BoolVar(&o.ftp.Spoof, "spoof", true, "connect to servers from the client's own address (false: from the box's own address)")
+	fs.DurationVar(&o.ftp.ConnectTimeout, "connect-timeout", 15*time.Second, "timeout for connecting to a server (control and data)")
+	fs.DurationVar(&o.ftp.IdleTimeout, "idle-timeout", 15*time.Minute, "close a control connection idle this long (not while a transfer runs)")
+	fs.IntVar(&o.ftp.MaxLine, "max-line", 2048, "maximum length of a command or reply line")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	switch {
+	case *ctl == 0 || *ctl > 65535:
+		return o, fmt.Errorf("invalid -control-listen %d", *ctl)
+	case *data == 0 || *data > 65535:
+		return o, fmt.Errorf("invalid -data-listen %d", *data)
+	case *ctl == *data:
+		return o, fmt.Errorf("-control-listen and -data-listen must differ")
+	case *mark == 0 || *mark > 0xffffffff:
+		return o, fmt.Errorf("invalid -mark %d", *mark)
+	case o.routeTable <= 0 || o.routeTable >= 253:
+		return o, fmt.Errorf("invalid -route-table %d (1..252)", o.routeTable)
+	case o.nft.Timeout < time.Second:
+		return o, fmt.Errorf("-expect-timeout must be at least 1s")
+	case o.ftp.MaxLine < 512:
+		return o, fmt.Errorf("-max-line must be at least 512 (RFC 959)")
+	}
+	o.nft.ControlPorts = ports
+	o.nft.ControlListen, o.nft.DataListen, o.nft.Mark = uint16(*ctl), uint16(*data), uint32(*mark)
+	return o, nil
+}
+
+// newLogger builds the slog logger the flags ask for.
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("invalid log level %q", level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("invalid log format %q (text or json)", format)
+	}
+}

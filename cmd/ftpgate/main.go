@@ -1,0 +1,64 @@
+// Command ftpgate is the transparent FTP gateway: `ftpgate run` serves, `ftpgate rules` prints
+// the nftables table it would install, `ftpgate version` prints its version.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1 // a failure while running
+	exitUsage = 2 // bad command line
+	exitEnv   = 3 // missing privileges or kernel support; nothing was changed
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return exitUsage
+	}
+	switch args[0] {
+	case "run":
+		return cmdRun(ctx, args[1:], stderr)
+	case "rules":
+		return cmdRules(args[1:], stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintf(stdout, "ftpgate %s\n", version)
+		return exitOK
+	case "help", "-h", "--help":
+		usage(stdout)
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "ftpgate: unknown command %q\n", args[0])
+		usage(stderr)
+		return exitUsage
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `usage: ftpgate <command> [flags]
+
+commands:
+  run       run the gateway (needs CAP_NET_ADMIN; installs its nftables table and routing)
+  rules     print the nftables table and policy routing that run installs
+  version   print the version
+
+Run "ftpgate <command> -h" for the flags of a command.
+`)
+}

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+
+	"github.com/ftpgate/ftpgate/datachan"
+	"github.com/ftpgate/ftpgate/ftp"
+	"github.com/ftpgate/ftpgate/intercept"
+	"github.com/ftpgate/ftpgate/nft"
+)
+
+// cmdRun runs the gateway until SIGTERM/SIGINT, then removes everything it installed.
+func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
+	o, err := parseOptions("run", args, stderr)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		fmt.Fprintf(stderr, "ftpgate run: %v\n", err)
+		return exitUsage
+	}
+	log, err := newLogger(stderr, o.logLevel, o.logFormat)
+	if err != nil {
+		fmt.Fprintf(stderr, "ftpgate run: %v\n", err)
+		return exitUsage
+	}
+	o.nft = o.nft.WithDefaults()
+
+	// Preflight: nothing is changed until privileges and kernel support are known good.
+	if err := intercept.CheckPrivileges(); err != nil {
+		fmt.Fprintf(stderr, "ftpgate: %v\n", err)
+		return exitEnv
+	}
+	if err := nft.Probe(ctx); err != nil {
+		fmt.Fprintf(stderr, "ftpgate: %v\n", err)
+		return exitEnv
+	}
+	inst, err := nft.NewNetlink(o.nft, nft.WithLogger(log))
+	if err != nil {
+		fmt.Fprintf(stderr, "ftpgate: %v\n", err)
+		return exitEnv
+	}
+	// The table is built in one batch: if the kernel lacks TPROXY or the socket match, the
+	// batch fails whole and nothing is left behind.
+	if err := inst.Setup(ctx); err != nil {
+		fmt.Fprintf(stderr, "ftpgate: install nftables table (does the kernel have nf_tables, TPROXY and the socket match?): %v\n", err)
+		return exitEnv
+	}
+	cleanup := context.WithoutCancel(ctx)
+	defer func() {
+		if err := inst.Teardown(cleanup); err != nil {
+			log.Error("remove nftables table", "table", o.nft.Table, "err", err.Error())
+		}
+	}()
+	rt := &intercept.Routing{Mark: o.nft.Mark, Table: o.routeTable, Log: log}
+	if err := rt.Setup(ctx); err != nil {
+		fmt.Fprintf(stderr, "ftpgate: set up policy routing: %v\n", err)
+		return exitEnv
+	}
+	defer func() {
+		if err := rt.Teardown(cleanup); err != nil {
+			log.Error("remove policy routing", "err", err.Error())
+		}
+	}()
+	if err := serve(ctx, o, inst, log); err != nil {
+		log.Error("ftpgate stopped", "err", err.Error())
+		return exitError
+	}
+	log.Info("ftpgate stopped")
+	return exitOK
+}
+
+// serve opens the transparent listeners and runs control and data servers until ctx ends.
+func serve(ctx context.Context, o options, inst nft.Installer, log *slog.Logger) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ctlLns, err := listenBoth(ctx, o.nft.ControlListen, log)
+	if err != nil {
+		return err
+	}
+	dataLns, err := listenBoth(ctx, o.nft.DataListen, log)
+	if err != nil {
+		closeAll(ctlLns)
+		return err
+	}
+	reg := datachan.NewRegistry(inst, o.nft.Timeout, log)
+	dsrv := &datachan.Server{Registry: reg, Log: log}
+	csrv := &ftp.Server{
+		Config:  o.ftp,
+		Dialer:  &intercept.Dialer{Timeout: o.ftp.ConnectTimeout},
+		Data:    reg,
+		Log:     log,
+		IsLocal: isLocal,
+	}
+	var (
+		wg   sync.WaitGroup
+		once sync.Once
+		ferr error
+	)
+	fail := func(err error) {
+		once.Do(func() { ferr = err })
+		cancel()
+	}
+	for _, ln := range ctlLns {
+		wg.Go(func() {
+			if err := csrv.Serve(ctx, ln); err != nil {
+				fail(fmt.Errorf("control listener %s: %w", ln.Addr(), err))
+			}
+		})
+	}
+	for _, ln := range dataLns {
+		wg.Go(func() {
+			if err := dsrv.Serve(ctx, ln); err != nil {
+				fail(fmt.Errorf("data listener %s: %w", ln.Addr(), err))
+			}
+		})
+	}
+	log.Info("ftpgate running", "version", version, "control_ports", o.nft.ControlPorts,
+		"control_listen", o.nft.ControlListen, "data_listen", o.nft.DataListen, "table", o.nft.Table, "spoof", o.ftp.Spoof)
+	<-ctx.Done()
+	log.Info("ftpgate stopping: closing listeners and sessions")
+	wg.Wait()
+	csrv.Wait()
+	dsrv.Wait()
+	return ferr
+}
+
+// listenBoth opens the transparent IPv4 and IPv6 listeners on port. A box without IPv6 gets a
+// warning and IPv4 only.
+func listenBoth(ctx context.Context, port uint16, log *slog.Logger) ([]*net.TCPListener, error) {
+	p := strconv.Itoa(int(port))
+	ln4, err := intercept.Listen(ctx, "tcp4", "0.0.0.0:"+p)
+	if err != nil {
+		return nil, fmt.Errorf("listen on port %s (IPv4): %w", p, err)
+	}
+	ln6, err := intercept.Listen(ctx, "tcp6", "[::]:"+p)
+	if err != nil {
+		log.Warn("no IPv6 listener; serving IPv4 only", "port", port, "err", err.Error())
+		return []*net.TCPListener{ln4}, nil
+	}
+	return []*net.TCPListener{ln4, ln6}, nil
+}
+
+func closeAll(lns []*net.TCPListener) {
+	for _, ln := range lns {
+		ln.Close()
+	}
+}
+
+// isLocal reports whether a is one of this box's own addresses.
+func isLocal(a netip.Addr) bool {
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, ia := range addrs {
+		if n, ok := ia.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap() == a.Unmap() {
+				return true
+			}
+		}
+	}
+	return a.IsLoopback()
+}

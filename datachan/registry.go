@@ -1,0 +1,145 @@
+package datachan
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/ftpgate/ftpgate/nft"
+)
+
+// ErrInUse is returned by Expect when another session already expects the same connection.
+var ErrInUse = errors.New("datachan: expectation already held by another session")
+
+// Key identifies one expected connection: from Src to Dst:Port, as the nft element does.
+type Key struct {
+	Src, Dst netip.Addr
+	Port     uint16
+}
+
+func (k Key) String() string {
+	return fmt.Sprintf("%s . %s . %d", k.Src, k.Dst, k.Port)
+}
+
+// Handler takes over an arrived data connection. It runs on its own goroutine and owns conn.
+type Handler func(conn *net.TCPConn)
+
+type entry struct {
+	owner   uint64
+	key     Key
+	handler Handler
+	timer   *time.Timer
+}
+
+// Registry maps expected connections to the sessions that wait for them and keeps the kernel's
+// expectation sets in step. It is safe for concurrent use.
+type Registry struct {
+	inst    nft.Installer
+	timeout time.Duration
+	log     *slog.Logger
+
+	mu      sync.Mutex
+	byKey   map[Key]*entry
+	byOwner map[uint64]*entry
+}
+
+// NewRegistry returns a registry that installs elements with inst; timeout is the lifetime of
+// an unused expectation.
+func NewRegistry(inst nft.Installer, timeout time.Duration, log *slog.Logger) *Registry {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Registry{
+		inst:    inst,
+		timeout: timeout,
+		log:     log,
+		byKey:   make(map[Key]*entry),
+		byOwner: make(map[uint64]*entry),
+	}
+}
+
+// Expect installs the expectation k for owner, superseding owner's previous one. When the
+// connection arrives, h is called with it; at most one connection is admitted.
+func (r *Registry) Expect(ctx context.Context, owner uint64, k Key, h Handler) error {
+	if !k.Src.IsValid() || !k.Dst.IsValid() || k.Src.Is4() != k.Dst.Is4() || k.Port == 0 {
+		return fmt.Errorf("datachan: invalid expectation %s", k)
+	}
+	k.Src, k.Dst = k.Src.Unmap(), k.Dst.Unmap()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e, ok := r.byKey[k]; ok && e.owner != owner {
+		return fmt.Errorf("%w: %s", ErrInUse, k)
+	}
+	if old := r.byOwner[owner]; old != nil {
+		r.removeLocked(ctx, old)
+	}
+	if err := r.inst.Add(ctx, nft.Element{Src: k.Src, Dst: k.Dst, Port: k.Port, Timeout: r.timeout}); err != nil {
+		return fmt.Errorf("datachan: add expectation %s: %w", k, err)
+	}
+	e := &entry{owner: owner, key: k, handler: h}
+	e.timer = time.AfterFunc(r.timeout, func() { r.expire(e) })
+	r.byKey[k] = e
+	r.byOwner[owner] = e
+	r.log.Debug("expectation added", "session", owner, "element", k.String(), "timeout", r.timeout)
+	return nil
+}
+
+// Cancel removes owner's expectation, if any.
+func (r *Registry) Cancel(ctx context.Context, owner uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e := r.byOwner[owner]; e != nil {
+		r.removeLocked(ctx, e)
+	}
+}
+
+// Claim takes the expectation that admits a connection from src to dst, removing it and its
+// element so no second connection gets in. It reports false for an unexpected connection.
+func (r *Registry) Claim(ctx context.Context, src, dst netip.AddrPort) (owner uint64, h Handler, ok bool) {
+	k := Key{Src: src.Addr().Unmap(), Dst: dst.Addr().Unmap(), Port: dst.Port()}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := r.byKey[k]
+	if e == nil {
+		return 0, nil, false
+	}
+	r.removeLocked(ctx, e)
+	return e.owner, e.handler, true
+}
+
+// Len reports the number of pending expectations.
+func (r *Registry) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.byKey)
+}
+
+func (r *Registry) expire(e *entry) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.byKey[e.key] != e {
+		return
+	}
+	r.log.Info("expectation expired unused", "session", e.owner, "element", e.key.String())
+	r.removeLocked(context.Background(), e)
+}
+
+// removeLocked forgets e and deletes its element. The kernel may have expired the element
+// already; Installer.Delete treats that as success.
+func (r *Registry) removeLocked(ctx context.Context, e *entry) {
+	e.timer.Stop()
+	delete(r.byKey, e.key)
+	if r.byOwner[e.owner] == e {
+		delete(r.byOwner, e.owner)
+	}
+	el := nft.Element{Src: e.key.Src, Dst: e.key.Dst, Port: e.key.Port}
+	if err := r.inst.Delete(context.WithoutCancel(ctx), el); err != nil {
+		// The element still expires on its own; say so loudly.
+		r.log.Error("delete expectation", "session", e.owner, "element", e.key.String(), "err", err)
+	}
+}

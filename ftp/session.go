@@ -1,0 +1,251 @@
+package ftp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// Session relays one FTP control connection between a client and the server it meant to reach,
+// checks every address the protocol carries, and opens the data channels it negotiates.
+type Session struct {
+	// ID identifies the session in logs and owns its data channel expectations.
+	ID uint64
+
+	cfg    Config
+	log    *slog.Logger
+	dialer Dialer
+	data   DataChannels
+
+	client     *net.TCPConn
+	server     *net.TCPConn
+	clientAddr netip.AddrPort
+	serverAddr netip.AddrPort
+
+	cw      sync.Mutex // serialises writes to the client
+	qmu     sync.Mutex // guards pending
+	pending []pendingCmd
+
+	mu       sync.Mutex // guards the fields below
+	user     string
+	typ      string
+	rest     int64
+	nextData *dataConn
+	running  int // data relays in progress; they suspend the idle timeout
+	closed   bool
+	quit     bool
+	dataWG   sync.WaitGroup
+}
+
+// pendingCmd is a command forwarded to the server and not yet answered with a final reply, or
+// a reply ftpgate itself gives, queued so that replies reach the client in command order.
+type pendingCmd struct {
+	cmd   Command
+	xfer  *transfer
+	local *Reply
+}
+
+// NewSession prepares a session for the accepted client connection whose original destination
+// was server.
+func NewSession(id uint64, client *net.TCPConn, server netip.AddrPort, cfg Config, d Dialer, dc DataChannels, log *slog.Logger) *Session {
+	cfg = cfg.WithDefaults()
+	ca := addrPort(client.RemoteAddr())
+	server = netip.AddrPortFrom(server.Addr().Unmap(), server.Port())
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Session{
+		ID:         id,
+		cfg:        cfg,
+		log:        log.With("session", id),
+		dialer:     d,
+		data:       dc,
+		client:     client,
+		clientAddr: ca,
+		serverAddr: server,
+		typ:        "A",
+	}
+}
+
+// Serve runs the session until either side closes, the client quits, or ctx is cancelled. It
+// removes the session's expectations and closes both connections before it returns.
+func (s *Session) Serve(ctx context.Context) error {
+	start := time.Now()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.log.Info("session started", "client", s.clientAddr.String(), "server", s.serverAddr.String())
+	err := s.serve(ctx, cancel)
+	cancel()
+	s.data.Cancel(context.WithoutCancel(ctx), s.ID)
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.dataWG.Wait()
+	s.client.Close()
+	if s.server != nil {
+		s.server.Close()
+	}
+	attrs := []any{"duration", time.Since(start).Round(time.Millisecond).String()}
+	if err != nil {
+		attrs = append(attrs, "err", err.Error())
+	}
+	s.log.Info("session ended", attrs...)
+	return err
+}
+
+func (s *Session) serve(ctx context.Context, cancel context.CancelFunc) error {
+	s.client.SetKeepAlive(true)
+	var src netip.Addr
+	if s.cfg.Spoof {
+		src = s.clientAddr.Addr()
+	}
+	dctx, dcancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
+	server, err := s.dialer.Dial(dctx, src, s.serverAddr)
+	dcancel()
+	if err != nil {
+		s.writeClient(NewReply(421, "Service not available: ftpgate cannot reach the server."))
+		return fmt.Errorf("ftp: connect to server %s: %w", s.serverAddr, err)
+	}
+	server.SetKeepAlive(true)
+	s.server = server
+	stop := context.AfterFunc(ctx, func() {
+		s.client.Close()
+		server.Close()
+	})
+	defer stop()
+	// The greeting answers no command: a pseudo-command with an empty verb stands for it.
+	s.pending = []pendingCmd{{}}
+
+	idle := time.AfterFunc(s.cfg.IdleTimeout, func() { s.idleExpired(cancel) })
+	defer idle.Stop()
+
+	errc := make(chan error, 2)
+	go func() { errc <- s.replyLoop(ctx); cancel() }()
+	go func() { errc <- s.commandLoop(ctx, idle); cancel() }()
+	err1, err2 := <-errc, <-errc
+	return errors.Join(err1, err2)
+}
+
+// idleExpired closes an idle control connection unless a transfer is running.
+func (s *Session) idleExpired(cancel context.CancelFunc) {
+	s.mu.Lock()
+	running := s.running > 0
+	s.mu.Unlock()
+	if running {
+		time.AfterFunc(s.cfg.IdleTimeout, func() { s.idleExpired(cancel) })
+		return
+	}
+	s.log.Info("control connection idle, closing", "idle", s.cfg.IdleTimeout.String())
+	s.writeClient(NewReply(421, "Idle timeout, closing control connection."))
+	cancel()
+}
+
+// commandLoop reads the client's commands and handles each one.
+func (s *Session) commandLoop(ctx context.Context, idle *time.Timer) error {
+	lr := NewLineReader(s.client, s.cfg.MaxLine)
+	for {
+		line, err := lr.ReadLine()
+		idle.Reset(s.cfg.IdleTimeout)
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrLineTooLong):
+			s.refuse("line too long", NewReply(500, "Command line too long."), "limit", s.cfg.MaxLine)
+			continue
+		case errors.Is(err, ErrNUL), errors.Is(err, ErrBareCR):
+			s.refuse("malformed command line", NewReply(500, "Malformed command line."), "err", err.Error())
+			continue
+		case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), ctx.Err() != nil:
+			return nil
+		default:
+			return fmt.Errorf("ftp: read command: %w", err)
+		}
+		cmd, err := ParseCommand(line)
+		if err != nil {
+			s.refuse("unparsable command", NewReply(500, "Syntax error, command unrecognized."), "err", err.Error())
+			continue
+		}
+		if err := s.handleCommand(ctx, cmd); err != nil {
+			return err
+		}
+	}
+}
+
+// replyLoop reads the server's replies and handles each one.
+func (s *Session) replyLoop(ctx context.Context) error {
+	rr := NewReplyReader(s.server, s.cfg.MaxLine, s.cfg.MaxReplyLines)
+	for {
+		r, err := rr.ReadReply()
+		switch {
+		case err == nil:
+		case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), ctx.Err() != nil:
+			return nil
+		case errors.Is(err, ErrBadReply), errors.Is(err, ErrTooManyLines), errors.Is(err, ErrLineTooLong),
+			errors.Is(err, ErrNUL), errors.Is(err, ErrBareCR):
+			s.log.Warn("invalid reply from server, closing session", "err", err.Error())
+			s.writeClient(NewReply(421, "Invalid reply from server, closing control connection."))
+			return fmt.Errorf("ftp: read reply: %w", err)
+		default:
+			return fmt.Errorf("ftp: read reply: %w", err)
+		}
+		if done := s.handleReply(ctx, r); done {
+			return nil
+		}
+	}
+}
+
+// writeClient writes a reply to the client now.
+func (s *Session) writeClient(r Reply) {
+	s.cw.Lock()
+	defer s.cw.Unlock()
+	if _, err := s.client.Write(r.Bytes()); err != nil {
+		s.log.Debug("write to client", "err", err.Error())
+	}
+}
+
+// reply answers the client on ftpgate's own behalf, after every reply still owed to
+// commands sent before.
+func (s *Session) reply(r Reply) {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	if len(s.pending) == 0 {
+		s.writeClient(r)
+		return
+	}
+	s.pending = append(s.pending, pendingCmd{local: &r})
+}
+
+// refuse logs why a command was refused and answers the client with r.
+func (s *Session) refuse(why string, r Reply, attrs ...any) {
+	s.log.Warn("command refused: "+why, append(attrs, "reply", r.Code)...)
+	s.reply(r)
+}
+
+// forward queues cmd as owed a reply and sends it to the server.
+func (s *Session) forward(cmd Command, x *transfer) error {
+	s.qmu.Lock()
+	s.pending = append(s.pending, pendingCmd{cmd: cmd, xfer: x})
+	s.qmu.Unlock()
+	if cmd.Verb == "ABOR" {
+		return s.sendAbort(cmd)
+	}
+	if _, err := io.WriteString(s.server, cmd.String()+"\r\n"); err != nil {
+		return fmt.Errorf("ftp: write command: %w", err)
+	}
+	return nil
+}
+
+// addrPort returns a TCP address as an unmapped netip.AddrPort.
+func addrPort(a net.Addr) netip.AddrPort {
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return netip.AddrPort{}
+	}
+	ap := ta.AddrPort()
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}

@@ -1,0 +1,119 @@
+package ftp
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ftpgate/ftpgate/datachan"
+)
+
+// transferVerbs are the commands that move data, and which way.
+var transferVerbs = map[string]Direction{
+	"RETR": Download, "LIST": Download, "NLST": Download, "MLSD": Download,
+	"STOR": Upload, "STOU": Upload, "APPE": Upload,
+}
+
+// handleCommand decides what happens to one client command. An error ends the session.
+func (s *Session) handleCommand(ctx context.Context, cmd Command) error {
+	switch cmd.Verb {
+	case "PORT", "EPRT":
+		return s.handleActive(ctx, cmd)
+	case "PASV", "EPSV":
+		// A new PASV supersedes the previous expectation at once, whatever the server answers.
+		s.data.Cancel(ctx, s.ID)
+		s.mu.Lock()
+		s.nextData = nil
+		s.mu.Unlock()
+	case "AUTH", "ADAT", "CCC", "CONF", "ENC", "MIC":
+		// Without TLS decoding the gateway would be blind to the control channel and could
+		// open no data channel: refuse, and the client goes on in the clear or stops.
+		s.refuse("security extension not supported", NewReply(534, "ftpgate does not carry this security mechanism."), "command", cmd.Verb)
+		return nil
+	case "PBSZ", "PROT":
+		s.refuse("security extension not supported", NewReply(503, "No security mechanism in use."), "command", cmd.Verb)
+		return nil
+	case "USER":
+		s.mu.Lock()
+		s.user = cmd.Arg
+		s.mu.Unlock()
+	case "REST":
+		off, err := strconv.ParseInt(strings.TrimSpace(cmd.Arg), 10, 64)
+		if err != nil || off < 0 {
+			s.refuse("bad REST offset", NewReply(501, "REST needs a non-negative byte offset."), "arg", cmd.Arg)
+			return nil
+		}
+		s.mu.Lock()
+		s.rest = off
+		s.mu.Unlock()
+	}
+	var x *transfer
+	if dir, ok := transferVerbs[cmd.Verb]; ok {
+		x = s.beginTransfer(cmd, dir)
+	}
+	return s.forward(cmd, x)
+}
+
+// handleActive checks a PORT or EPRT and opens `server . client . port` before forwarding it,
+// since a server may connect as soon as it has read the command.
+func (s *Session) handleActive(ctx context.Context, cmd Command) error {
+	var (
+		ap  = s.clientAddr
+		err error
+	)
+	if cmd.Verb == "PORT" {
+		ap, err = ParsePORT(cmd.Arg)
+	} else {
+		ap, err = ParseEPRT(cmd.Arg)
+	}
+	if err != nil {
+		s.refuse("bad "+cmd.Verb+" argument", NewReply(501, "Syntax error in "+cmd.Verb+" argument."), "arg", cmd.Arg, "err", err.Error())
+		return nil
+	}
+	if ap.Addr().Unmap() != s.clientAddr.Addr() {
+		s.refuse(cmd.Verb+" names a host other than the client", NewReply(501, cmd.Verb+" address must be your own."),
+			"arg", cmd.Arg, "client", s.clientAddr.Addr().String())
+		return nil
+	}
+	if ap.Port() < 1024 {
+		s.refuse(cmd.Verb+" names a privileged port", NewReply(501, cmd.Verb+" port must be 1024 or above."), "arg", cmd.Arg)
+		return nil
+	}
+	k := datachan.Key{Src: s.serverAddr.Addr(), Dst: s.clientAddr.Addr(), Port: ap.Port()}
+	if err := s.openData(ctx, k, false); err != nil {
+		s.log.Error("open data channel", "element", k.String(), "err", err.Error())
+		s.reply(NewReply(425, "Cannot open data connection."))
+		return nil
+	}
+	return s.forward(cmd, nil)
+}
+
+// sendAbort sends ABOR the way RFC 959 asks: Telnet IP, then Telnet Synch (IAC as normal data
+// and DM as urgent data), then the command.
+func (s *Session) sendAbort(cmd Command) error {
+	if _, err := s.server.Write([]byte{0xff, 0xf4, 0xff}); err != nil {
+		return fmt.Errorf("ftp: write abort: %w", err)
+	}
+	rc, err := s.server.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("ftp: write abort: %w", err)
+	}
+	var serr error
+	if err := rc.Write(func(fd uintptr) bool {
+		serr = unix.Send(int(fd), []byte{0xf2}, unix.MSG_OOB)
+		return serr != unix.EAGAIN
+	}); err != nil {
+		return fmt.Errorf("ftp: write abort: %w", err)
+	}
+	if serr != nil {
+		return fmt.Errorf("ftp: write abort: %w", serr)
+	}
+	if _, err := io.WriteString(s.server, cmd.String()+"\r\n"); err != nil {
+		return fmt.Errorf("ftp: write command: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,64 @@
+package ftp
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/ftpgate/ftpgate/datachan"
+)
+
+// Dialer connects onward to a server. When src is valid the connection leaves from that
+// address (the client's own, spoofed); otherwise from the box's own address.
+type Dialer interface {
+	Dial(ctx context.Context, src netip.Addr, dst netip.AddrPort) (*net.TCPConn, error)
+}
+
+// DataChannels opens and closes a session's data channel expectations. datachan.Registry
+// implements it.
+type DataChannels interface {
+	// Expect admits one connection matching k and hands it to h, superseding the owner's
+	// previous expectation.
+	Expect(ctx context.Context, owner uint64, k datachan.Key, h datachan.Handler) error
+	// Cancel removes the owner's expectation, if any.
+	Cancel(ctx context.Context, owner uint64)
+}
+
+// Config holds the session limits and timeouts. Zero fields take their defaults.
+type Config struct {
+	// MaxLine bounds a command or reply line in bytes (default 2048).
+	MaxLine int
+	// MaxReplyLines bounds the lines of one multi-line reply (default 1000).
+	MaxReplyLines int
+	// ConnectTimeout bounds the connection to the server, control and data (default 15s).
+	ConnectTimeout time.Duration
+	// IdleTimeout closes a control connection idle this long while no transfer runs (default 15m).
+	IdleTimeout time.Duration
+	// Linger is how long a transfer record waits for its data connection to finish after
+	// the final reply arrived (default 30s).
+	Linger time.Duration
+	// Spoof makes connections to the server leave from the client's own address (default in
+	// cmd: true). When false they leave from the box's own address.
+	Spoof bool
+}
+
+// WithDefaults returns c with every zero field replaced by its default.
+func (c Config) WithDefaults() Config {
+	if c.MaxLine == 0 {
+		c.MaxLine = 2048
+	}
+	if c.MaxReplyLines == 0 {
+		c.MaxReplyLines = 1000
+	}
+	if c.ConnectTimeout == 0 {
+		c.ConnectTimeout = 15 * time.Second
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 15 * time.Minute
+	}
+	if c.Linger == 0 {
+		c.Linger = 30 * time.Second
+	}
+	return c
+}

@@ -1,0 +1,106 @@
+package nft
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Names of the objects inside the table. They are fixed: the table name is the only knob.
+const (
+	// SetData4 is the IPv4 expectation set: ipv4_addr . ipv4_addr . inet_service.
+	SetData4 = "data4"
+	// SetData6 is the IPv6 expectation set: ipv6_addr . ipv6_addr . inet_service.
+	SetData6 = "data6"
+	// ChainPrerouting is the one base chain, hooked at prerouting with mangle priority.
+	ChainPrerouting = "prerouting"
+)
+
+// Render returns the nft text of the table described by cfg (zero fields take their
+// defaults), in the layout of `nft list table` and loadable by `nft -f`. Several control ports
+// are written as one rule with an anonymous set, `tcp dport { 21, 990 }`, the same rule
+// Netlink installs; a single port is written as `tcp dport 21`.
+//
+// The text differs from what `nft list table` prints back only cosmetically: nft omits the
+// implied `flags timeout` and `meta nfproto` and prints marks as 0x00000001.
+func Render(cfg Config) string {
+	return renderTable(cfg, nil, nil)
+}
+
+// renderTable renders the table with the given element lines (already formatted) inside the
+// data4 and data6 set blocks.
+func renderTable(cfg Config, elems4, elems6 []string) string {
+	cfg = cfg.WithDefaults()
+	var b strings.Builder
+	fmt.Fprintf(&b, "table inet %s {\n", cfg.Table)
+	renderSet(&b, SetData4, "ipv4_addr . ipv4_addr . inet_service", cfg.Timeout, elems4)
+	b.WriteString("\n")
+	renderSet(&b, SetData6, "ipv6_addr . ipv6_addr . inet_service", cfg.Timeout, elems6)
+	b.WriteString("\n")
+	fmt.Fprintf(&b, "\tchain %s {\n", ChainPrerouting)
+	b.WriteString("\t\ttype filter hook prerouting priority mangle; policy accept;\n")
+	for _, r := range ruleTexts(cfg) {
+		fmt.Fprintf(&b, "\t\t%s\n", r)
+	}
+	b.WriteString("\t}\n}\n")
+	return b.String()
+}
+
+// renderSet writes one expectation set block.
+func renderSet(b *strings.Builder, name, typ string, timeout time.Duration, elems []string) {
+	fmt.Fprintf(b, "\tset %s {\n", name)
+	fmt.Fprintf(b, "\t\ttype %s\n", typ)
+	b.WriteString("\t\tflags timeout\n")
+	fmt.Fprintf(b, "\t\ttimeout %s\n", formatDuration(timeout))
+	if len(elems) > 0 {
+		fmt.Fprintf(b, "\t\telements = { %s }\n", strings.Join(elems, ",\n\t\t\t     "))
+	}
+	b.WriteString("\t}\n")
+}
+
+// ruleTexts returns the four rules of the prerouting chain, in order. rules.go builds the
+// same rules as expressions.
+func ruleTexts(cfg Config) []string {
+	cfg = cfg.WithDefaults()
+	markAccept := fmt.Sprintf("meta mark set 0x%x accept", cfg.Mark)
+	ports := cfg.controlPorts()
+	dport := strconv.Itoa(int(ports[0]))
+	if len(ports) > 1 {
+		strs := make([]string, len(ports))
+		for i, p := range ports {
+			strs[i] = strconv.Itoa(int(p))
+		}
+		dport = "{ " + strings.Join(strs, ", ") + " }"
+	}
+	return []string{
+		"meta l4proto tcp socket transparent 1 " + markAccept,
+		fmt.Sprintf("tcp dport %s tproxy to :%d %s", dport, cfg.ControlListen, markAccept),
+		fmt.Sprintf("meta nfproto ipv4 ip saddr . ip daddr . tcp dport @%s tproxy ip to :%d %s",
+			SetData4, cfg.DataListen, markAccept),
+		fmt.Sprintf("meta nfproto ipv6 ip6 saddr . ip6 daddr . tcp dport @%s tproxy ip6 to :%d %s",
+			SetData6, cfg.DataListen, markAccept),
+	}
+}
+
+// formatDuration writes d the way nft does: 1d2h3m4s5ms, truncated to milliseconds.
+func formatDuration(d time.Duration) string {
+	d = d.Truncate(time.Millisecond)
+	if d <= 0 {
+		return "0s"
+	}
+	var b strings.Builder
+	units := []struct {
+		unit time.Duration
+		name string
+	}{
+		{24 * time.Hour, "d"}, {time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}, {time.Millisecond, "ms"},
+	}
+	for _, u := range units {
+		if n := d / u.unit; n > 0 {
+			fmt.Fprintf(&b, "%d%s", n, u.name)
+			d -= n * u.unit
+		}
+	}
+	return b.String()
+}
