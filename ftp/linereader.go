@@ -26,6 +26,8 @@ const (
 	telnetIAC  = 255 // interpret as command
 	telnetWILL = 251 // WILL, WONT, DO, DONT (251..254) take one option byte
 	telnetSE   = 240 // lowest command byte: SE, NOP, DM, BRK, IP, AO, AYT, EC, EL, GA, SB
+	telnetDM   = 242 // data mark
+	telnetIP   = 244 // interrupt process
 )
 
 // rawSlack is the number of raw bytes (Telnet commands, CRLF) a line may carry on top of twice
@@ -37,6 +39,7 @@ const (
 	stData = iota // plain data
 	stIAC         // after IAC
 	stOpt         // after IAC WILL/WONT/DO/DONT: the option byte follows
+	stIP          // after IAC IP: a bare DM byte here is dropped
 )
 
 // LineReader reads CRLF-terminated lines from a Telnet NVT stream with a length bound.
@@ -45,8 +48,10 @@ const (
 // Telnet sequences are removed: IAC IAC becomes a literal 0xFF byte, IAC followed by a command
 // byte 240..250 or 255 (NOP, DM, IP, AO, AYT, EC, EL, GA, SB, …) is removed (2 bytes), and
 // IAC WILL/WONT/DO/DONT plus its option byte is removed (3 bytes). An IAC followed by a byte
-// below 240 (invalid Telnet) is dropped and that byte is kept: this is what remains of
-// "IAC IP IAC DM ABOR" when the kernel took the urgent DM byte out of band.
+// below 240 (invalid Telnet) is dropped and that byte is kept, and a bare DM byte (242) right
+// after IAC IP is dropped. Those two are what remains of "IAC IP IAC DM ABOR" on a socket
+// without SO_OOBINLINE, when the kernel took the urgent byte (the DM, or the second IAC as
+// BSD ftp sends it) out of band: either way the line reads "ABOR".
 //
 // A NUL byte, a CR not followed by LF, or more than max decoded bytes (or more than
 // 2*max+64 raw bytes) make ReadLine return [ErrNUL], [ErrBareCR] or [ErrLineTooLong] for
@@ -110,27 +115,30 @@ func (lr *LineReader) ReadLine() (string, error) {
 			lr.fail(ErrLineTooLong)
 		}
 		var done bool
-		switch lr.state {
-		case stIAC:
+		switch st := lr.state; {
+		case st == stIAC:
 			lr.state = stData
 			switch {
 			case b == telnetIAC:
 				done = lr.data(telnetIAC)
 			case b >= telnetWILL:
 				lr.state = stOpt
+			case b == telnetIP:
+				lr.state = stIP
 			case b >= telnetSE:
 				// two-byte command: removed
 			default:
 				done = lr.data(b) // lone IAC: dropped
 			}
-		case stOpt:
+		case st == stOpt:
 			lr.state = stData
+		case st == stIP && b == telnetDM:
+			lr.state = stData // the IAC of "IAC DM" went out of band
+		case b == telnetIAC:
+			lr.state = stIAC
 		default:
-			if b == telnetIAC {
-				lr.state = stIAC
-			} else {
-				done = lr.data(b)
-			}
+			lr.state = stData
+			done = lr.data(b)
 		}
 		if done {
 			line, lineErr := string(lr.buf), lr.lineErr

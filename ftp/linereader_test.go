@@ -56,6 +56,8 @@ func TestLineReader(t *testing.T) {
 		{"too long then NUL: first error wins", strings.Repeat("x", 20) + "\x00\n", 10, []result{{"", ErrLineTooLong}, eof}},
 		{"IAC IP IAC DM before ABOR", "\xff\xf4\xff\xf2ABOR\r\n", 10, []result{{"ABOR", nil}, eof}},
 		{"IAC IP, DM taken out of band", "\xff\xf4\xffABOR\r\n", 10, []result{{"ABOR", nil}, eof}},
+		{"IAC IP, second IAC taken out of band (BSD ftp)", "\xff\xf4\xf2ABOR\r\n", 10, []result{{"ABOR", nil}, eof}},
+		{"DM byte elsewhere is data", "\xf2A\xff\xf1\xf2\r\n", 10, []result{{"\xf2A\xf2", nil}, eof}},
 		{"IAC IAC is 0xFF", "STOR \xff\xffx\r\n", 10, []result{{"STOR \xffx", nil}, eof}},
 		{"IAC NOP AYT GA removed", "NO\xff\xf1\xff\xf6OP\xff\xf9\r\n", 10, []result{{"NOOP", nil}, eof}},
 		{"IAC WILL/DO x removed", "\xff\xfb\x01NO\xff\xfd\xffOP\r\n", 10, []result{{"NOOP", nil}, eof}},

@@ -35,8 +35,8 @@ type Config struct {
 	ConnectTimeout time.Duration
 	// IdleTimeout closes a control connection idle this long while no transfer runs (default 15m).
 	IdleTimeout time.Duration
-	// Linger is how long a transfer record waits for its data connection to finish after
-	// the final reply arrived (default 30s).
+	// Linger bounds how long a transfer's final reply is held back, after it arrived, until
+	// the transfer's data has passed through completely (default 30s).
 	Linger time.Duration
 	// Spoof makes connections to the server leave from the client's own address (default in
 	// cmd: true). When false they leave from the box's own address.

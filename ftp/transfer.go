@@ -164,25 +164,26 @@ func (s *Session) beginTransfer(cmd Command, dir Direction) *transfer {
 	return x
 }
 
-// finishTransfer logs the transfer record once its data connection is done (or never came),
-// waiting at most the linger time after the final reply.
+// finishTransfer completes a transfer when its final reply arrives: it waits (at most the
+// linger time) until the data the transfer moves has passed completely, so the client never
+// sees the final reply before its data connection, then logs the transfer record. A failed
+// transfer whose data connection never arrived does not wait.
 func (s *Session) finishTransfer(x *transfer, code int) {
-	go func() {
-		if d := x.data; d != nil {
-			d.mu.Lock()
-			arrived := d.arrived
-			d.mu.Unlock()
-			if arrived || code < 400 {
-				t := time.NewTimer(s.cfg.Linger)
-				select {
-				case <-d.doneFor(x.dir):
-				case <-t.C:
-				}
-				t.Stop()
+	if d := x.data; d != nil {
+		d.mu.Lock()
+		arrived := d.arrived
+		d.mu.Unlock()
+		if arrived || code < 400 {
+			t := time.NewTimer(s.cfg.Linger)
+			select {
+			case <-d.doneFor(x.dir):
+			case <-t.C:
+				s.log.Warn("final reply passed on before the data connection finished", "command", x.cmd.Verb, "linger", s.cfg.Linger.String())
 			}
+			t.Stop()
 		}
-		s.logTransfer(x, code)
-	}()
+	}
+	s.logTransfer(x, code)
 }
 
 func (s *Session) logTransfer(x *transfer, code int) {

@@ -1,0 +1,93 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ftpgate/ftpgate/internal/scenario"
+	"github.com/ftpgate/ftpgate/internal/testbed"
+)
+
+// bed is one topology with vsftpd and ftpgate running.
+type bed struct {
+	tp   *testbed.Topology
+	srv  *testbed.FTPServer
+	gw   *scenario.Gateway
+	sums map[string]string // file name in the server root -> sha256
+}
+
+// table is the nft table name used by the tests (the default, inside the test's namespace).
+const table = "ftpgate"
+
+// newBed builds the topology, starts vsftpd and ftpgate (with extra gateway flags) and
+// creates the named files of the given sizes in the server's root.
+func newBed(t *testing.T, files map[string]int64, gwArgs ...string) *bed {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("e2e: needs root for network namespaces, nftables and TPROXY")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	tp := testbed.New(t, testbed.Options{})
+	srv, err := tp.StartVsftpd(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &bed{tp: tp, srv: srv, sums: map[string]string{}}
+	for name, size := range files {
+		sum, err := testbed.MakeFile(filepath.Join(srv.Root, name), size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.sums[name] = sum
+	}
+	// The files must belong to the FTP user for uploads next to them; vsftpd reads them as is.
+	b.gw, err = scenario.StartGateway(ctx, tp, gatewayBin, append([]string{"--log-level", "debug"}, gwArgs...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("gateway log:\n%s", tail(b.gw.LogText(), 60))
+		}
+		b.gw.Stop()
+	})
+	return b
+}
+
+// ctx returns a context bounded for one client run.
+func (b *bed) ctx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// server returns the server address of the family.
+func (b *bed) server(v6 bool) (addr string) {
+	if v6 {
+		return b.tp.ServerV6.String()
+	}
+	return b.tp.ServerV4.String()
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// sha returns the sha256 of a file or fails the test.
+func sha(t *testing.T, path string) string {
+	t.Helper()
+	s, err := testbed.SHA256File(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}

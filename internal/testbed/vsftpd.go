@@ -1,0 +1,306 @@
+package testbed
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// FTP account that StartVsftpd creates inside vsftpd's mount namespace.
+const (
+	FTPUser = "ftpuser"
+	FTPPass = "ftppass"
+	// ftpPassHash is `openssl passwd -6 -salt ftpgatetb ftppass`.
+	ftpPassHash = "$6$ftpgatetb$KbjMNSPt.v6mR0Vgx/ac8ZOsyiK1gHbZ0d1R79j2HRNtf1Kg6i6AVeg8urtF4PpjLsyWUr2ytucvRckkVA2z3/"
+	// ftpShell must be listed in /etc/shells (pam_shells).
+	ftpShell = "/bin/sh"
+	// firstFTPUID is where the search for a free UID/GID starts.
+	firstFTPUID = 2121
+)
+
+// vsftpdReadyTimeout bounds the wait for vsftpd's 220 banner.
+const vsftpdReadyTimeout = 10 * time.Second
+
+// FTPServer describes the vsftpd processes started by StartVsftpd.
+type FTPServer struct {
+	// Root is the FTP user's home directory (writable by the user; the
+	// login directory, not a chroot).
+	Root string
+	// User and Pass are the login credentials.
+	User, Pass string
+	// UID is the FTP user's UID (also its GID); it exists only inside
+	// vsftpd's mount namespace.
+	UID int
+	// Procs are the vsftpd processes: IPv4 listener first, then IPv6.
+	Procs []*Proc
+}
+
+// StartVsftpd runs vsftpd in the server namespace, one process per address
+// family, listening on ServerV4:21 and [ServerV6]:21. Passive ports are
+// 30000-30999; active mode connects from an ordinary ephemeral port. The
+// user FTPUser/FTPPass exists only in vsftpd's private mount namespace
+// (bind-mounted copies of /etc/passwd, /etc/shadow and /etc/group). Logs
+// (vsftpd protocol log and xferlog) go to tp.Dir. It returns once both
+// listeners answer with a 220 banner.
+func (tp *Topology) StartVsftpd(ctx context.Context) (*FTPServer, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, vsftpdReadyTimeout)
+		defer cancel()
+	}
+	vdir := filepath.Join(tp.Dir, "vsftpd")
+	root := filepath.Join(tp.Dir, "ftproot")
+	empty := filepath.Join(vdir, "empty")
+	etc := filepath.Join(vdir, "etc")
+	for _, d := range []string{root, empty, etc} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("testbed: vsftpd: %w", err)
+		}
+	}
+	if err := checkTraversable(root); err != nil {
+		return nil, fmt.Errorf("testbed: vsftpd: %w", err)
+	}
+	uid, err := writeUserFiles(etc, root)
+	if err != nil {
+		return nil, fmt.Errorf("testbed: vsftpd: %w", err)
+	}
+	if err := os.Chown(root, uid, uid); err != nil {
+		return nil, fmt.Errorf("testbed: vsftpd: %w", err)
+	}
+	srv := &FTPServer{Root: root, User: FTPUser, Pass: FTPPass, UID: uid}
+	for _, addr := range []netip.Addr{tp.ServerV4, tp.ServerV6} {
+		fam := "4"
+		if addr.Is6() {
+			fam = "6"
+		}
+		conf := filepath.Join(vdir, "vsftpd"+fam+".conf")
+		if err := os.WriteFile(conf, []byte(vsftpdConfig(addr, empty, vdir, fam)), 0o600); err != nil {
+			return nil, fmt.Errorf("testbed: vsftpd: %w", err)
+		}
+		// `ip netns exec` gives sh a private mount namespace, so the
+		// bind mounts are seen by vsftpd only.
+		p, err := tp.Start(tp.Server, "sh", "-c",
+			`mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/shadow && mount --bind "$3" /etc/group && exec vsftpd "$4"`,
+			"sh", filepath.Join(etc, "passwd"), filepath.Join(etc, "shadow"), filepath.Join(etc, "group"), conf)
+		if err != nil {
+			return nil, fmt.Errorf("testbed: vsftpd: %w", err)
+		}
+		srv.Procs = append(srv.Procs, p)
+	}
+	for i, addr := range []netip.Addr{tp.ServerV4, tp.ServerV6} {
+		if err := tp.waitBanner(ctx, srv.Procs[i], netip.AddrPortFrom(addr, 21)); err != nil {
+			for _, p := range srv.Procs {
+				_ = p.Stop()
+			}
+			return nil, fmt.Errorf("testbed: vsftpd: %w", err)
+		}
+	}
+	return srv, nil
+}
+
+// MakeFile creates Root/name with n bytes as MakeFile does, owned by the FTP
+// user (so that it may overwrite it), and returns its hex SHA-256.
+func (s *FTPServer) MakeFile(name string, n int64) (string, error) {
+	path := filepath.Join(s.Root, name)
+	sum, err := MakeFile(path, n)
+	if err != nil {
+		return "", err
+	}
+	if err := os.Chown(path, s.UID, s.UID); err != nil {
+		return "", fmt.Errorf("testbed: %w", err)
+	}
+	return sum, nil
+}
+
+// Stop stops the vsftpd processes and returns their errors joined.
+func (s *FTPServer) Stop() error {
+	var errs []error
+	for _, p := range s.Procs {
+		errs = append(errs, p.Stop())
+	}
+	return errors.Join(errs...)
+}
+
+// vsftpdConfig is the configuration of the listener on addr.
+func vsftpdConfig(addr netip.Addr, emptyDir, logDir, fam string) string {
+	listen := "listen=YES\nlisten_ipv6=NO\nlisten_address=" + addr.String() + "\n"
+	if addr.Is6() {
+		listen = "listen=NO\nlisten_ipv6=YES\nlisten_address6=" + addr.String() + "\n"
+	}
+	return listen + `listen_port=21
+background=NO
+anonymous_enable=NO
+local_enable=YES
+write_enable=YES
+local_umask=022
+chroot_local_user=NO
+pam_service_name=vsftpd
+pasv_enable=YES
+pasv_min_port=30000
+pasv_max_port=30999
+port_enable=YES
+connect_from_port_20=NO
+seccomp_sandbox=NO
+isolate_network=NO
+isolate=NO
+secure_chroot_dir=` + emptyDir + `
+ssl_enable=NO
+syslog_enable=NO
+xferlog_enable=YES
+dual_log_enable=YES
+log_ftp_protocol=YES
+xferlog_file=` + filepath.Join(logDir, "xferlog"+fam+".log") + `
+vsftpd_log_file=` + filepath.Join(logDir, "vsftpd"+fam+".log") + `
+idle_session_timeout=600
+data_connection_timeout=300
+`
+}
+
+// writeUserFiles writes passwd, shadow and group into etc: copies of the
+// host's files plus the FTP user (replacing any host entry of that name).
+// It returns the user's UID (also its GID).
+func writeUserFiles(etc, home string) (int, error) {
+	files := map[string]string{}
+	for _, name := range []string{"passwd", "shadow", "group"} {
+		b, err := os.ReadFile(filepath.Join("/etc", name))
+		if err != nil {
+			return 0, err
+		}
+		files[name] = string(b)
+	}
+	uid := freeID(files["passwd"], files["group"])
+	if uid < 0 {
+		return 0, errors.New("no free uid/gid")
+	}
+	id := strconv.Itoa(uid)
+	add := map[string]string{
+		"passwd": FTPUser + ":x:" + id + ":" + id + ":ftpgate test user:" + home + ":" + ftpShell,
+		"shadow": FTPUser + ":" + ftpPassHash + ":19000:0:99999:7:::",
+		"group":  FTPUser + ":x:" + id + ":",
+	}
+	for name, content := range files {
+		var out strings.Builder
+		for _, line := range strings.SplitAfter(content, "\n") {
+			if line == "" || strings.HasPrefix(line, FTPUser+":") {
+				continue
+			}
+			out.WriteString(line)
+			if !strings.HasSuffix(line, "\n") {
+				out.WriteString("\n")
+			}
+		}
+		out.WriteString(add[name] + "\n")
+		mode := os.FileMode(0o644)
+		if name == "shadow" {
+			mode = 0o640
+		}
+		if err := os.WriteFile(filepath.Join(etc, name), []byte(out.String()), mode); err != nil {
+			return 0, err
+		}
+	}
+	return uid, nil
+}
+
+// freeID returns the first ID ≥ firstFTPUID used neither as a UID in passwd
+// nor as a GID in group (ignoring an existing FTPUser entry), or -1.
+func freeID(passwd, group string) int {
+	used := map[int]bool{}
+	for _, f := range []struct {
+		content string
+		field   int
+	}{{passwd, 2}, {passwd, 3}, {group, 2}} {
+		for _, line := range strings.Split(f.content, "\n") {
+			fields := strings.Split(line, ":")
+			if len(fields) <= f.field || fields[0] == FTPUser {
+				continue
+			}
+			if n, err := strconv.Atoi(fields[f.field]); err == nil {
+				used[n] = true
+			}
+		}
+	}
+	for id := firstFTPUID; id < firstFTPUID+10000; id++ {
+		if !used[id] {
+			return id
+		}
+	}
+	return -1
+}
+
+// checkTraversable makes sure every directory above dir can be searched by
+// others: vsftpd's session runs as the FTP user when it enters the home.
+func checkTraversable(dir string) error {
+	for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("directory %s is not searchable by others (chmod o+x); the FTP user cannot reach %s", d, dir)
+		}
+		if d == filepath.Dir(d) {
+			return nil
+		}
+	}
+}
+
+// waitBanner polls ap from inside the server namespace until vsftpd
+// answers with a 220 line, the process exits, or ctx ends.
+func (tp *Topology) waitBanner(ctx context.Context, p *Proc, ap netip.AddrPort) error {
+	var last error
+	for attempt := 0; attempt < 200; attempt++ {
+		select {
+		case <-p.Done():
+			return fmt.Errorf("vsftpd for %s exited: %w (log %s: %s)", ap, p.Err(), p.Log, readClip(p.Log))
+		case <-ctx.Done():
+			return fmt.Errorf("vsftpd on %s not ready: %w (last: %v)", ap, ctx.Err(), last)
+		default:
+		}
+		line, err := tp.banner(ctx, ap)
+		if err == nil && strings.HasPrefix(line, "220") {
+			return nil
+		}
+		if err == nil {
+			return fmt.Errorf("vsftpd on %s: unexpected greeting %q (log %s)", ap, line, p.Log)
+		}
+		last = err
+		time.Sleep(50 * time.Millisecond)
+	}
+	return fmt.Errorf("vsftpd on %s not ready after 200 attempts: %w", ap, last)
+}
+
+// banner connects to ap from the server namespace and reads the first line.
+func (tp *Topology) banner(ctx context.Context, ap netip.AddrPort) (string, error) {
+	dctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	c, err := tp.DialContext(dctx, tp.Server, "tcp", ap.String())
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	if err := c.SetDeadline(time.Now().Add(2 * time.Second)); err != nil {
+		return "", err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return "", fmt.Errorf("read banner: %w", err)
+	}
+	_, _ = c.Write([]byte("QUIT\r\n"))
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// readClip returns the clipped content of a log file.
+func readClip(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	return clip(string(b))
+}
