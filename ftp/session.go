@@ -234,7 +234,7 @@ func (s *Session) forward(cmd Command, x *transfer) error {
 	if cmd.Verb == "ABOR" {
 		return s.sendAbort(cmd)
 	}
-	if _, err := io.WriteString(s.server, cmd.String()+"\r\n"); err != nil {
+	if _, err := s.server.Write(cmd.Bytes()); err != nil {
 		return fmt.Errorf("ftp: write command: %w", err)
 	}
 	return nil

@@ -3,7 +3,6 @@ package ftp
 import (
 	"context"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
@@ -112,7 +111,7 @@ func (s *Session) sendAbort(cmd Command) error {
 	if serr != nil {
 		return fmt.Errorf("ftp: write abort: %w", serr)
 	}
-	if _, err := io.WriteString(s.server, cmd.String()+"\r\n"); err != nil {
+	if _, err := s.server.Write(cmd.Bytes()); err != nil {
 		return fmt.Errorf("ftp: write command: %w", err)
 	}
 	return nil

@@ -8,7 +8,7 @@ import (
 )
 
 // ErrNoNetAdmin is the error CheckPrivileges wraps when the process lacks CAP_NET_ADMIN.
-var ErrNoNetAdmin = errors.New("ftpgate needs CAP_NET_ADMIN (run as root)")
+var ErrNoNetAdmin = errors.New("need CAP_NET_ADMIN: run ftpgate as root or grant it the capability")
 
 // CheckPrivileges returns an error wrapping ErrNoNetAdmin if the process's effective
 // capability set lacks CAP_NET_ADMIN, which transparent sockets, SO_MARK, policy routing and

@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Negative checks through ftpgate with Python's ftplib; prints one JSON object per step.
+
+usage: ftpcheck.py SERVER USER PASS bounce
+       ftpcheck.py SERVER USER PASS intruder OTHER_ADDR FILE
+       ftpcheck.py SERVER USER PASS hold SECONDS
+"""
+import ftplib
+import json
+import re
+import socket
+import sys
+import time
+
+
+def say(**kw):
+    print(json.dumps(kw), flush=True)
+
+
+def login(server, user, password):
+    ftp = ftplib.FTP(timeout=10)
+    ftp.connect(server, 21)
+    ftp.login(user, password)
+    return ftp
+
+
+def cmd(ftp, line):
+    try:
+        return ftp.sendcmd(line)
+    except ftplib.all_errors as e:
+        return str(e)
+
+
+def pasv_port(reply):
+    m = re.search(r"(\d+),(\d+),(\d+),(\d+),(\d+),(\d+)", reply)
+    return int(m.group(5)) * 256 + int(m.group(6))
+
+
+def main():
+    server, user, password, what = sys.argv[1:5]
+    v6 = ":" in server
+    ftp = login(server, user, password)
+    if what == "bounce":
+        third = "2001:db8:2::9" if v6 else "203.0.113.9"
+        if not v6:
+            say(step="PORT", reply=cmd(ftp, "PORT 203,0,113,9,39,16"))
+        say(step="EPRT", reply=cmd(ftp, "EPRT |%d|%s|10000|" % (2 if v6 else 1, third)))
+        say(step="NOOP", reply=cmd(ftp, "NOOP"))
+    elif what == "intruder":
+        other, name = sys.argv[5], sys.argv[6]
+        ftp.voidcmd("TYPE I")
+        reply = cmd(ftp, "EPSV") if v6 else cmd(ftp, "PASV")
+        port = int(re.search(r"\|\|\|(\d+)\|", reply).group(1)) if v6 else pasv_port(reply)
+        say(step="passive", reply=reply, port=port)
+        fam = socket.AF_INET6 if v6 else socket.AF_INET
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.bind((other, 0))
+        s.settimeout(1.5)
+        try:
+            s.connect((server, port))
+            s.sendall(b"intruder")
+            say(step="intruder", connected=True)
+        except OSError as e:
+            say(step="intruder", connected=False, error=str(e))
+        finally:
+            s.close()
+        d = socket.create_connection((server, port), timeout=10)
+        ftp.sendcmd("RETR " + name)
+        n = 0
+        while True:
+            b = d.recv(1 << 16)
+            if not b:
+                break
+            n += len(b)
+        d.close()
+        say(step="client", bytes=n, reply=ftp.voidresp())
+    elif what == "hold":
+        reply = cmd(ftp, "EPSV") if v6 else cmd(ftp, "PASV")
+        say(step="passive", reply=reply)
+        time.sleep(float(sys.argv[5]))
+        say(step="NOOP", reply=cmd(ftp, "NOOP"))
+    ftp.quit()
+
+
+if __name__ == "__main__":
+    main()
