@@ -44,7 +44,7 @@ demo: deps build
 	$(GO) run ./internal/demo -bin $(BIN)
 
 bench: deps build
-	$(GO) test -run XXX -bench . -benchtime 1x ./datachan/ ./ftp/
+	$(GO) test -run XXX -bench . -benchtime 5x ./datachan/ ./ftp/
 	$(GO) run ./internal/demo -bin $(BIN) -bench
 
 fuzz-short:

@@ -26,6 +26,7 @@ type mapDialer struct {
 	mu    sync.Mutex
 	to    map[netip.AddrPort]netip.AddrPort
 	calls []string
+	slow  time.Duration // delay before each redirected dial
 }
 
 func (d *mapDialer) redirect(from, to netip.AddrPort) {
@@ -40,10 +41,13 @@ func (d *mapDialer) redirect(from, to netip.AddrPort) {
 func (d *mapDialer) Dial(ctx context.Context, src netip.Addr, dst netip.AddrPort) (*net.TCPConn, error) {
 	d.mu.Lock()
 	d.calls = append(d.calls, fmt.Sprintf("%s->%s", src, dst))
-	if to, ok := d.to[dst]; ok {
-		dst = to
-	}
+	to, redirected := d.to[dst]
+	slow := d.slow
 	d.mu.Unlock()
+	if redirected {
+		dst = to
+		time.Sleep(slow)
+	}
 	var nd net.Dialer
 	c, err := nd.DialContext(ctx, "tcp", dst.String())
 	if err != nil {

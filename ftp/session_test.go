@@ -345,3 +345,57 @@ func TestSessionUnreachableServer(t *testing.T) {
 		t.Fatalf("client got %q, want 421", b)
 	}
 }
+
+// TestSessionHoldsFinalReply: a server that sends 226 right after closing a small data
+// connection must not get the 226 to the client before the client's data leg is up and done
+// (curl in active mode fails otherwise).
+func TestSessionHoldsFinalReply(t *testing.T) {
+	cdl, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cdl.Close()
+	var hs *harness
+	hs = newHarness(t, 30*time.Second, func(c *ftptest.Conn, line string) {
+		switch {
+		case strings.HasPrefix(line, "PORT "):
+			c.Reply("200 PORT ok.")
+		case line == "LIST":
+			c.Reply("150 Here comes the listing.")
+			dc, err := net.Dial("tcp4", hs.dataLn.Addr().String())
+			if err != nil {
+				c.Reply("425 No data connection.")
+				return
+			}
+			dc.Write([]byte("-rw-r--r-- 1 ftp ftp 5 Nov 22 03:00 a.txt\r\n"))
+			dc.Close()
+			c.Reply("226 Directory send OK.")
+		}
+	})
+	hs.dialer.slow = 300 * time.Millisecond
+	hs.dialer.redirect(netip.AddrPortFrom(loop, hs.dataPort()), cdl.Addr().(*net.TCPAddr).AddrPort())
+	if got := hs.cmd("PORT " + FormatPORT(netip.AddrPortFrom(loop, hs.dataPort()))); got != "200 PORT ok." {
+		t.Fatalf("PORT: %q", got)
+	}
+	if got := hs.cmd("LIST"); got != "150 Here comes the listing." {
+		t.Fatalf("LIST: %q", got)
+	}
+	// The client reads nothing from its data socket until the final reply arrived; by then the
+	// data connection must already be in its accept queue with the whole listing.
+	final := hs.readReply()
+	if final != "226 Directory send OK." {
+		t.Fatalf("final reply %q", final)
+	}
+	// (Go refuses an already expired deadline before trying; 50ms is far below the dial delay.)
+	cdl.(*net.TCPListener).SetDeadline(time.Now().Add(50 * time.Millisecond))
+	dc, err := cdl.Accept()
+	if err != nil {
+		t.Fatalf("%q reached the client before its data connection: %v", final, err)
+	}
+	defer dc.Close()
+	dc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, err := io.ReadAll(dc)
+	if err != nil || !strings.Contains(string(b), "a.txt") {
+		t.Fatalf("listing %q, err %v", b, err)
+	}
+}
