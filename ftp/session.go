@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -38,6 +39,8 @@ type Session struct {
 	rest     int64
 	nextData *dataConn
 	running  int // data relays in progress; they suspend the idle timeout
+	idle     *time.Timer
+	lastLine atomic.Int64 // UnixNano of the client's last command line
 	closed   bool
 	quit     bool
 	dataWG   sync.WaitGroup
@@ -122,23 +125,31 @@ func (s *Session) serve(ctx context.Context, cancel context.CancelFunc) error {
 	// The greeting answers no command: a pseudo-command with an empty verb stands for it.
 	s.pending = []pendingCmd{{}}
 
-	idle := time.AfterFunc(s.cfg.IdleTimeout, func() { s.idleExpired(cancel) })
-	defer idle.Stop()
+	s.lastLine.Store(time.Now().UnixNano())
+	s.mu.Lock()
+	s.idle = time.AfterFunc(s.cfg.IdleTimeout, func() { s.idleExpired(cancel) })
+	s.mu.Unlock()
+	defer s.idle.Stop()
 
 	errc := make(chan error, 2)
 	go func() { errc <- s.replyLoop(ctx); cancel() }()
-	go func() { errc <- s.commandLoop(ctx, idle); cancel() }()
+	go func() { errc <- s.commandLoop(ctx); cancel() }()
 	err1, err2 := <-errc, <-errc
 	return errors.Join(err1, err2)
 }
 
-// idleExpired closes an idle control connection unless a transfer is running.
+// idleExpired closes the control connection when the client sent nothing for the idle
+// timeout and no transfer is running; otherwise it re-arms the timer.
 func (s *Session) idleExpired(cancel context.CancelFunc) {
+	quiet := time.Since(time.Unix(0, s.lastLine.Load()))
 	s.mu.Lock()
-	running := s.running > 0
-	s.mu.Unlock()
-	if running {
-		time.AfterFunc(s.cfg.IdleTimeout, func() { s.idleExpired(cancel) })
+	defer s.mu.Unlock()
+	switch {
+	case s.running > 0:
+		s.idle.Reset(s.cfg.IdleTimeout)
+		return
+	case quiet < s.cfg.IdleTimeout:
+		s.idle.Reset(s.cfg.IdleTimeout - quiet)
 		return
 	}
 	s.log.Info("control connection idle, closing", "idle", s.cfg.IdleTimeout.String())
@@ -147,11 +158,11 @@ func (s *Session) idleExpired(cancel context.CancelFunc) {
 }
 
 // commandLoop reads the client's commands and handles each one.
-func (s *Session) commandLoop(ctx context.Context, idle *time.Timer) error {
+func (s *Session) commandLoop(ctx context.Context) error {
 	lr := NewLineReader(s.client, s.cfg.MaxLine)
 	for {
 		line, err := lr.ReadLine()
-		idle.Reset(s.cfg.IdleTimeout)
+		s.lastLine.Store(time.Now().UnixNano())
 		switch {
 		case err == nil:
 		case errors.Is(err, ErrLineTooLong):

@@ -99,6 +99,12 @@ type harness struct {
 
 func newHarness(t *testing.T, timeout time.Duration, h ftptest.Handler) *harness {
 	t.Helper()
+	return newHarnessWith(t, timeout, Config{Spoof: true, Linger: 2 * time.Second}, h)
+}
+
+// newHarnessWith is newHarness with a session configuration.
+func newHarnessWith(t *testing.T, timeout time.Duration, cfg Config, h ftptest.Handler) *harness {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	hs := &harness{t: t, fake: nft.NewFake(nft.Config{}), dialer: &mapDialer{}, logs: &syncBuffer{}, done: make(chan error, 1)}
@@ -131,7 +137,7 @@ func newHarness(t *testing.T, timeout time.Duration, h ftptest.Handler) *harness
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess := NewSession(7, accepted, hs.srv.Addr, Config{Spoof: true, Linger: 2 * time.Second}, hs.dialer, hs.reg, log)
+	sess := NewSession(7, accepted, hs.srv.Addr, cfg, hs.dialer, hs.reg, log)
 	go func() { hs.done <- sess.Serve(ctx) }()
 	hs.r = bufio.NewReader(hs.client)
 	if got := hs.readReply(); !strings.HasPrefix(got, "220 ") {

@@ -399,3 +399,22 @@ func TestSessionHoldsFinalReply(t *testing.T) {
 		t.Fatalf("listing %q, err %v", b, err)
 	}
 }
+
+func TestSessionIdleTimeout(t *testing.T) {
+	hs := newHarnessWith(t, 30*time.Second, Config{IdleTimeout: time.Second}, func(c *ftptest.Conn, line string) {
+		c.Reply("200 Ok.")
+	})
+	// Activity keeps the session: four commands, each well within the timeout, span more than it.
+	for i := 0; i < 4; i++ {
+		time.Sleep(300 * time.Millisecond)
+		if got := hs.cmd("NOOP"); got != "200 Ok." {
+			t.Fatalf("NOOP %d: %q", i, got)
+		}
+	}
+	hs.client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, err := hs.r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "421 ") {
+		t.Fatalf("after idling: %q, %v; want 421", line, err)
+	}
+	hs.waitEnd()
+}

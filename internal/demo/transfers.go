@@ -74,8 +74,10 @@ func transfers(ctx context.Context, p *printer, b *bed, downSize, upSize int64) 
 	}
 	p.step("transfers: curl in the client namespace, RETR %s and STOR %s per mode, sha256 compared", mib(downSize), mib(upSize))
 	var done []expect
+	sawV6 := false
 	for _, l := range legs() {
-		if l.v6 && !done[len(done)-1].leg.v6 {
+		if l.v6 && !sawV6 {
+			sawV6 = true
 			p.detail("IPv6: EPSV and EPRT only; PASV and PORT cannot carry IPv6 addresses (RFC 2428)")
 		}
 		addr := b.tp.ServerV4
