@@ -42,7 +42,7 @@ type Session struct {
 	idle     *time.Timer
 	lastLine atomic.Int64 // UnixNano of the client's last command line
 	closed   bool
-	quit     bool
+	epsvAll  bool // EPSV ALL was sent: only EPSV may set up data connections (RFC 2428)
 	dataWG   sync.WaitGroup
 }
 

@@ -19,6 +19,10 @@ var transferVerbs = map[string]Direction{
 
 // handleCommand decides what happens to one client command. An error ends the session.
 func (s *Session) handleCommand(ctx context.Context, cmd Command) error {
+	if r, why, ok := s.checkDataCommand(cmd); !ok {
+		s.refuse(why, r, "arg", cmd.Arg)
+		return nil
+	}
 	switch cmd.Verb {
 	case "PORT", "EPRT":
 		return s.handleActive(ctx, cmd)
@@ -71,6 +75,10 @@ func (s *Session) handleActive(ctx context.Context, cmd Command) error {
 	}
 	if err != nil {
 		s.refuse("bad "+cmd.Verb+" argument", NewReply(501, "Syntax error in "+cmd.Verb+" argument."), "arg", cmd.Arg, "err", err.Error())
+		return nil
+	}
+	if ap.Addr().Is4() != s.clientAddr.Addr().Is4() {
+		s.refuse("EPRT for the other network protocol", NewReply(522, "Network protocol not supported, use ("+s.protoOf()+")."), "arg", cmd.Arg)
 		return nil
 	}
 	if ap.Addr().Unmap() != s.clientAddr.Addr() {

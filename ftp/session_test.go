@@ -212,12 +212,14 @@ func TestSessionRefusesForeignAndPrivilegedPORT(t *testing.T) {
 		"PORT 127,0,0,1,0,21",       // a privileged port
 		"PORT 127,0,0,1,300,1",      // not a PORT argument
 		"EPRT |1|203.0.113.7|5000|", // a third host, extended
-		"EPRT |2|2001:db8::1|5000|", // another family, another host
 		"EPRT |1|127.0.0.1|1023|",   // privileged, extended
 	} {
 		if got := hs.cmd(arg); !strings.HasPrefix(got, "501 ") {
 			t.Errorf("%s: reply %q, want 501", arg, got)
 		}
+	}
+	if got := hs.cmd("EPRT |2|2001:db8::1|5000|"); !strings.HasPrefix(got, "522 ") {
+		t.Errorf("EPRT of the other family: reply %q, want 522", got)
 	}
 	if got := hs.cmd("NOOP"); got != "200 Ok." {
 		t.Fatalf("session did not go on: %q", got)
@@ -417,4 +419,35 @@ func TestSessionIdleTimeout(t *testing.T) {
 		t.Fatalf("after idling: %q, %v; want 421", line, err)
 	}
 	hs.waitEnd()
+}
+
+func TestSessionRFC2428(t *testing.T) {
+	hs := newHarness(t, 30*time.Second, func(c *ftptest.Conn, line string) {
+		switch line {
+		case "EPSV ALL":
+			c.Reply("200 EPSV ALL ok.")
+		case "EPSV", "EPSV 1":
+			c.Reply("229 Entering Extended Passive Mode (|||40007|)")
+		}
+	})
+	for cmd, want := range map[string]string{"EPSV 2": "522 ", "EPSV 3": "501 ", "EPSV 1": "229 "} {
+		if got := hs.cmd(cmd); !strings.HasPrefix(got, want) {
+			t.Errorf("%s on IPv4: %q, want %s", cmd, got, want)
+		}
+	}
+	if got := hs.cmd("EPSV ALL"); got != "200 EPSV ALL ok." {
+		t.Fatalf("EPSV ALL: %q", got)
+	}
+	for _, cmd := range []string{"PASV", "PORT 127,0,0,1,4,1", "EPRT |1|127.0.0.1|1025|"} {
+		if got := hs.cmd(cmd); !strings.HasPrefix(got, "503 ") {
+			t.Errorf("%s after EPSV ALL: %q, want 503", cmd, got)
+		}
+	}
+	if got := hs.cmd("EPSV"); !strings.HasPrefix(got, "229 ") {
+		t.Errorf("EPSV after EPSV ALL: %q", got)
+	}
+	want := []string{"EPSV 1", "EPSV ALL", "EPSV"}
+	if got := hs.srv.Received(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("server received %q, want %q", got, want)
+	}
 }

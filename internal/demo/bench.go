@@ -31,18 +31,28 @@ func runBench(parent context.Context, p *printer, c config) error {
 	defer cancel()
 	p.line("ftpgate bench: RETR %s with curl (PASV, to /dev/null), through ftpgate and through plain forwarding, median of %d",
 		mib(c.size), c.runs)
+	var gw, fw float64
 	b, err := newBed(ctx, p, false, c.keep)
-	if err != nil {
-		return err
+	if err == nil {
+		gw, fw, err = bench(ctx, p, b, c)
+		if err != nil && parent.Err() == nil {
+			report(p, err)
+		}
+		if cerr := b.close(p); cerr != nil && err == nil {
+			err = fmt.Errorf("cleanup: %w", cerr)
+		}
+	} else if parent.Err() == nil {
+		report(p, err)
 	}
-	gw, fw, err := bench(ctx, p, b, c)
-	if cerr := b.close(p); cerr != nil && err == nil {
-		err = fmt.Errorf("cleanup: %w", cerr)
+	if parent.Err() != nil {
+		return parent.Err() // interrupted: main says so
 	}
 	if err != nil {
-		if ctx.Err() != nil && parent.Err() == nil {
+		if ctx.Err() != nil {
 			err = fmt.Errorf("timed out after %v: %w", benchTimeout, err)
 		}
+		summary, _ := summarize(err)
+		p.line("bench: FAIL — %s (%.1fs)", summary, p.elapsed().Seconds())
 		return err
 	}
 	p.line("bench: RETR %s  ftpgate %.2f GiB/s  forwarding %.2f GiB/s  ratio %.2f (target >= 0.90)",

@@ -25,6 +25,9 @@ func runDemo(parent context.Context, p *printer, c config) error {
 	p.line("ftpgate demo: client -> gw (ftpgate, transparent) -> server, three network namespaces")
 	b, err := newBed(ctx, p, false, c.keep)
 	var summary string
+	if err != nil && parent.Err() == nil {
+		report(p, err)
+	}
 	if err == nil {
 		summary, err = demo(ctx, p, b, c.bin)
 		if cerr := b.close(p); cerr != nil && err == nil {
@@ -38,11 +41,8 @@ func runDemo(parent context.Context, p *printer, c config) error {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("timed out after %v: %w", demoTimeout, err)
 		}
-		first, rest, _ := strings.Cut(err.Error(), "\n")
-		if rest != "" {
-			p.block(rest)
-		}
-		p.line("demo: FAIL — %s (%.1fs)", first, p.elapsed().Seconds())
+		summary, _ := summarize(err)
+		p.line("demo: FAIL — %s (%.1fs)", summary, p.elapsed().Seconds())
 		return err
 	}
 	p.line("demo: PASS — %s (%.1fs)", summary, p.elapsed().Seconds())
@@ -59,8 +59,9 @@ func demo(ctx context.Context, p *printer, b *bed, bin string) (_ string, err er
 	}
 	defer func() {
 		if err != nil && ctx.Err() == nil {
-			p.step("ftpgate log (last lines, %s):", g.Proc.Log)
-			p.block(tail(g.LogText(), 15))
+			report(p, err)
+			p.step("ftpgate log (last lines of %s):", g.Proc.Log)
+			p.block(tail(g.LogText(), 8))
 		}
 		_ = g.Stop() // Stop runs once; a repeated call only returns the first result
 	}()

@@ -27,10 +27,12 @@ func (p *printer) detail(format string, a ...any) {
 	fmt.Fprintf(p.w, "         %s\n", fmt.Sprintf(format, a...))
 }
 
-// block prints multi-line text indented below a step, without trailing empty lines.
+// block prints multi-line text indented below a step, without its empty lines.
 func (p *printer) block(text string) {
-	for _, line := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
-		p.detail("%s", strings.ReplaceAll(line, "\t", "  "))
+	for _, line := range strings.Split(text, "\n") {
+		if strings.TrimSpace(line) != "" {
+			p.detail("%s", strings.ReplaceAll(strings.TrimRight(line, " \t\r"), "\t", "  "))
+		}
 	}
 }
 

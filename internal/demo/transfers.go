@@ -115,7 +115,7 @@ func download(ctx context.Context, b *bed, l leg, addr netip.Addr, name, want st
 	tr, err := scenario.Curl(cctx, b.tp, l.mode, "-o", local, scenario.URL(b.srv, addr, name))
 	d := time.Since(start)
 	if err != nil {
-		return d, fmt.Errorf("%s RETR %s: %w\n%s", l, name, err, tail(tr, 15))
+		return d, curlFailure(fmt.Sprintf("%s RETR %s", l, name), err, tr)
 	}
 	got, err := testbed.SHA256File(local)
 	if err != nil {
@@ -136,7 +136,7 @@ func uploadFile(ctx context.Context, b *bed, l leg, addr netip.Addr, src, name, 
 	tr, err := scenario.Curl(cctx, b.tp, l.mode, "-T", src, scenario.URL(b.srv, addr, name))
 	d := time.Since(start)
 	if err != nil {
-		return d, fmt.Errorf("%s STOR %s: %w\n%s", l, name, err, tail(tr, 15))
+		return d, curlFailure(fmt.Sprintf("%s STOR %s", l, name), err, tr)
 	}
 	got, err := testbed.SHA256File(filepath.Join(b.srv.Root, name))
 	if err != nil {

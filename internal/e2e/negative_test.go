@@ -79,6 +79,29 @@ func TestNegative(t *testing.T) {
 			}
 		})
 
+		if v6 {
+			t.Run("rfc2428/v6", func(t *testing.T) {
+				st := b.steps(t, server, b.srv.User, b.srv.Pass, "family")
+				for _, step := range []string{"PASV", "PORT", "EPSV-other", "EPRT-other"} {
+					if r := fmt.Sprint(st[step]["reply"]); !strings.HasPrefix(r, "522") {
+						t.Errorf("%s on an IPv6 control connection: reply %q, want 522", step, r)
+					}
+				}
+				if r := fmt.Sprint(st["NOOP"]["reply"]); !strings.HasPrefix(r, "200") {
+					t.Errorf("session did not go on: NOOP reply %q", r)
+				}
+				c, _ := os.ReadFile(filepath.Join(b.tp.Dir, "vsftpd", "vsftpd6.log"))
+				if !strings.Contains(string(c), `FTP command: Client "2001:db8:1::2", "NOOP"`) {
+					t.Fatalf("vsftpd's protocol log does not show the session's NOOP:\n%s", tail(string(c), 10))
+				}
+				for _, bad := range []string{`"PASV"`, `"PORT `, `"EPSV 1"`, `"EPRT |1|`} {
+					if strings.Contains(string(c), bad) {
+						t.Errorf("the server saw %s", bad)
+					}
+				}
+			})
+		}
+
 		t.Run("intruder/"+fam, func(t *testing.T) {
 			st := b.steps(t, server, b.srv.User, b.srv.Pass, "intruder", other, "small.bin")
 			if st["intruder"]["connected"] != false {

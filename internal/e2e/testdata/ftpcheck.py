@@ -4,6 +4,7 @@
 usage: ftpcheck.py SERVER USER PASS bounce
        ftpcheck.py SERVER USER PASS intruder OTHER_ADDR FILE
        ftpcheck.py SERVER USER PASS hold SECONDS
+       ftpcheck.py SERVER USER PASS family
 """
 import ftplib
 import json
@@ -74,6 +75,10 @@ def main():
             n += len(b)
         d.close()
         say(step="client", bytes=n, reply=ftp.voidresp())
+    elif what == "family":
+        for c in ["PASV", "PORT 198,51,100,2,100,100", "EPSV 1", "EPRT |1|198.51.100.2|30000|"]:
+            say(step=c.split()[0] + ("" if c.startswith(("PASV", "PORT")) else "-other"), reply=cmd(ftp, c))
+        say(step="NOOP", reply=cmd(ftp, "NOOP"))
     elif what == "hold":
         reply = cmd(ftp, "EPSV") if v6 else cmd(ftp, "PASV")
         say(step="passive", reply=reply)

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# install.sh — install ftpgate on this box: the binary, the systemd unit, the default file
+# and the sysctl settings. Safe to run again (an upgrade replaces the binary and the unit and
+# keeps an existing /etc/default/ftpgate). It neither enables nor starts the service.
+#
+# Usage (from the repository, after `make build`):
+#   sudo deploy/install.sh [path/to/ftpgate]
+# Environment:
+#   DESTDIR  stage into this directory instead of / (for packaging; no root needed)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+bin=${1:-$here/../bin/ftpgate}
+destdir=${DESTDIR:-}
+destdir=${destdir%/}
+
+# The unit's ExecStart names /usr/local/bin/ftpgate; keep the two in step.
+bin_dst=$destdir/usr/local/bin/ftpgate
+unit_dst=$destdir/etc/systemd/system/ftpgate.service
+default_dst=$destdir/etc/default/ftpgate
+sysctl_dst=$destdir/etc/sysctl.d/90-ftpgate.conf
+
+die() { echo "install.sh: $*" >&2; exit 1; }
+
+[[ -f $bin && -x $bin ]] || die "no executable at $bin: run 'make build' first or pass the binary's path"
+if [[ -z $destdir && $(id -u) -ne 0 ]]; then
+	die "run as root (or set DESTDIR to stage the files elsewhere)"
+fi
+for f in ftpgate.service ftpgate.default 90-ftpgate.conf; do
+	[[ -f $here/$f ]] || die "missing $here/$f"
+done
+
+# put SRC DST MODE: install SRC as DST unless DST already has the same content.
+put() {
+	if [[ -f $2 ]] && cmp -s "$1" "$2"; then
+		echo "unchanged  $2"
+	else
+		install -D -m "$3" "$1" "$2"
+		echo "installed  $2"
+	fi
+}
+
+put "$bin" "$bin_dst" 0755
+put "$here/ftpgate.service" "$unit_dst" 0644
+put "$here/90-ftpgate.conf" "$sysctl_dst" 0644
+if [[ -e $default_dst ]]; then
+	echo "kept       $default_dst (existing; the example is $here/ftpgate.default)"
+else
+	put "$here/ftpgate.default" "$default_dst" 0644
+fi
+
+if [[ -z $destdir && -d /run/systemd/system ]]; then
+	systemctl daemon-reload
+	echo "reloaded   systemd units"
+fi
+
+if [[ -z $destdir ]]; then
+	"$bin_dst" version || die "the installed binary does not run on this system"
+fi
+
+cat <<'NEXT'
+
+Next steps:
+  1. Review the kernel settings and apply them:  sysctl --system
+  2. Set flags, if any, in /etc/default/ftpgate (FTPGATE_ARGS).
+  3. Preview what ftpgate will install:          ftpgate rules
+  4. Start it now and at boot:                   systemctl enable --now ftpgate
+     (after an upgrade:                           systemctl restart ftpgate)
+  5. Check:  systemctl status ftpgate; journalctl -u ftpgate
+             nft list table inet ftpgate; ip rule; ip -6 rule
+If you keep your own nftables ruleset, read nftables-operator.nft in deploy/ first.
+NEXT

@@ -1,0 +1,45 @@
+package ftp
+
+import "strings"
+
+// protoOf is the RFC 2428 network protocol number of the control connection: 1 for IPv4,
+// 2 for IPv6.
+func (s *Session) protoOf() string {
+	if s.clientAddr.Addr().Is4() {
+		return "1"
+	}
+	return "2"
+}
+
+// checkDataCommand applies RFC 2428 to a data connection set-up command before anything else
+// looks at it: PASV and PORT carry IPv4 addresses only, EPSV names the control connection's
+// network protocol, and after EPSV ALL only EPSV may set up a data connection. It returns the
+// refusal to give, or ok.
+func (s *Session) checkDataCommand(cmd Command) (refusal Reply, why string, ok bool) {
+	unsupported := NewReply(522, "Network protocol not supported, use ("+s.protoOf()+").")
+	s.mu.Lock()
+	epsvAll := s.epsvAll
+	s.mu.Unlock()
+	switch cmd.Verb {
+	case "PASV", "PORT", "EPRT":
+		if epsvAll {
+			return NewReply(503, "EPSV ALL is in effect: use EPSV."), "data command after EPSV ALL", false
+		}
+		if cmd.Verb != "EPRT" && s.protoOf() == "2" {
+			return unsupported, cmd.Verb + " on an IPv6 control connection", false
+		}
+	case "EPSV":
+		switch arg := strings.TrimSpace(cmd.Arg); {
+		case arg == "", arg == s.protoOf():
+		case strings.EqualFold(arg, "ALL"):
+			s.mu.Lock()
+			s.epsvAll = true
+			s.mu.Unlock()
+		case arg == "1", arg == "2":
+			return unsupported, "EPSV for the other network protocol", false
+		default:
+			return NewReply(501, "EPSV takes 1, 2 or ALL."), "bad EPSV argument", false
+		}
+	}
+	return Reply{}, "", true
+}
