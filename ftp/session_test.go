@@ -451,3 +451,43 @@ func TestSessionRFC2428(t *testing.T) {
 		t.Errorf("server received %q, want %q", got, want)
 	}
 }
+
+func TestSessionAbortSendsTelnetSynch(t *testing.T) {
+	hs := newHarness(t, 30*time.Second, func(c *ftptest.Conn, line string) {
+		if strings.HasSuffix(line, "ABOR") {
+			c.Reply("225 No transfer to abort.")
+		}
+	})
+	// The client's own Telnet IP and Synch are consumed by the line reader ...
+	if got := hs.cmd("\xff\xf4\xff\xf2ABOR"); got != "225 No transfer to abort." {
+		t.Fatalf("ABOR: %q", got)
+	}
+	// ... and ftpgate sends its own: IAC IP, IAC, then DM as urgent data (not inline here).
+	got := hs.srv.Received()
+	if len(got) != 1 || got[0] != "\xff\xf4\xffABOR" {
+		t.Fatalf("server received %q, want IAC IP IAC + ABOR", got)
+	}
+}
+
+func TestServerRefusesTheGatewayItself(t *testing.T) {
+	ln, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dialed mapDialer
+	srv := &Server{Dialer: &dialed, Data: nopData{}, IsLocal: func(a netip.Addr) bool { return a.IsLoopback() }}
+	go srv.Serve(t.Context(), ln)
+	c, err := net.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, _ := io.ReadAll(c)
+	if !strings.HasPrefix(string(b), "421 ") {
+		t.Fatalf("got %q, want 421", b)
+	}
+	if len(dialed.calls) != 0 {
+		t.Fatalf("the gateway dialled %v", dialed.calls)
+	}
+}
