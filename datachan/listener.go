@@ -2,11 +2,12 @@ package datachan
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
+
+	"github.com/ftpgate/ftpgate/intercept"
 )
 
 // Server accepts every data connection on the transparent data listeners and hands each one
@@ -18,24 +19,9 @@ type Server struct {
 	wg sync.WaitGroup
 }
 
-// Serve accepts on ln until ctx is cancelled or ln fails; it closes ln when ctx ends.
+// Serve accepts on ln until ctx is cancelled (then it closes ln) or ln fails for good.
 func (s *Server) Serve(ctx context.Context, ln *net.TCPListener) error {
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
-	for {
-		conn, err := ln.AcceptTCP()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return err
-		}
-		s.dispatch(ctx, conn)
-	}
+	return intercept.Serve(ctx, ln, func(conn *net.TCPConn) { s.dispatch(ctx, conn) })
 }
 
 // Wait blocks until every handler started by Serve has returned.

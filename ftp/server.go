@@ -2,12 +2,13 @@ package ftp
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
+
+	"github.com/ftpgate/ftpgate/intercept"
 )
 
 // Server accepts intercepted control connections and runs a Session for each.
@@ -24,25 +25,10 @@ type Server struct {
 	wg  sync.WaitGroup
 }
 
-// Serve accepts on ln until ctx is cancelled (then it closes ln) or ln fails. Sessions keep
-// running; Wait waits for them.
+// Serve accepts on ln until ctx is cancelled (then it closes ln) or ln fails for good.
+// Sessions keep running; Wait waits for them.
 func (s *Server) Serve(ctx context.Context, ln *net.TCPListener) error {
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
-	for {
-		conn, err := ln.AcceptTCP()
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				return nil
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			return err
-		}
-		s.start(ctx, conn)
-	}
+	return intercept.Serve(ctx, ln, func(conn *net.TCPConn) { s.start(ctx, conn) })
 }
 
 // Wait blocks until every session has ended.
