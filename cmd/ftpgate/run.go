@@ -49,6 +49,21 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ftpgate: %v\n", err)
 		return exitEnv
 	}
+	// The listeners come before the table: a second ftpgate started by mistake fails here
+	// (port in use) instead of replacing the running one's table.
+	ctlLns, err := listenBoth(ctx, o.nft.ControlListen, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "ftpgate: %v (is another ftpgate running?)\n", err)
+		return exitError
+	}
+	dataLns, err := listenBoth(ctx, o.nft.DataListen, log)
+	if err != nil {
+		closeAll(ctlLns)
+		fmt.Fprintf(stderr, "ftpgate: %v (is another ftpgate running?)\n", err)
+		return exitError
+	}
+	defer closeAll(ctlLns)
+	defer closeAll(dataLns)
 	// The table is built in one batch: if the kernel lacks TPROXY or the socket match, the
 	// batch fails whole and nothing is left behind.
 	if err := inst.Setup(ctx); err != nil {
@@ -71,7 +86,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 			log.Error("remove policy routing", "err", err.Error())
 		}
 	}()
-	if err := serve(ctx, o, inst, log); err != nil {
+	if err := serve(ctx, o, ctlLns, dataLns, inst, log); err != nil {
 		log.Error("ftpgate stopped", "err", err.Error())
 		return exitError
 	}
@@ -79,19 +94,10 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 	return exitOK
 }
 
-// serve opens the transparent listeners and runs control and data servers until ctx ends.
-func serve(ctx context.Context, o options, inst nft.Installer, log *slog.Logger) error {
+// serve runs the control and data servers on their listeners until ctx ends.
+func serve(ctx context.Context, o options, ctlLns, dataLns []*net.TCPListener, inst nft.Installer, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	ctlLns, err := listenBoth(ctx, o.nft.ControlListen, log)
-	if err != nil {
-		return err
-	}
-	dataLns, err := listenBoth(ctx, o.nft.DataListen, log)
-	if err != nil {
-		closeAll(ctlLns)
-		return err
-	}
 	reg := datachan.NewRegistry(inst, o.nft.Timeout, log)
 	dsrv := &datachan.Server{Registry: reg, Log: log}
 	csrv := &ftp.Server{

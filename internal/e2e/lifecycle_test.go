@@ -113,3 +113,25 @@ func TestWithoutPrivileges(t *testing.T) {
 		t.Fatalf("stderr %q, want one line naming CAP_NET_ADMIN", stderr.String())
 	}
 }
+
+// TestSecondInstance: an ftpgate started by mistake next to a running one fails on its
+// listeners and leaves the running one's table alone.
+func TestSecondInstance(t *testing.T) {
+	b := newBed(t, map[string]int64{"small.bin": small})
+	ctx := b.ctx(t)
+	_, stderr, err := b.tp.Exec(ctx, b.tp.GW, gatewayBin, "run")
+	if err == nil || !strings.Contains(stderr, "another ftpgate") {
+		t.Fatalf("second instance: err %v, stderr %q", err, stderr)
+	}
+	tables, rules := b.gwState(t)
+	if !strings.Contains(tables, "table inet "+table) || !strings.Contains(rules, "fwmark 0x1 lookup 100") {
+		t.Fatalf("the running gateway lost its table or rule:\n%s\n%s", tables, rules)
+	}
+	dst := b.tp.Dir + "/after-second.bin"
+	if tr, err := scenario.Curl(ctx, b.tp, scenario.EPSV, "-o", dst, scenario.URL(b.srv, b.tp.ServerV4, "small.bin")); err != nil {
+		t.Fatalf("transfer after the second start: %v\n%s", err, tail(tr, 20))
+	}
+	if got := sha(t, dst); got != b.sums["small.bin"] {
+		t.Fatalf("sha256 %s, want %s", got, b.sums["small.bin"])
+	}
+}
