@@ -185,22 +185,7 @@ func reapGroup(pgid int, limit time.Duration) {
 
 // groupChildren lists the children of parent whose process group is pgid.
 func groupChildren(parent, pgid int) []int {
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var pids []int
-	for _, e := range entries {
-		var pid int
-		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
-			continue
-		}
-		ppid, pgrp, ok := statIDs(pid)
-		if ok && ppid == parent && pgrp == pgid {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
+	return childrenWhere(parent, func(pgrp int) bool { return pgrp == pgid })
 }
 
 // statIDs reads the parent PID and process group of pid from /proc.

@@ -142,6 +142,12 @@ func killLeftovers() {
 
 // childrenOf lists the processes whose parent is parent.
 func childrenOf(parent int) []int {
+	return childrenWhere(parent, func(int) bool { return true })
+}
+
+// childrenWhere lists the processes whose parent is parent and whose process group
+// satisfies keep.
+func childrenWhere(parent int, keep func(pgrp int) bool) []int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
@@ -152,7 +158,7 @@ func childrenOf(parent int) []int {
 		if _, err := fmt.Sscanf(e.Name(), "%d", &pid); err != nil {
 			continue
 		}
-		if ppid, _, ok := statIDs(pid); ok && ppid == parent {
+		if ppid, pgrp, ok := statIDs(pid); ok && ppid == parent && keep(pgrp) {
 			pids = append(pids, pid)
 		}
 	}
