@@ -46,6 +46,10 @@ type Session struct {
 	dataWG   sync.WaitGroup
 }
 
+// maxPending bounds the commands (and ftpgate's own replies) waiting for the server's replies
+// to earlier commands: a client that pipelines more is disconnected, so memory stays bounded.
+const maxPending = 256
+
 // pendingCmd is a command forwarded to the server and not yet answered with a final reply, or
 // a reply ftpgate itself gives, queued so that replies reach the client in command order.
 type pendingCmd struct {
@@ -175,6 +179,14 @@ func (s *Session) commandLoop(ctx context.Context) error {
 			return nil
 		default:
 			return fmt.Errorf("ftp: read command: %w", err)
+		}
+		s.qmu.Lock()
+		backlog := len(s.pending)
+		s.qmu.Unlock()
+		if backlog >= maxPending {
+			s.log.Warn("client pipelines too many unanswered commands, closing session", "pending", backlog)
+			s.writeClient(NewReply(421, "Too many commands waiting for replies, closing control connection."))
+			return fmt.Errorf("ftp: %d commands pending", backlog)
 		}
 		cmd, err := ParseCommand(line)
 		if err != nil {

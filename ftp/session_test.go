@@ -491,3 +491,20 @@ func TestServerRefusesTheGatewayItself(t *testing.T) {
 		t.Fatalf("the gateway dialled %v", dialed.calls)
 	}
 }
+
+func TestSessionBoundsPipelining(t *testing.T) {
+	hs := newHarness(t, 30*time.Second, func(c *ftptest.Conn, line string) {}) // never answers
+	// Refusals queue up behind the unanswered NOOP until the bound ends the session.
+	var b strings.Builder
+	b.WriteString("NOOP\r\n")
+	for i := 0; i < maxPending+10; i++ {
+		b.WriteString("PORT 198,51,100,9,4,1\r\n")
+	}
+	go hs.client.Write([]byte(b.String()))
+	hs.client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got, _ := io.ReadAll(hs.client)
+	if !strings.HasPrefix(string(got), "421 ") {
+		t.Fatalf("client got %q, want 421", got)
+	}
+	hs.waitEnd()
+}
