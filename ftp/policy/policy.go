@@ -1,0 +1,49 @@
+package policy
+
+// Policy is one named policy. It is built once (from a preset and the configuration),
+// validated, and then shared read-only by every session that uses it; a reload builds new
+// Policy values, so running sessions keep theirs.
+type Policy struct {
+	// Name names the policy in logs and in `ftpgate check`.
+	Name string
+	// Commands maps an upper-case verb, or "*" for any other verb, to its action.
+	Commands map[string]Action
+	// Answers maps a key to an action. Keys are the verb followed by a code or a code prefix
+	// ("PWD200", "PWD20", "PWD2", "PWD"), or "*" followed by one ("*200" … "*"). The
+	// pseudo-verb "Null" stands for the greeting. Lookup precedence: the exact key, then
+	// the verb with ever shorter code prefixes, then the wildcard likewise (Zorp's order).
+	Answers map[string]Action
+	// PermitUnknownCommand lets verbs that no table entry and no RFC names pass; when false
+	// they are answered 500 and the session goes on.
+	PermitUnknownCommand bool
+	// PermitEmptyCommand lets an empty command line pass; when false it gets 500.
+	PermitEmptyCommand bool
+	// Learning accepts everything the tables would refuse, change or abort, and marks the
+	// verdict WouldRefuse (like Zorp's FtpProxyMinimal test hook).
+	Learning bool
+	// Limits bound lines, user names and passwords.
+	Limits Limits
+	// Features edits the FEAT reply.
+	Features Features
+	// Callbacks runs the callbacks that Callback actions name; nil when the policy has none.
+	Callbacks Callbacks
+}
+
+// Limits are the size and character limits a policy enforces. Zero means the default.
+type Limits struct {
+	MaxLineLength     int    // default 2048
+	MaxUsernameLength int    // default 32
+	MaxPasswordLength int    // default 64
+	MaxReplyLines     int    // default 1000
+	UsernameChars     string // the characters a user name may contain; default letters, digits and "._@-+"
+}
+
+// Features edits the features a 211 FEAT reply lists.
+type Features struct {
+	// Remove names features ftpgate must not advertise (e.g. "MODE Z"); they are also
+	// refused in OPTS. Matched case-insensitively on the feature's first word, or on the
+	// whole line when the entry has a space.
+	Remove []string
+	// Add lists features ftpgate provides itself, appended when missing.
+	Add []string
+}
