@@ -46,7 +46,7 @@ func (s *Server) start(ctx context.Context, conn *net.TCPConn) {
 		conn.Close()
 		return
 	}
-	sess := NewSession(s.ids.Add(1), conn, dst, s.Config, s.Dialer, s.Data, log)
+	sess := NewSession(s.ids.Add(1), conn, dst, s.Config, s.Dialer, s.Data, nil, log)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

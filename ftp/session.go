@@ -23,6 +23,7 @@ type Session struct {
 	log    *slog.Logger
 	dialer Dialer
 	data   DataChannels
+	pol    PolicySession
 
 	client     *net.TCPConn
 	server     *net.TCPConn
@@ -46,6 +47,9 @@ type Session struct {
 	dataWG   sync.WaitGroup
 }
 
+// errPolicyAbort ends a session that the policy aborted.
+var errPolicyAbort = errors.New("ftp: session aborted by policy")
+
 // maxPending bounds the commands (and ftpgate's own replies) waiting for the server's replies
 // to earlier commands: a client that pipelines more is disconnected, so memory stays bounded.
 const maxPending = 256
@@ -60,7 +64,8 @@ type pendingCmd struct {
 
 // NewSession prepares a session for the accepted client connection whose original destination
 // was server.
-func NewSession(id uint64, client *net.TCPConn, server netip.AddrPort, cfg Config, d Dialer, dc DataChannels, log *slog.Logger) *Session {
+// pol decides on commands and answers; nil accepts everything.
+func NewSession(id uint64, client *net.TCPConn, server netip.AddrPort, cfg Config, d Dialer, dc DataChannels, pol PolicySession, log *slog.Logger) *Session {
 	cfg = cfg.WithDefaults()
 	ca := addrPort(client.RemoteAddr())
 	server = netip.AddrPortFrom(server.Addr().Unmap(), server.Port())
@@ -73,6 +78,7 @@ func NewSession(id uint64, client *net.TCPConn, server netip.AddrPort, cfg Confi
 		log:        log.With("session", id),
 		dialer:     d,
 		data:       dc,
+		pol:        pol,
 		client:     client,
 		clientAddr: ca,
 		serverAddr: server,
@@ -188,9 +194,18 @@ func (s *Session) commandLoop(ctx context.Context) error {
 			s.writeClient(NewReply(421, "Too many commands waiting for replies, closing control connection."))
 			return fmt.Errorf("ftp: %d commands pending", backlog)
 		}
-		cmd, err := ParseCommand(line)
-		if err != nil {
-			s.refuse("unparsable command", NewReply(500, "Syntax error, command unrecognized."), "err", err.Error())
+		var cmd Command // an empty line stays the empty command, which the policy may permit
+		if line != "" || s.pol == nil {
+			if cmd, err = ParseCommand(line); err != nil {
+				s.refuse("unparsable command", NewReply(500, "Syntax error, command unrecognized."), "err", err.Error())
+				continue
+			}
+		}
+		cmd, ok, abort := s.judgeCommand(ctx, cmd)
+		if abort {
+			return errPolicyAbort
+		}
+		if !ok {
 			continue
 		}
 		if err := s.handleCommand(ctx, cmd); err != nil {

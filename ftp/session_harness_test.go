@@ -102,8 +102,19 @@ func newHarness(t *testing.T, timeout time.Duration, h ftptest.Handler) *harness
 	return newHarnessWith(t, timeout, Config{Spoof: true, Linger: 2 * time.Second}, h)
 }
 
+// newHarnessPolicy is newHarness with a policy.
+func newHarnessPolicy(t *testing.T, pol PolicySession, h ftptest.Handler) *harness {
+	t.Helper()
+	return newHarnessFull(t, 30*time.Second, Config{Spoof: true, Linger: 2 * time.Second}, pol, h)
+}
+
 // newHarnessWith is newHarness with a session configuration.
 func newHarnessWith(t *testing.T, timeout time.Duration, cfg Config, h ftptest.Handler) *harness {
+	t.Helper()
+	return newHarnessFull(t, timeout, cfg, nil, h)
+}
+
+func newHarnessFull(t *testing.T, timeout time.Duration, cfg Config, pol PolicySession, h ftptest.Handler) *harness {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -137,7 +148,7 @@ func newHarnessWith(t *testing.T, timeout time.Duration, cfg Config, h ftptest.H
 	if err != nil {
 		t.Fatal(err)
 	}
-	sess := NewSession(7, accepted, hs.srv.Addr, cfg, hs.dialer, hs.reg, log)
+	sess := NewSession(7, accepted, hs.srv.Addr, cfg, hs.dialer, hs.reg, pol, log)
 	go func() { hs.done <- sess.Serve(ctx) }()
 	hs.r = bufio.NewReader(hs.client)
 	if got := hs.readReply(); !strings.HasPrefix(got, "220 ") {

@@ -17,35 +17,45 @@ func (s *Session) handleReply(ctx context.Context, r Reply) bool {
 	if len(s.pending) > 0 && s.pending[0].local == nil {
 		head = &s.pending[0]
 	}
-	if r.Preliminary() {
-		if head != nil && head.xfer != nil {
-			head.xfer.preliminary(r.Code)
-		}
-		s.writeClient(r)
-		return false
-	}
 	if head == nil {
 		// Unsolicited (421 before closing, for example): pass it on.
 		s.writeClient(r)
 		return r.Code == 421
 	}
+	verb := head.cmd.Verb
+	if verb == "" {
+		verb = "Null" // the greeting (Zorp's name for it)
+	}
+	out, asIs, abort := s.judgeAnswer(ctx, verb, r)
+	if r.Preliminary() {
+		if head.xfer != nil {
+			head.xfer.preliminary(r.Code)
+		}
+		s.writeClient(out)
+		return abort
+	}
 	cmd, x := head.cmd, head.xfer
 	s.pending = s.pending[1:]
-	out := s.onFinal(ctx, cmd, x, r)
+	if x != nil {
+		s.finishTransfer(x, r.Code)
+	}
+	if asIs {
+		out = s.onFinal(ctx, cmd, r)
+	}
 	s.writeClient(out)
 	for len(s.pending) > 0 && s.pending[0].local != nil {
 		s.writeClient(*s.pending[0].local)
 		s.pending = s.pending[1:]
 	}
-	return cmd.Verb == "QUIT" && r.Code/100 == 2
+	return abort || cmd.Verb == "QUIT" && r.Code/100 == 2
 }
 
-// onFinal acts on the final reply r to cmd and returns the reply the client gets.
-func (s *Session) onFinal(ctx context.Context, cmd Command, x *transfer, r Reply) Reply {
-	if x != nil {
-		s.finishTransfer(x, r.Code)
-	}
+// onFinal acts on the final reply r to cmd, which the policy accepted, and returns the reply
+// the client gets.
+func (s *Session) onFinal(ctx context.Context, cmd Command, r Reply) Reply {
 	switch {
+	case cmd.Verb == "FEAT" && r.Code == 211:
+		return s.filterFeatures(r)
 	case cmd.Verb == "PASV" && r.Code == 227:
 		ap, err := ParsePASVReply(r.Text())
 		if err != nil {

@@ -338,7 +338,7 @@ func TestSessionUnreachableServer(t *testing.T) {
 	}
 	defer c.Close()
 	acc, _ := ctl.AcceptTCP()
-	s := NewSession(1, acc, dead, Config{}, &mapDialer{}, nopData{}, nil)
+	s := NewSession(1, acc, dead, Config{}, &mapDialer{}, nopData{}, nil, nil)
 	if err := s.Serve(t.Context()); err == nil {
 		t.Fatal("Serve returned nil for an unreachable server")
 	}

@@ -1,0 +1,109 @@
+package ftp
+
+import (
+	"context"
+	"strings"
+
+	"github.com/ftpgate/ftpgate/ftp/policy"
+)
+
+// PolicySession decides on one session's commands and answers. policy.Session implements it;
+// a nil PolicySession accepts everything.
+type PolicySession interface {
+	Command(ctx context.Context, verb, arg string) policy.Verdict
+	Answer(ctx context.Context, verb string, code int, text string) policy.Verdict
+	FilterFeatures(lines []string) []string
+}
+
+// unsupportedFeatures are features ftpgate cannot carry yet: it removes them from FEAT
+// replies whatever the policy says (TLS until ftpgate decodes it; compressed mode, which would
+// hide the data from inspection).
+var unsupportedFeatures = []string{"AUTH", "PBSZ", "PROT", "CCC", "MODE Z"}
+
+// judgeCommand asks the policy about cmd. It returns the command to go on with and false
+// when the policy refused it (the client has its reply) or true with abort set when the
+// session must end.
+func (s *Session) judgeCommand(ctx context.Context, cmd Command) (Command, bool, bool) {
+	if s.pol == nil {
+		return cmd, true, false
+	}
+	v := s.pol.Command(ctx, cmd.Verb, cmd.Arg)
+	arg := cmd.Arg
+	if cmd.Sensitive() {
+		arg = "****"
+	}
+	if v.WouldRefuse {
+		s.log.Warn("command would be refused by policy (accepted: log or learning mode)", "command", cmd.Verb, "arg", arg, "reason", v.Reason)
+	}
+	switch v.Kind {
+	case policy.Accept:
+		cmd.Arg = v.Arg
+		return cmd, true, false
+	case policy.Abort:
+		s.log.Warn("policy aborts the session", "command", cmd.Verb, "arg", arg, "reason", v.Reason)
+		s.writeClient(NewReply(421, "Service not available, session closed by policy."))
+		return cmd, false, true
+	default:
+		s.refuse("policy: "+v.Reason, NewReply(v.Code, v.Text), "command", cmd.Verb, "arg", arg)
+		return cmd, false, false
+	}
+}
+
+// judgeAnswer asks the policy about the answer r to verb ("Null" for the greeting). It
+// returns what the client gets, whether r itself passes unchanged, and whether the session
+// must end.
+func (s *Session) judgeAnswer(ctx context.Context, verb string, r Reply) (out Reply, asIs, abort bool) {
+	if s.pol == nil {
+		return r, true, false
+	}
+	v := s.pol.Answer(ctx, verb, r.Code, r.Text())
+	if v.WouldRefuse {
+		s.log.Warn("answer would be refused by policy (accepted: log or learning mode)", "command", verb, "reply", r.Code, "reason", v.Reason)
+	}
+	switch v.Kind {
+	case policy.Accept:
+		return r, true, false
+	case policy.Abort:
+		s.log.Warn("policy aborts the session on an answer", "command", verb, "reply", r.Code, "reason", v.Reason)
+		return NewReply(421, "Service not available, session closed by policy."), false, true
+	case policy.Change:
+		s.log.Info("answer changed by policy", "command", verb, "reply", r.Code, "new", v.Code)
+		return NewReply(v.Code, v.Text), false, false
+	default:
+		s.log.Warn("answer refused by policy", "command", verb, "reply", r.Code, "text", r.Text(), "reason", v.Reason)
+		return NewReply(v.Code, v.Text), false, false
+	}
+}
+
+// filterFeatures rebuilds a multi-line 211 FEAT reply without the features ftpgate cannot
+// carry and with the policy's edits.
+func (s *Session) filterFeatures(r Reply) Reply {
+	if r.Code != 211 || len(r.Lines) < 2 {
+		return r
+	}
+	body := make([]string, 0, len(r.Lines)-2)
+	for _, l := range r.Lines[1 : len(r.Lines)-1] {
+		if !unsupported(l) {
+			body = append(body, l)
+		}
+	}
+	if s.pol != nil {
+		body = s.pol.FilterFeatures(body)
+	}
+	lines := make([]string, 0, len(body)+2)
+	lines = append(lines, r.Lines[0])
+	lines = append(lines, body...)
+	lines = append(lines, r.Lines[len(r.Lines)-1])
+	return Reply{Code: r.Code, Lines: lines}
+}
+
+// unsupported reports whether a FEAT body line names a feature in unsupportedFeatures.
+func unsupported(line string) bool {
+	f := strings.ToUpper(strings.TrimSpace(line))
+	for _, u := range unsupportedFeatures {
+		if f == u || strings.HasPrefix(f, u+" ") && !strings.Contains(u, " ") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,119 @@
+package ftp
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/ftpgate/ftpgate/ftp/policy"
+	"github.com/ftpgate/ftpgate/internal/ftptest"
+)
+
+// fakePolicy returns scripted verdicts: by verb for commands, by "VERBcode" for answers;
+// anything unscripted is accepted.
+type fakePolicy struct {
+	commands map[string]policy.Verdict
+	answers  map[string]policy.Verdict
+	addFeat  string
+}
+
+func (f *fakePolicy) Command(_ context.Context, verb, arg string) policy.Verdict {
+	if v, ok := f.commands[verb]; ok {
+		return v
+	}
+	return policy.Verdict{Kind: policy.Accept, Arg: arg}
+}
+
+func (f *fakePolicy) Answer(_ context.Context, verb string, code int, _ string) policy.Verdict {
+	if v, ok := f.answers[verb+strconv.Itoa(code)]; ok {
+		return v
+	}
+	return policy.Verdict{Kind: policy.Accept}
+}
+
+func (f *fakePolicy) FilterFeatures(lines []string) []string {
+	if f.addFeat != "" {
+		lines = append(lines, " "+f.addFeat)
+	}
+	return lines
+}
+
+func TestSessionPolicyCommands(t *testing.T) {
+	pol := &fakePolicy{commands: map[string]policy.Verdict{
+		"STOR": {Kind: policy.Reject, Code: 553, Text: "Uploads are not allowed.", Reason: "readonly"},
+		"CWD":  {Kind: policy.Accept, Arg: "/rewritten"},
+		"SITE": {Kind: policy.Accept, Arg: "CHMOD 600 x", WouldRefuse: true, Reason: "learning"},
+	}}
+	hs := newHarnessPolicy(t, pol, func(c *ftptest.Conn, line string) { c.Reply("250 Ok " + line) })
+	if got := hs.cmd("STOR x.bin"); got != "553 Uploads are not allowed." {
+		t.Fatalf("STOR: %q", got)
+	}
+	if got := hs.cmd("CWD /etc"); got != "250 Ok CWD /rewritten" {
+		t.Fatalf("CWD: %q", got)
+	}
+	if got := hs.cmd("SITE CHMOD 600 x"); got != "250 Ok SITE CHMOD 600 x" {
+		t.Fatalf("SITE: %q", got)
+	}
+	for _, l := range hs.srv.Received() {
+		if strings.HasPrefix(l, "STOR") {
+			t.Fatal("the server received the refused STOR")
+		}
+	}
+	if n := len(hs.logs.records("command would be refused by policy (accepted: log or learning mode)")); n != 1 {
+		t.Errorf("%d would-refuse records, want 1", n)
+	}
+}
+
+func TestSessionPolicyAbort(t *testing.T) {
+	pol := &fakePolicy{commands: map[string]policy.Verdict{"DELE": {Kind: policy.Abort, Reason: "no deleting"}}}
+	hs := newHarnessPolicy(t, pol, func(c *ftptest.Conn, line string) { c.Reply("250 Ok.") })
+	if got := hs.cmd("DELE x"); !strings.HasPrefix(got, "421 ") {
+		t.Fatalf("DELE: %q", got)
+	}
+	hs.waitEnd()
+}
+
+func TestSessionPolicyAnswers(t *testing.T) {
+	pol := &fakePolicy{answers: map[string]policy.Verdict{
+		"PWD257":  {Kind: policy.Change, Code: 257, Text: `"/" is your directory.`},
+		"SYST215": {Kind: policy.Reject, Code: 500, Text: "Error parsing answer"},
+		"PASV227": {Kind: policy.Reject, Code: 500, Text: "Error parsing answer"},
+	}, addFeat: "XGATE"}
+	hs := newHarnessPolicy(t, pol, func(c *ftptest.Conn, line string) {
+		switch line {
+		case "PWD":
+			c.Reply(`257 "/home/secret/alice" is the current directory`)
+		case "SYST":
+			c.Reply("215 UNIX Type: L8")
+		case "PASV":
+			c.Reply(pasvText(loop, 40000))
+		case "FEAT":
+			c.Reply("211-Features:", " AUTH TLS", " EPSV", " MODE Z", " PBSZ", " UTF8", "211 End")
+		}
+	})
+	if got := hs.cmd("PWD"); got != `257 "/" is your directory.` {
+		t.Fatalf("PWD: %q", got)
+	}
+	if got := hs.cmd("SYST"); got != "500 Error parsing answer" {
+		t.Fatalf("SYST: %q", got)
+	}
+	if got := hs.cmd("PASV"); got != "500 Error parsing answer" {
+		t.Fatalf("PASV: %q", got)
+	}
+	if els := hs.elements(); els != "" {
+		t.Fatalf("a refused 227 opened %s", els)
+	}
+	hs.send("FEAT")
+	var feat []string
+	for {
+		l := hs.readReply()
+		feat = append(feat, l)
+		if strings.HasPrefix(l, "211 ") {
+			break
+		}
+	}
+	if got, want := strings.Join(feat, "|"), "211-Features:| EPSV| UTF8| XGATE|211 End"; got != want {
+		t.Fatalf("FEAT %q, want %q", got, want)
+	}
+}
