@@ -33,6 +33,9 @@ type FTPServer struct {
 	// Root is the FTP user's home directory (writable by the user; the
 	// login directory, not a chroot).
 	Root string
+	// AnonRoot is where anonymous logins ("anonymous", "ftp") land, chrooted and
+	// read-only; files put there must be readable by all.
+	AnonRoot string
 	// User and Pass are the login credentials.
 	User, Pass string
 	// UID is the FTP user's UID (also its GID); it exists only inside
@@ -57,9 +60,10 @@ func (tp *Topology) StartVsftpd(ctx context.Context) (*FTPServer, error) {
 	}
 	vdir := filepath.Join(tp.Dir, "vsftpd")
 	root := filepath.Join(tp.Dir, "ftproot")
+	anon := filepath.Join(tp.Dir, "anonroot") // owned by root: vsftpd refuses a writable anonymous root
 	empty := filepath.Join(vdir, "empty")
 	etc := filepath.Join(vdir, "etc")
-	for _, d := range []string{root, empty, etc} {
+	for _, d := range []string{root, anon, empty, etc} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return nil, fmt.Errorf("testbed: vsftpd: %w", err)
 		}
@@ -74,14 +78,14 @@ func (tp *Topology) StartVsftpd(ctx context.Context) (*FTPServer, error) {
 	if err := os.Chown(root, uid, uid); err != nil {
 		return nil, fmt.Errorf("testbed: vsftpd: %w", err)
 	}
-	srv := &FTPServer{Root: root, User: FTPUser, Pass: FTPPass, UID: uid}
+	srv := &FTPServer{Root: root, AnonRoot: anon, User: FTPUser, Pass: FTPPass, UID: uid}
 	for _, addr := range []netip.Addr{tp.ServerV4, tp.ServerV6} {
 		fam := "4"
 		if addr.Is6() {
 			fam = "6"
 		}
 		conf := filepath.Join(vdir, "vsftpd"+fam+".conf")
-		if err := os.WriteFile(conf, []byte(vsftpdConfig(addr, empty, vdir, fam)), 0o600); err != nil {
+		if err := os.WriteFile(conf, []byte(vsftpdConfig(addr, empty, vdir, fam, anon)), 0o600); err != nil {
 			return nil, fmt.Errorf("testbed: vsftpd: %w", err)
 		}
 		// `ip netns exec` gives sh a private mount namespace, so the
@@ -129,14 +133,22 @@ func (s *FTPServer) Stop() error {
 }
 
 // vsftpdConfig is the configuration of the listener on addr.
-func vsftpdConfig(addr netip.Addr, emptyDir, logDir, fam string) string {
+// Anonymous logins ("anonymous" or "ftp", any password) are enabled too: they map to the FTP
+// user and are chrooted to anonRoot, read-only.
+func vsftpdConfig(addr netip.Addr, emptyDir, logDir, fam, anonRoot string) string {
 	listen := "listen=YES\nlisten_ipv6=NO\nlisten_address=" + addr.String() + "\n"
 	if addr.Is6() {
 		listen = "listen=NO\nlisten_ipv6=YES\nlisten_address6=" + addr.String() + "\n"
 	}
 	return listen + `listen_port=21
 background=NO
-anonymous_enable=NO
+anonymous_enable=YES
+anon_root=` + anonRoot + `
+ftp_username=` + FTPUser + `
+no_anon_password=YES
+anon_upload_enable=NO
+anon_mkdir_write_enable=NO
+allow_writeable_chroot=YES
 local_enable=YES
 write_enable=YES
 local_umask=022
