@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ftpgate/ftpgate/internal/testbed"
@@ -152,4 +153,24 @@ func elementLines(text string) []string {
 func readFile(p string) string {
 	b, _ := os.ReadFile(p)
 	return string(b)
+}
+
+// Reload sends SIGHUP to the gateway and waits up to 10s for the log record that says how
+// the reload went ("configuration reloaded" or "configuration reload failed; …"); it returns
+// that record's message.
+func (g *Gateway) Reload() (string, error) {
+	before := len(g.Logs(""))
+	if err := g.Proc.Signal(syscall.SIGHUP); err != nil {
+		return "", fmt.Errorf("scenario: reload: %w", err)
+	}
+	for i := 0; i < 200; i++ {
+		logs := g.Logs("")
+		for _, m := range logs[min(before, len(logs)):] {
+			if msg, _ := m["msg"].(string); strings.HasPrefix(msg, "configuration reload") {
+				return msg, nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return "", fmt.Errorf("scenario: reload: no reload record in the log")
 }

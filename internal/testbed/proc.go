@@ -99,6 +99,17 @@ func (tp *Topology) role(ns string) string {
 	return ns
 }
 
+// Signal sends sig to the process (through its reaper, which forwards SIGTERM, SIGINT and
+// SIGHUP).
+func (p *Proc) Signal(sig syscall.Signal) error {
+	select {
+	case <-p.done:
+		return errors.New("testbed: signal: process has exited")
+	default:
+	}
+	return syscall.Kill(p.pid, sig)
+}
+
 // Pid returns the process ID (also its process group ID).
 func (p *Proc) Pid() int { return p.pid }
 

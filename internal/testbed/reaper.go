@@ -25,7 +25,7 @@ const reaperCleanup = 5 * time.Second
 // reap orphans they would stay zombies forever (and under a long benchmark
 // exhaust the PID space). So Start does not run the command directly but
 // re-executes the current binary as a reaper: a child subreaper that starts
-// the command, forwards SIGTERM and SIGINT to it, reaps every orphan while
+// the command, forwards SIGTERM, SIGINT and SIGHUP to it, reaps every orphan while
 // it runs, and when the command exits kills and reaps whatever is left below
 // it before exiting the way the command did.
 func init() {
@@ -62,7 +62,7 @@ func reaperMain(argv []string) int {
 		return 127
 	}
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
