@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/ftpgate/ftpgate/ftp/policy"
 	"github.com/ftpgate/ftpgate/intercept"
 )
 
@@ -20,6 +21,10 @@ type Server struct {
 	// IsLocal reports whether an address belongs to this box. A connection whose original
 	// destination is the box itself is refused: relaying it would loop back into ftpgate.
 	IsLocal func(netip.Addr) bool
+	// Policies picks the policy of a new control connection from its client and original
+	// destination, and names its service; false refuses the connection with 421. Nil
+	// accepts every connection without a policy.
+	Policies func(client, server netip.AddrPort) (p *policy.Policy, service string, ok bool)
 
 	ids atomic.Uint64
 	wg  sync.WaitGroup
@@ -46,7 +51,28 @@ func (s *Server) start(ctx context.Context, conn *net.TCPConn) {
 		conn.Close()
 		return
 	}
-	sess := NewSession(s.ids.Add(1), conn, dst, s.Config, s.Dialer, s.Data, nil, log)
+	id := s.ids.Add(1)
+	client := addrPort(conn.RemoteAddr())
+	cfg := s.Config
+	var pol PolicySession
+	if s.Policies != nil {
+		p, service, ok := s.Policies(client, dst)
+		if !ok {
+			log.Warn("control connection matches no service; refused", "client", client.String(), "server", dst.String())
+			conn.Write(NewReply(421, "Service not available: no service for this connection.").Bytes())
+			conn.Close()
+			return
+		}
+		log = log.With("service", service, "policy", p.Name)
+		pol = p.NewSession(policy.Info{ID: id, Client: client, Server: dst})
+		if n := p.Limits.MaxLineLength; n > 0 {
+			cfg.MaxLine = n
+		}
+		if n := p.Limits.MaxReplyLines; n > 0 {
+			cfg.MaxReplyLines = n
+		}
+	}
+	sess := NewSession(id, conn, dst, cfg, s.Dialer, s.Data, pol, log)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

@@ -20,6 +20,9 @@ type options struct {
 	routeTable int
 	logLevel   string
 	logFormat  string
+	// configPath is the configuration file; configSet says -c was given.
+	configPath string
+	configSet  bool
 }
 
 // portList is a flag holding comma-separated TCP ports.
@@ -65,9 +68,11 @@ func parseOptions(name string, args []string, stderr io.Writer) (options, error)
 	fs.IntVar(&o.ftp.MaxLine, "max-line", 2048, "maximum length of a command or reply line")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&o.configPath, "c", defaultConfigPath, "configuration file (services and policies); if the default is absent, built-in defaults apply")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
+	fs.Visit(func(f *flag.Flag) { o.configSet = o.configSet || f.Name == "c" })
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}

@@ -1,5 +1,6 @@
 // Command ftpgate is the transparent FTP gateway: `ftpgate run` serves, `ftpgate rules` prints
-// the nftables table it would install, `ftpgate version` prints its version.
+// the nftables table it would install, `ftpgate check` validates a configuration, `ftpgate
+// policy test` replays a transcript through a policy, `ftpgate version` prints its version.
 package main
 
 import (
@@ -38,6 +39,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return cmdRun(ctx, args[1:], stderr)
 	case "rules":
 		return cmdRules(args[1:], stdout, stderr)
+	case "check":
+		return cmdCheck(args[1:], stdout, stderr)
+	case "policy":
+		return cmdPolicy(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintf(stdout, "ftpgate %s\n", version)
 		return exitOK
@@ -57,6 +62,8 @@ func usage(w io.Writer) {
 commands:
   run       run the gateway (needs CAP_NET_ADMIN; installs its nftables table and routing)
   rules     print the nftables table and policy routing that run installs
+  check     validate a configuration file and print the effective policy per service
+  policy    policy test -c FILE TRANSCRIPT: replay a transcript through a policy
   version   print the version
 
 Run "ftpgate <command> -h" for the flags of a command.

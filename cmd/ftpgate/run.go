@@ -34,6 +34,13 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 		return exitUsage
 	}
 	o.nft = o.nft.WithDefaults()
+	cfg, err := loadConfig(o.configPath, o.configSet, log)
+	if err != nil {
+		fmt.Fprintln(stderr, configError(err))
+		return exitUsage
+	}
+	live := &liveConfig{path: o.configPath, explicit: o.configSet, log: log}
+	live.cur.Store(cfg)
 
 	// Preflight: nothing is changed until privileges and kernel support are known good.
 	if err := intercept.CheckPrivileges(); err != nil {
@@ -49,6 +56,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "ftpgate: %v\n", err)
 		return exitEnv
 	}
+	log.Info("configuration loaded", "path", describePath(cfg), "services", len(cfg.Services))
 	// The listeners come before the table: a second ftpgate started by mistake fails here
 	// (port in use) instead of replacing the running one's table.
 	ctlLns, err := listenBoth(ctx, o.nft.ControlListen, log)
@@ -86,7 +94,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 			log.Error("remove policy routing", "err", err.Error())
 		}
 	}()
-	if err := serve(ctx, o, ctlLns, dataLns, inst, log); err != nil {
+	if err := serve(ctx, o, live, ctlLns, dataLns, inst, log); err != nil {
 		log.Error("ftpgate stopped", "err", err.Error())
 		return exitError
 	}
@@ -95,17 +103,19 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 }
 
 // serve runs the control and data servers on their listeners until ctx ends.
-func serve(ctx context.Context, o options, ctlLns, dataLns []*net.TCPListener, inst nft.Installer, log *slog.Logger) error {
+func serve(ctx context.Context, o options, live *liveConfig, ctlLns, dataLns []*net.TCPListener, inst nft.Installer, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	go live.watchReload(ctx)
 	reg := datachan.NewRegistry(inst, o.nft.Timeout, log)
 	dsrv := &datachan.Server{Registry: reg, Log: log}
 	csrv := &ftp.Server{
-		Config:  o.ftp,
-		Dialer:  &intercept.Dialer{Timeout: o.ftp.ConnectTimeout},
-		Data:    reg,
-		Log:     log,
-		IsLocal: isLocal,
+		Config:   o.ftp,
+		Dialer:   &intercept.Dialer{Timeout: o.ftp.ConnectTimeout},
+		Data:     reg,
+		Log:      log,
+		IsLocal:  isLocal,
+		Policies: live.policyFor,
 	}
 	var (
 		wg   sync.WaitGroup

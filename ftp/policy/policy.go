@@ -1,5 +1,10 @@
 package policy
 
+import (
+	"maps"
+	"slices"
+)
+
 // Policy is one named policy. It is built once (from a preset and the configuration),
 // validated, and then shared read-only by every session that uses it; a reload builds new
 // Policy values, so running sessions keep theirs.
@@ -27,15 +32,33 @@ type Policy struct {
 	Features Features
 	// Callbacks runs the callbacks that Callback actions name; nil when the policy has none.
 	Callbacks Callbacks
+	// AllowedUsers, when not empty, lists the only user names a USER command may carry
+	// (compared exactly, case included); any other name is refused with 530. The anonymous
+	// preset sets it to "anonymous" and "ftp". It is a policy decision, so a log modifier on
+	// the USER entry or learning mode turns the refusal into a would-refuse.
+	AllowedUsers []string
 }
 
-// Limits are the size and character limits a policy enforces. Zero means the default.
+// Clone returns a deep copy of p: its tables, limits, features and allowed users can be
+// changed without touching p. Callbacks is shared, not copied.
+func (p *Policy) Clone() *Policy {
+	c := *p
+	c.Commands = maps.Clone(p.Commands)
+	c.Answers = maps.Clone(p.Answers)
+	c.Features.Remove = slices.Clone(p.Features.Remove)
+	c.Features.Add = slices.Clone(p.Features.Add)
+	c.AllowedUsers = slices.Clone(p.AllowedUsers)
+	return &c
+}
+
+// Limits are the size and character limits a policy enforces. Zero means the default
+// (see WithDefaults). Lengths are counted in bytes, as on the wire.
 type Limits struct {
 	MaxLineLength     int    // default 2048
 	MaxUsernameLength int    // default 32
 	MaxPasswordLength int    // default 64
 	MaxReplyLines     int    // default 1000
-	UsernameChars     string // the characters a user name may contain; default letters, digits and "._@-+"
+	UsernameChars     string // the characters a user name may contain; default ASCII letters, digits and "._@-+"
 }
 
 // Features edits the features a 211 FEAT reply lists.

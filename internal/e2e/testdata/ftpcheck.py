@@ -5,6 +5,7 @@ usage: ftpcheck.py SERVER USER PASS bounce
        ftpcheck.py SERVER USER PASS intruder OTHER_ADDR FILE
        ftpcheck.py SERVER USER PASS hold SECONDS
        ftpcheck.py SERVER USER PASS family
+       ftpcheck.py SERVER USER PASS session SOURCE_ADDR COMMAND...
 """
 import ftplib
 import json
@@ -37,9 +38,32 @@ def pasv_port(reply):
     return int(m.group(5)) * 256 + int(m.group(6))
 
 
+def session(server, user, password, source, commands):
+    """Greeting, login and commands from a chosen source address; every reply is a step."""
+    ftp = ftplib.FTP(timeout=10, source_address=(source, 0))
+    try:
+        say(step="greeting", reply=ftp.connect(server, 21))
+    except ftplib.all_errors as e:
+        say(step="greeting", reply=str(e))
+        return
+    try:
+        say(step="login", reply=ftp.login(user, password))
+    except ftplib.all_errors as e:
+        say(step="login", reply=str(e))
+    for i, c in enumerate(commands):
+        say(step=str(i), command=c, reply=cmd(ftp, c))
+    try:
+        ftp.quit()
+    except ftplib.all_errors:
+        pass
+
+
 def main():
     server, user, password, what = sys.argv[1:5]
     v6 = ":" in server
+    if what == "session":
+        session(server, user, password, sys.argv[5], sys.argv[6:])
+        return
     ftp = login(server, user, password)
     if what == "bounce":
         third = "2001:db8:2::9" if v6 else "203.0.113.9"

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/ftpgate/ftpgate/ftp/policy"
+	"github.com/ftpgate/ftpgate/ftp/policy/config"
+	"github.com/ftpgate/ftpgate/ftp/policy/script"
+)
+
+// defaultConfigPath is read when -c is not given; when it does not exist the built-in
+// configuration applies.
+const defaultConfigPath = config.DefaultPath
+
+// loadConfig reads path; script print() output goes to log. An explicit path must exist; the
+// default path may be absent, and then the built-in configuration (config.Default) applies.
+func loadConfig(path string, explicit bool, log *slog.Logger) (*config.Config, error) {
+	c, err := config.LoadWith(path, script.Options{Log: log})
+	if err != nil && !explicit && errors.Is(err, fs.ErrNotExist) {
+		return config.Default(), nil
+	}
+	return c, err
+}
+
+// liveConfig holds the configuration new sessions use; SIGHUP replaces it.
+type liveConfig struct {
+	path     string
+	explicit bool
+	cur      atomic.Pointer[config.Config]
+	log      *slog.Logger
+}
+
+// policyFor picks the service and policy of a new control connection.
+func (l *liveConfig) policyFor(client, server netip.AddrPort) (*policy.Policy, string, bool) {
+	svc, ok := l.cur.Load().Match(client, server)
+	if !ok {
+		return nil, "", false
+	}
+	return svc.Policy, svc.Name, true
+}
+
+// watchReload reloads the configuration on SIGHUP until ctx ends. New sessions get the new
+// configuration, running sessions keep theirs; a file that fails to load changes nothing.
+func (l *liveConfig) watchReload(ctx context.Context) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			c, err := loadConfig(l.path, l.explicit, l.log)
+			if err != nil {
+				l.log.Error("configuration reload failed; keeping the running configuration", "path", l.path, "err", err.Error())
+				continue
+			}
+			l.cur.Store(c)
+			l.log.Info("configuration reloaded", "path", describePath(c), "services", len(c.Services))
+		}
+	}
+}
+
+// describePath names where a configuration came from.
+func describePath(c *config.Config) string {
+	if c.Path == "" {
+		return "built-in defaults"
+	}
+	return c.Path
+}
+
+// configError formats a configuration error for the command line.
+func configError(err error) string {
+	return fmt.Sprintf("ftpgate: configuration: %v", err)
+}

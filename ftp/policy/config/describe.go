@@ -1,0 +1,158 @@
+package config
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/ftpgate/ftpgate/ftp/policy"
+)
+
+// Describe writes what `ftpgate check` prints: the configuration's source, then per
+// service its match criteria and its effective policy (base, flags, limits, features,
+// callbacks, and every command and answer entry, sorted), then any policy no service uses.
+func (c *Config) Describe(w io.Writer) error {
+	ew := &errWriter{w: w}
+	if c.Path == "" {
+		ew.printf("configuration: built-in default (version %d)\n", c.Version)
+	} else {
+		ew.printf("configuration: %s (version %d)\n", c.Path, c.Version)
+	}
+	if c.Script != "" {
+		ew.printf("script: %s\n", c.Script)
+	}
+	if c.DefaultService == "" {
+		ew.printf("default_service: none (connections no service matches are refused with 421)\n")
+	} else {
+		ew.printf("default_service: %s\n", c.DefaultService)
+	}
+	used := map[string]bool{}
+	for _, s := range c.Services {
+		used[s.PolicyName] = true
+		ew.printf("\nservice %s\n", s.Name)
+		ew.printf("  client_networks: %s\n", joinPrefixes(s.ClientNets))
+		ew.printf("  server_networks: %s\n", joinPrefixes(s.ServerNets))
+		ew.printf("  server_ports: %s\n", joinPorts(s.ServerPorts))
+		ew.printf("  policy %s\n", s.PolicyName)
+		c.describePolicy(ew, s.Policy, "    ")
+	}
+	for _, name := range sortedKeys(c.Policies) {
+		if !used[name] {
+			ew.printf("\npolicy %s (used by no service)\n", name)
+			c.describePolicy(ew, c.Policies[name], "  ")
+		}
+	}
+	if ew.err != nil {
+		return fmt.Errorf("describe configuration: %w", ew.err)
+	}
+	return nil
+}
+
+// describePolicy writes the effective settings of p, each line indented.
+func (c *Config) describePolicy(ew *errWriter, p *policy.Policy, in string) {
+	ew.printf("%sbase: %s\n", in, c.bases[p.Name])
+	ew.printf("%slearning: %t\n", in, p.Learning)
+	ew.printf("%spermit_unknown_command: %t\n", in, p.PermitUnknownCommand)
+	ew.printf("%spermit_empty_command: %t\n", in, p.PermitEmptyCommand)
+	l := p.Limits.WithDefaults()
+	ew.printf("%slimits: max_line_length=%d max_username_length=%d max_password_length=%d max_reply_lines=%d username_chars=%q\n",
+		in, l.MaxLineLength, l.MaxUsernameLength, l.MaxPasswordLength, l.MaxReplyLines, l.UsernameChars)
+	if len(p.AllowedUsers) == 0 {
+		ew.printf("%sallowed_users: any\n", in)
+	} else {
+		ew.printf("%sallowed_users: %s\n", in, strings.Join(p.AllowedUsers, ", "))
+	}
+	ew.printf("%sfeatures: remove=[%s] add=[%s]\n", in, strings.Join(p.Features.Remove, ", "), strings.Join(p.Features.Add, ", "))
+	cbs := callbacks(p)
+	switch {
+	case len(cbs) == 0:
+		ew.printf("%scallbacks: none\n", in)
+	case p.Callbacks == nil:
+		ew.printf("%scallbacks: %s (NO SCRIPT)\n", in, strings.Join(cbs, ", "))
+	default:
+		ew.printf("%scallbacks: %s\n", in, strings.Join(cbs, ", "))
+	}
+	ew.printf("%scommands:\n", in)
+	for _, k := range sortedKeys(p.Commands) {
+		ew.printf("%s  %-6s %s\n", in, k, formatAction(p.Commands[k]))
+	}
+	ew.printf("%sanswers:\n", in)
+	for _, k := range sortedKeys(p.Answers) {
+		ew.printf("%s  %-9s %s\n", in, k, formatAction(p.Answers[k]))
+	}
+}
+
+// formatAction writes an entry as "reject 553 \"text\" log" or "policy check_cwd".
+func formatAction(a policy.Action) string {
+	parts := []string{a.Kind.String()}
+	if a.Code != 0 {
+		parts = append(parts, strconv.Itoa(a.Code))
+	}
+	if a.Text != "" {
+		parts = append(parts, strconv.Quote(a.Text))
+	}
+	if a.Callback != "" {
+		parts = append(parts, a.Callback)
+	}
+	if a.Log {
+		parts = append(parts, "log")
+	}
+	return strings.Join(parts, " ")
+}
+
+// callbacks lists the callbacks p's tables name, sorted and without duplicates.
+func callbacks(p *policy.Policy) []string {
+	set := map[string]bool{}
+	for _, t := range []map[string]policy.Action{p.Commands, p.Answers} {
+		for _, a := range t {
+			if a.Kind == policy.Callback {
+				set[a.Callback] = true
+			}
+		}
+	}
+	return sortedKeys(set)
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// joinPrefixes formats networks for Describe.
+func joinPrefixes(ps []netip.Prefix) string {
+	s := make([]string, len(ps))
+	for i, p := range ps {
+		s[i] = p.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// joinPorts formats port ranges for Describe.
+func joinPorts(rs []PortRange) string {
+	s := make([]string, len(rs))
+	for i, r := range rs {
+		s[i] = r.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// errWriter keeps the first write error, so Describe checks once at the end.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+// printf writes unless an earlier write failed.
+func (e *errWriter) printf(format string, args ...any) {
+	if e.err == nil {
+		_, e.err = fmt.Fprintf(e.w, format, args...)
+	}
+}

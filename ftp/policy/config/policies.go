@@ -1,0 +1,175 @@
+package config
+
+import (
+	"strings"
+	"unicode"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/ftpgate/ftpgate/ftp/policy"
+)
+
+// defaultBase is the preset a policy starts from when it names none: the safe one, which
+// passes nothing but login and data connection set-up.
+const defaultBase = "deny"
+
+// policy decodes one entry of policies: into a fresh Policy built on its base preset, and
+// returns it with the base's name.
+func (b *builder) policy(name string, n *yaml.Node, path string) (*policy.Policy, string, error) {
+	f, err := b.fields(n, path, "base", "learning", "permit_unknown_command", "permit_empty_command",
+		"limits", "commands", "answers", "features", "allowed_users")
+	if err != nil {
+		return nil, "", err
+	}
+	base := defaultBase
+	if bn, ok := f["base"]; ok {
+		if base, err = b.str(bn, join(path, "base")); err != nil {
+			return nil, "", err
+		}
+		if !isPreset(base) {
+			return nil, "", b.errAt(bn, join(path, "base"), "unknown preset %q (%s)",
+				base, strings.Join(policy.PresetNames(), ", "))
+		}
+	}
+	p, err := policy.Preset(base)
+	if err != nil {
+		return nil, "", b.errAt(f["base"], join(path, "base"), "preset %q: %v", base, err)
+	}
+	p.Name = name
+	flags := []struct {
+		key string
+		dst *bool
+	}{
+		{"learning", &p.Learning},
+		{"permit_unknown_command", &p.PermitUnknownCommand},
+		{"permit_empty_command", &p.PermitEmptyCommand},
+	}
+	for _, fl := range flags {
+		if v, ok := f[fl.key]; ok {
+			if *fl.dst, err = b.boolean(v, join(path, fl.key)); err != nil {
+				return nil, "", err
+			}
+		}
+	}
+	if err := b.limits(f["limits"], join(path, "limits"), &p.Limits); err != nil {
+		return nil, "", err
+	}
+	if err := b.features(f["features"], join(path, "features"), &p.Features); err != nil {
+		return nil, "", err
+	}
+	if v, ok := f["allowed_users"]; ok {
+		if p.AllowedUsers, err = b.allowedUsers(v, join(path, "allowed_users")); err != nil {
+			return nil, "", err
+		}
+	}
+	if err := b.commands(f["commands"], join(path, "commands"), p); err != nil {
+		return nil, "", err
+	}
+	if err := b.answers(f["answers"], join(path, "answers"), p); err != nil {
+		return nil, "", err
+	}
+	return p, base, nil
+}
+
+// limits overrides the limits the mapping n sets.
+func (b *builder) limits(n *yaml.Node, path string, l *policy.Limits) error {
+	f, err := b.fields(n, path, "max_line_length", "max_username_length", "max_password_length",
+		"max_reply_lines", "username_chars")
+	if err != nil {
+		return err
+	}
+	ints := []struct {
+		key    string
+		lo, hi int
+		dst    *int
+	}{
+		{"max_line_length", 512, 1 << 20, &l.MaxLineLength},
+		{"max_username_length", 1, 1024, &l.MaxUsernameLength},
+		{"max_password_length", 1, 4096, &l.MaxPasswordLength},
+		{"max_reply_lines", 1, 1 << 20, &l.MaxReplyLines},
+	}
+	for _, it := range ints {
+		if v, ok := f[it.key]; ok {
+			if *it.dst, err = b.integer(v, join(path, it.key), it.lo, it.hi); err != nil {
+				return err
+			}
+		}
+	}
+	if v, ok := f["username_chars"]; ok {
+		if l.UsernameChars, err = b.str(v, join(path, "username_chars")); err != nil {
+			return err
+		}
+		if l.UsernameChars == "" {
+			return b.errAt(v, join(path, "username_chars"), "must not be empty (leave the key out for the default)")
+		}
+		for _, r := range l.UsernameChars {
+			if !unicode.IsPrint(r) || unicode.IsSpace(r) {
+				return b.errAt(v, join(path, "username_chars"), "contains %q (only printable characters other than space)", r)
+			}
+		}
+	}
+	return nil
+}
+
+// features adds the mapping n's remove: and add: lists to the base's.
+func (b *builder) features(n *yaml.Node, path string, ft *policy.Features) error {
+	f, err := b.fields(n, path, "remove", "add")
+	if err != nil {
+		return err
+	}
+	lists := []struct {
+		key string
+		dst *[]string
+	}{{"remove", &ft.Remove}, {"add", &ft.Add}}
+	for _, li := range lists {
+		v, ok := f[li.key]
+		if !ok {
+			continue
+		}
+		items, err := b.strings(v, join(path, li.key))
+		if err != nil {
+			return err
+		}
+		nodes, _ := b.list(v, join(path, li.key))
+		merged := append([]string(nil), (*li.dst)...)
+		for i, s := range items {
+			if strings.TrimSpace(s) != s || s == "" || strings.ContainsFunc(s, isControl) {
+				return b.errAt(nodes[i], index(join(path, li.key), i), "invalid feature %q", s)
+			}
+			if !containsFold(merged, s) {
+				merged = append(merged, s)
+			}
+		}
+		*li.dst = merged
+	}
+	return nil
+}
+
+// containsFold reports whether list holds s, ignoring case.
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// allowedUsers decodes allowed_users:, which replaces the base's list; an empty list lets
+// any user name pass.
+func (b *builder) allowedUsers(n *yaml.Node, path string) ([]string, error) {
+	users, err := b.strings(n, path)
+	if err != nil {
+		return nil, err
+	}
+	nodes, _ := b.list(n, path)
+	for i, u := range users {
+		if u == "" || strings.ContainsAny(u, " \t\r\n\x00") {
+			return nil, b.errAt(nodes[i], index(path, i), "invalid user name %q", u)
+		}
+	}
+	return users, nil
+}
+
+// isControl reports whether r is an ASCII control character.
+func isControl(r rune) bool { return r < ' ' || r == 0x7f }

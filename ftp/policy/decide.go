@@ -1,0 +1,257 @@
+package policy
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// The replies the policy gives when an entry names no code or text.
+const (
+	textNotAllowed   = "Command not allowed by policy."
+	textDenied       = "Permission denied."
+	textUnknown      = "Unknown command."
+	textPolicyError  = "Policy error."
+	textLoginRefused = "Login not allowed by policy."
+	textBadAnswer    = "Error parsing answer"
+	codeBadAnswer    = 500
+	codePolicyError  = 550
+	codeLoginRefused = 530
+)
+
+// decideCommand applies the command table, PermitUnknownCommand, AllowedUsers and
+// callbacks to a command that passed the built-in checks.
+func (s *Session) decideCommand(ctx context.Context, verb, arg string) Verdict {
+	a, key := Action{}, verb
+	if exact, ok := s.p.Commands[verb]; ok {
+		a = exact
+	} else if !KnownVerb(verb) {
+		if s.p.PermitUnknownCommand {
+			return Verdict{Kind: Accept, Arg: arg}
+		}
+		return s.soften(Verdict{Kind: Reject, Code: 500, Text: textUnknown, Arg: arg,
+			Reason: "unknown command " + verb + " (permit_unknown_command is off)"}, false)
+	} else if wild, ok := s.p.Commands[Wildcard]; ok {
+		a, key = wild, Wildcard
+	} else {
+		a, key = Action{Kind: Reject}, "(none: default reject)"
+	}
+	v := s.soften(s.applyCommand(ctx, a, key, verb, arg), a.Log)
+	if v.Kind == Accept && verb == "USER" && len(s.p.AllowedUsers) > 0 && !slices.Contains(s.p.AllowedUsers, v.Arg) {
+		r := s.soften(Verdict{Kind: Reject, Code: codeLoginRefused, Text: textLoginRefused, Arg: arg,
+			Reason: fmt.Sprintf("user %q not in allowed_users", v.Arg)}, a.Log)
+		if r.WouldRefuse {
+			r.Arg = v.Arg
+			r.Reason = joinReasons(v.Reason, r.Reason)
+		}
+		return r
+	}
+	return v
+}
+
+// applyCommand turns the command table entry a (found under key) into a verdict.
+func (s *Session) applyCommand(ctx context.Context, a Action, key, verb, arg string) Verdict {
+	switch a.Kind {
+	case Accept:
+		return Verdict{Kind: Accept, Arg: arg}
+	case Reject:
+		code, text := rejectReply(verb, a.Code, a.Text)
+		return Verdict{Kind: Reject, Code: code, Text: text, Arg: arg,
+			Reason: fmt.Sprintf("command %s refused by policy entry %q", verb, key)}
+	case Abort:
+		return Verdict{Kind: Abort, Code: a.Code, Text: a.Text, Arg: arg,
+			Reason: fmt.Sprintf("command %s aborts the session by policy entry %q", verb, key)}
+	case Callback:
+		return s.commandCallback(ctx, a.Callback, verb, arg)
+	}
+	return policyError(arg, fmt.Errorf("policy: entry %q: action %s is not valid for commands", key, a.Kind))
+}
+
+// rejectReply is the reply refusing verb: the entry's code and text, or 550 "Permission
+// denied." for a file command and 500 "Command not allowed by policy." otherwise.
+func rejectReply(verb string, code int, text string) (int, string) {
+	if code == 0 {
+		code = 500
+		if fileVerb(verb) {
+			code = 550
+		}
+	}
+	if text == "" {
+		text = textNotAllowed
+		if code == 550 {
+			text = textDenied
+		}
+	}
+	return code, text
+}
+
+// commandCallback runs the named command callback. An error, a panic or an unusable
+// result refuses the command with 550 "Policy error.".
+func (s *Session) commandCallback(ctx context.Context, name, verb, arg string) (v Verdict) {
+	if s.p.Callbacks == nil {
+		return policyError(arg, fmt.Errorf("policy: callback %q: no callbacks configured", name))
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			v = policyError(arg, fmt.Errorf("policy: callback %q panicked: %v", name, r))
+		}
+	}()
+	cv, err := s.p.Callbacks.Command(ctx, name, s.Info(), verb, arg)
+	if err != nil {
+		return policyError(arg, fmt.Errorf("policy: callback %q: %w", name, err))
+	}
+	why := fmt.Sprintf("callback %q", name)
+	if cv.Reason != "" {
+		why += ": " + cv.Reason
+	}
+	switch cv.Kind {
+	case Accept:
+		out := arg
+		if cv.Arg != "" {
+			out = cv.Arg
+		}
+		if strings.ContainsAny(out, "\r\n\x00") {
+			return policyError(arg, fmt.Errorf("policy: callback %q rewrote the argument with a line break or NUL", name))
+		}
+		return Verdict{Kind: Accept, Arg: out, Reason: cv.Reason}
+	case Reject:
+		if cv.Code != 0 && (cv.Code < 400 || cv.Code > 599) || !safeText(cv.Text) {
+			return policyError(arg, fmt.Errorf("policy: callback %q: reject needs a 4xx or 5xx code and one line of text", name))
+		}
+		code, text := rejectReply(verb, cv.Code, cv.Text)
+		return Verdict{Kind: Reject, Code: code, Text: text, Arg: arg, Reason: why}
+	case Abort:
+		return Verdict{Kind: Abort, Arg: arg, Reason: why}
+	}
+	return policyError(arg, fmt.Errorf("policy: callback %q returned %s, not valid for a command", name, cv.Kind))
+}
+
+// policyError is the verdict refusing a command the policy could not decide on.
+func policyError(arg string, err error) Verdict {
+	return Verdict{Kind: Reject, Code: codePolicyError, Text: textPolicyError, Arg: arg, Reason: err.Error()}
+}
+
+// decideAnswer applies the answer table and callbacks to an answer.
+func (s *Session) decideAnswer(ctx context.Context, verb string, code int, text string) Verdict {
+	a, key := s.p.answerEntry(verb, code)
+	v := s.applyAnswer(ctx, a, key, answerVerb(verb), code, text)
+	return s.soften(v, a.Log)
+}
+
+// applyAnswer turns the answer table entry a (found under key) into a verdict.
+func (s *Session) applyAnswer(ctx context.Context, a Action, key, verb string, code int, text string) Verdict {
+	switch a.Kind {
+	case Accept:
+		return Verdict{Kind: Accept}
+	case Reject:
+		c, t := answerRejectReply(a.Code, a.Text)
+		return Verdict{Kind: Reject, Code: c, Text: t,
+			Reason: fmt.Sprintf("answer %d to %s refused by policy entry %q", code, verb, key)}
+	case Change:
+		if !validChange(a.Code, a.Text) {
+			return answerError(fmt.Errorf("policy: entry %q: change needs a code 100..599 and one line of text", key))
+		}
+		return Verdict{Kind: Change, Code: a.Code, Text: a.Text,
+			Reason: fmt.Sprintf("answer %d to %s changed by policy entry %q", code, verb, key)}
+	case Abort:
+		return Verdict{Kind: Abort, Code: a.Code, Text: a.Text,
+			Reason: fmt.Sprintf("answer %d to %s aborts the session by policy entry %q", code, verb, key)}
+	case Callback:
+		return s.answerCallback(ctx, a.Callback, verb, code, text)
+	}
+	return answerError(fmt.Errorf("policy: entry %q: action %s is not valid for answers", key, a.Kind))
+}
+
+// answerRejectReply is what the client gets instead of a refused answer.
+func answerRejectReply(code int, text string) (int, string) {
+	if code == 0 {
+		code = codeBadAnswer
+	}
+	if text == "" {
+		text = textBadAnswer
+	}
+	return code, text
+}
+
+// answerCallback runs the named answer callback. An error, a panic or an unusable result
+// refuses the answer ("500 Error parsing answer").
+func (s *Session) answerCallback(ctx context.Context, name, verb string, code int, text string) (v Verdict) {
+	if s.p.Callbacks == nil {
+		return answerError(fmt.Errorf("policy: callback %q: no callbacks configured", name))
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			v = answerError(fmt.Errorf("policy: callback %q panicked: %v", name, r))
+		}
+	}()
+	cv, err := s.p.Callbacks.Answer(ctx, name, s.Info(), verb, code, text)
+	if err != nil {
+		return answerError(fmt.Errorf("policy: callback %q: %w", name, err))
+	}
+	why := fmt.Sprintf("callback %q", name)
+	if cv.Reason != "" {
+		why += ": " + cv.Reason
+	}
+	switch cv.Kind {
+	case Accept:
+		return Verdict{Kind: Accept, Reason: cv.Reason}
+	case Reject:
+		if cv.Code != 0 && (cv.Code < 400 || cv.Code > 599) || !safeText(cv.Text) {
+			return answerError(fmt.Errorf("policy: callback %q: reject needs a 4xx or 5xx code and one line of text", name))
+		}
+		c, t := answerRejectReply(cv.Code, cv.Text)
+		return Verdict{Kind: Reject, Code: c, Text: t, Reason: why}
+	case Change:
+		if !validChange(cv.Code, cv.Text) {
+			return answerError(fmt.Errorf("policy: callback %q: change needs a code 100..599 and one line of text", name))
+		}
+		return Verdict{Kind: Change, Code: cv.Code, Text: cv.Text, Reason: why}
+	case Abort:
+		return Verdict{Kind: Abort, Reason: why}
+	}
+	return answerError(fmt.Errorf("policy: callback %q returned %s, not valid for an answer", name, cv.Kind))
+}
+
+// answerError is the verdict refusing an answer the policy could not decide on.
+func answerError(err error) Verdict {
+	return Verdict{Kind: Reject, Code: codeBadAnswer, Text: textBadAnswer, Reason: err.Error()}
+}
+
+// validChange reports whether code and text make a usable replacement answer.
+func validChange(code int, text string) bool {
+	return code >= 100 && code <= 599 && text != "" && safeText(text)
+}
+
+// safeText reports whether text fits on one reply line: no CR, LF or NUL.
+func safeText(text string) bool {
+	return !strings.ContainsAny(text, "\r\n\x00")
+}
+
+// soften turns a refusal into an accepted verdict marked WouldRefuse when the entry has
+// the log modifier or the policy is in learning mode.
+func (s *Session) soften(v Verdict, logged bool) Verdict {
+	if v.Kind == Accept || !logged && !s.p.Learning {
+		return v
+	}
+	what := "would " + v.Kind.String()
+	if v.Kind == Change || v.Kind == Reject {
+		what += fmt.Sprintf(" (%d %s)", v.Code, v.Text)
+	}
+	mode := "log modifier"
+	if !logged {
+		mode = "learning mode"
+	}
+	return Verdict{Kind: Accept, Arg: v.Arg, WouldRefuse: true, Reason: what + ": " + v.Reason + " [" + mode + "]"}
+}
+
+// joinReasons joins two log reasons, either of which may be empty.
+func joinReasons(a, b string) string {
+	if a == "" {
+		return b
+	}
+	if b == "" {
+		return a
+	}
+	return a + "; " + b
+}
