@@ -14,6 +14,7 @@ import (
 // changed greeting; the client's second address .3 is a guest admitted anonymously only;
 // anything else (::3) matches no service and is refused.
 const policyConfig = `version: 1
+script: policy.star
 services:
   - name: office
     client_networks: [198.51.100.2/32, "2001:db8:1::2/128"]
@@ -24,10 +25,20 @@ services:
 policies:
   office:
     base: %s
+    commands:
+      SIZE: {action: policy, callback: size}
     answers:
       Null220: {action: change, code: 220, text: "Welcome to the office FTP gateway"}
   guests:
     base: anonymous
+`
+
+// policyScript is the Starlark callback file policyConfig names.
+const policyScript = `
+def size(command, param, session):
+    if param == "secret.bin":
+        return reject(550, "Not for you, " + session.client + ".")
+    return ACCEPT
 `
 
 // TestPolicy runs real clients through a configured gateway: readonly refuses STOR while
@@ -42,6 +53,9 @@ func TestPolicy(t *testing.T) {
 		if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(policyConfig, base)), 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "policy.star"), []byte(policyScript), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	writeConfig("readonly")
 	b := newBed(t, map[string]int64{"small.bin": small}, "-c", cfgPath)
@@ -89,8 +103,9 @@ func TestPolicy(t *testing.T) {
 		}
 	})
 
-	t.Run("greeting, unknown command", func(t *testing.T) {
-		st := b.steps(t, b.tp.ServerV4.String(), b.srv.User, b.srv.Pass, "session", b.tp.ClientV4.String(), "XYZZY", "NOOP")
+	t.Run("greeting, unknown command, callback", func(t *testing.T) {
+		st := b.steps(t, b.tp.ServerV4.String(), b.srv.User, b.srv.Pass, "session", b.tp.ClientV4.String(),
+			"XYZZY", "NOOP", "SIZE secret.bin", "SIZE small.bin")
 		if got := fmt.Sprint(st["greeting"]["reply"]); got != "220 Welcome to the office FTP gateway" {
 			t.Errorf("greeting %q, want the changed one", got)
 		}
@@ -99,6 +114,12 @@ func TestPolicy(t *testing.T) {
 		}
 		if got := fmt.Sprint(st["1"]["reply"]); !strings.HasPrefix(got, "200") {
 			t.Errorf("NOOP after the unknown command: %q, want 200", got)
+		}
+		if got := fmt.Sprint(st["2"]["reply"]); got != "550 Not for you, 198.51.100.2." {
+			t.Errorf("SIZE refused by the Starlark callback: %q", got)
+		}
+		if got := fmt.Sprint(st["3"]["reply"]); got != fmt.Sprintf("213 %d", small) {
+			t.Errorf("SIZE accepted by the Starlark callback: %q", got)
 		}
 	})
 
