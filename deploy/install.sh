@@ -19,6 +19,11 @@ bin_dst=$destdir/usr/local/bin/ftpgate
 unit_dst=$destdir/etc/systemd/system/ftpgate.service
 default_dst=$destdir/etc/default/ftpgate
 sysctl_dst=$destdir/etc/sysctl.d/90-ftpgate.conf
+# The example configuration is installed beside the real one, never as it: its services name
+# example networks, and until /etc/ftpgate/ftpgate.yaml exists the built-in default applies
+# (every connection, preset readwrite).
+example_dst=$destdir/etc/ftpgate/ftpgate.yaml.example
+script_dst=$destdir/etc/ftpgate/policy.star.example
 
 die() { echo "install.sh: $*" >&2; exit 1; }
 
@@ -26,7 +31,7 @@ die() { echo "install.sh: $*" >&2; exit 1; }
 if [[ -z $destdir && $(id -u) -ne 0 ]]; then
 	die "run as root (or set DESTDIR to stage the files elsewhere)"
 fi
-for f in ftpgate.service ftpgate.default 90-ftpgate.conf; do
+for f in ftpgate.service ftpgate.default 90-ftpgate.conf ftpgate.yaml policy.star; do
 	[[ -f $here/$f ]] || die "missing $here/$f"
 done
 
@@ -43,6 +48,8 @@ put() {
 put "$bin" "$bin_dst" 0755
 put "$here/ftpgate.service" "$unit_dst" 0644
 put "$here/90-ftpgate.conf" "$sysctl_dst" 0644
+put "$here/ftpgate.yaml" "$example_dst" 0644
+put "$here/policy.star" "$script_dst" 0644
 if [[ -e $default_dst ]]; then
 	echo "kept       $default_dst (existing; the example is $here/ftpgate.default)"
 else
@@ -63,10 +70,14 @@ cat <<'NEXT'
 Next steps:
   1. Review the kernel settings and apply them:  sysctl --system
   2. Set flags, if any, in /etc/default/ftpgate (FTPGATE_ARGS).
-  3. Preview what ftpgate will install:          ftpgate rules
-  4. Start it now and at boot:                   systemctl enable --now ftpgate
-     (after an upgrade:                           systemctl restart ftpgate)
-  5. Check:  systemctl status ftpgate; journalctl -u ftpgate
+  3. Write /etc/ftpgate/ftpgate.yaml (services and policies; start from the two .example
+     files there, renamed without .example) and check it: ftpgate check -c /etc/ftpgate/ftpgate.yaml
+     Without it every connection gets the preset readwrite.
+  4. Preview what ftpgate will install:          ftpgate rules
+  5. Start it now and at boot:                   systemctl enable --now ftpgate
+     (after an upgrade:                           systemctl restart ftpgate;
+      after editing the configuration:            systemctl reload ftpgate)
+  6. Check:  systemctl status ftpgate; journalctl -u ftpgate
              nft list table inet ftpgate; ip rule; ip -6 rule
 If you keep your own nftables ruleset, read nftables-operator.nft in deploy/ first.
 NEXT
