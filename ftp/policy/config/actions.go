@@ -13,35 +13,21 @@ const maxText = 1024
 
 // commands sets the entries of the commands: mapping on p, over the base's.
 func (b *builder) commands(n *yaml.Node, path string, p *policy.Policy) error {
-	entries, err := b.mapping(n, path)
-	if err != nil {
-		return err
-	}
-	set := make(map[string]int, len(entries))
-	for _, e := range entries {
-		at := join(path, e.key)
-		verb, ok := commandKey(e.key)
-		if !ok {
-			return b.errAt(e.keyN, at, "invalid command (1 to 16 letters, or \"*\")")
-		}
-		if line, dup := set[verb]; dup {
-			return b.errAt(e.keyN, at, "duplicate command %s (first at line %d)", verb, line)
-		}
-		set[verb] = e.keyN.Line
-		a, err := b.action(e.value, at, false)
-		if err != nil {
-			return err
-		}
-		if p.Commands == nil {
-			p.Commands = map[string]policy.Action{}
-		}
-		p.Commands[verb] = a
-	}
-	return nil
+	return b.table(n, path, &p.Commands, false)
 }
 
 // answers sets the entries of the answers: mapping on p, over the base's.
 func (b *builder) answers(n *yaml.Node, path string, p *policy.Policy) error {
+	return b.table(n, path, &p.Answers, true)
+}
+
+// table sets the entries of a commands: or answers: mapping on *dst, over the base's.
+func (b *builder) table(n *yaml.Node, path string, dst *map[string]policy.Action, answers bool) error {
+	normalise, what, invalid := commandKey, "command", `invalid command (1 to 16 letters, or "*")`
+	if answers {
+		normalise, what = answerKey, "answer key"
+		invalid = `invalid answer key (a command, "*" or "Null", then up to 3 digits of a code: PWD257, PWD2, *5, Null220)`
+	}
 	entries, err := b.mapping(n, path)
 	if err != nil {
 		return err
@@ -49,22 +35,22 @@ func (b *builder) answers(n *yaml.Node, path string, p *policy.Policy) error {
 	set := make(map[string]int, len(entries))
 	for _, e := range entries {
 		at := join(path, e.key)
-		key, ok := answerKey(e.key)
+		key, ok := normalise(e.key)
 		if !ok {
-			return b.errAt(e.keyN, at, "invalid answer key (a command, \"*\" or \"Null\", then up to 3 digits of a code: PWD257, PWD2, *5, Null220)")
+			return b.errAt(e.keyN, at, "%s", invalid)
 		}
 		if line, dup := set[key]; dup {
-			return b.errAt(e.keyN, at, "duplicate answer key %s (first at line %d)", key, line)
+			return b.errAt(e.keyN, at, "duplicate %s %s (first at line %d)", what, key, line)
 		}
 		set[key] = e.keyN.Line
-		a, err := b.action(e.value, at, true)
+		a, err := b.action(e.value, at, answers)
 		if err != nil {
 			return err
 		}
-		if p.Answers == nil {
-			p.Answers = map[string]policy.Action{}
+		if *dst == nil {
+			*dst = map[string]policy.Action{}
 		}
-		p.Answers[key] = a
+		(*dst)[key] = a
 	}
 	return nil
 }
