@@ -19,17 +19,42 @@ build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ftpgate
 
 # deps installs the packages the namespace tests and the demo use, only when one is missing.
+# pure-ftpd and proftpd conflict with vsftpd in Debian, so their packages are only downloaded
+# and unpacked (dpkg -x) into $(TESTBED_CACHE), where internal/testbed finds them; the
+# libraries they link are installed normally. Nothing is fetched when everything is present.
+TESTBED_CACHE := /var/cache/ftpgate-testbed
+TESTBED_DEBS  := pure-ftpd:usr/sbin/pure-ftpd proftpd-core:usr/sbin/proftpd
+TESTBED_LIBS  := libsodium23 libcap2 libcrypt1 libpam0g libpam-modules libssl3 libacl1 libidn2-0 \
+                 libhiredis0.14 libmemcached11 libmemcachedutil2 libncursesw6 libtinfo6 zlib1g \
+                 libpcre2-8-0 libpcre2-posix3
 deps:
 	@missing=""; \
 	for c in vsftpd:/usr/sbin/vsftpd lftp:/usr/bin/lftp curl:/usr/bin/curl nftables:/usr/sbin/nft \
 	         iproute2:/usr/sbin/ip openssl:/usr/bin/openssl; do \
 		p=$${c%%:*}; f=$${c#*:}; [ -x "$$f" ] || missing="$$missing $$p"; \
 	done; \
+	for p in $(TESTBED_LIBS); do \
+		dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	fetch=""; \
+	for c in $(TESTBED_DEBS); do \
+		p=$${c%%:*}; f=$${c#*:}; [ -x "$(TESTBED_CACHE)/$$p/$$f" ] || fetch="$$fetch $$p"; \
+	done; \
+	if [ -z "$$missing$$fetch" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then echo "make deps: missing$$missing$$fetch; run as root to install"; exit 0; fi; \
+	apt-get update -qq || exit 1; \
 	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" != 0 ]; then echo "make deps: missing$$missing; run as root to install"; exit 0; fi; \
 		echo "make deps: installing$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
-	fi
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	fi; \
+	for p in $$fetch; do \
+		echo "make deps: unpacking $$p into $(TESTBED_CACHE)/$$p"; \
+		tmp=$$(mktemp -d) && chmod 755 "$$tmp" && \
+		(cd "$$tmp" && apt-get download -qq "$$p" 2>&1 | grep -v '^W: Download is performed unsandboxed' ; \
+		 deb=$$(ls "$$tmp"/*.deb 2>/dev/null | head -n 1); [ -n "$$deb" ] && dpkg -x "$$deb" "$$tmp/root") && \
+		mkdir -p "$(TESTBED_CACHE)" && rm -rf "$(TESTBED_CACHE)/$$p" && \
+		mv "$$tmp/root" "$(TESTBED_CACHE)/$$p" && rm -rf "$$tmp" || { rm -rf "$$tmp"; echo "make deps: cannot fetch $$p"; exit 1; }; \
+	done
 
 # test runs every test: unit tests always, kernel and end-to-end tests when run as root.
 test: deps

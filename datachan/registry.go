@@ -98,6 +98,17 @@ func (r *Registry) Cancel(ctx context.Context, owner uint64) {
 	}
 }
 
+// Withdraw removes owner's expectation if it is still k (a newer expectation of the same
+// owner stays).
+func (r *Registry) Withdraw(ctx context.Context, owner uint64, k Key) {
+	k.Src, k.Dst = k.Src.Unmap(), k.Dst.Unmap()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e := r.byOwner[owner]; e != nil && e.key == k {
+		r.removeLocked(ctx, e)
+	}
+}
+
 // Claim takes the expectation that admits a connection from src to dst, removing it and its
 // element so no second connection gets in. It reports false for an unexpected connection.
 func (r *Registry) Claim(ctx context.Context, src, dst netip.AddrPort) (owner uint64, h Handler, ok bool) {

@@ -133,3 +133,23 @@ func TestRegistryExpiry(t *testing.T) {
 		t.Fatalf("expectation did not expire: %d, %q", r.Len(), elementsOf(t, f))
 	}
 }
+
+func TestRegistryWithdraw(t *testing.T) {
+	ctx := context.Background()
+	f, r := newFakeRegistry(t, 30*time.Second)
+	old, cur := Key{client, server, 40001}, Key{client, server, 40002}
+	if err := r.Expect(ctx, 1, old, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Expect(ctx, 1, cur, nil); err != nil {
+		t.Fatal(err)
+	}
+	r.Withdraw(ctx, 1, old) // the superseded one: must not touch the current one
+	if got := elementsOf(t, f); got != "198.51.100.2 . 203.0.113.2 . 40002 timeout 30s" {
+		t.Fatalf("after withdrawing a superseded key: %q", got)
+	}
+	r.Withdraw(ctx, 1, cur)
+	if got := elementsOf(t, f); got != "" {
+		t.Fatalf("after withdrawing the current key: %q", got)
+	}
+}

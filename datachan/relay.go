@@ -3,6 +3,7 @@ package datachan
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -10,17 +11,78 @@ import (
 
 // Counts are the bytes a relay carried each way.
 type Counts struct {
-	// AToB counts bytes read from a and written to b; BToA the other way.
+	// AToB counts bytes read from a and written to b; BToA the other way. For the direction a
+	// one-way relay forbids, it counts the offending bytes read (and dropped), if any.
 	AToB, BToA int64
 }
 
-// Relay copies between a and b until both directions have ended, propagating half-close: when
-// one side finishes sending, the other side's write half is shut down, so a reader sees EOF
-// exactly when the writer closed. Copies run between *net.TCPConn values, so Linux splices
-// them inside the kernel. Cancelling ctx closes both connections. Relay closes a and b before
-// it returns. The error is the first failure other than a closed connection. If half is not
-// nil it is called as each direction ends, with its byte count (aToB tells which direction).
-func Relay(ctx context.Context, a, b *net.TCPConn, half func(aToB bool, n int64)) (Counts, error) {
+// Direction says which way a relay may carry bytes.
+type Direction int
+
+const (
+	// Both carries bytes both ways (no transfer command known).
+	Both Direction = iota
+	// AToB carries bytes only from a to b; a byte from b toward a is a violation.
+	AToB
+	// BToA carries bytes only from b to a; a byte from a toward b is a violation.
+	BToA
+)
+
+// String returns "both", "a->b" or "b->a".
+func (d Direction) String() string {
+	switch d {
+	case Both:
+		return "both"
+	case AToB:
+		return "a->b"
+	case BToA:
+		return "b->a"
+	}
+	return fmt.Sprintf("Direction(%d)", int(d))
+}
+
+// allows reports whether d lets bytes flow from a to b (aToB) or from b to a.
+func (d Direction) allows(aToB bool) bool {
+	return d == Both || (d == AToB) == aToB
+}
+
+// way returns the one-way Direction of the copy from a to b (aToB) or from b to a.
+func way(aToB bool) Direction {
+	if aToB {
+		return AToB
+	}
+	return BToA
+}
+
+// ErrWrongDirection is returned (wrapped, naming the direction and the byte count) when bytes
+// arrive in the direction the transfer does not allow; the relay then closes both connections.
+var ErrWrongDirection = errors.New("datachan: data in the wrong direction")
+
+// guardBuf is the size of the buffer the forbidden direction of a one-way relay reads into.
+// Any byte is a violation, so it only needs to be large enough to report a useful count.
+const guardBuf = 512
+
+// Relay joins a and b until both directions have ended, propagating half-close: when one side
+// finishes sending, the other side's write half is shut down, so a reader sees EOF exactly
+// when the writer closed. Cancelling ctx closes both connections. Relay closes a and b before
+// it returns.
+//
+// dir says which way bytes may flow. An allowed direction is copied between the
+// *net.TCPConn values, so Linux splices it inside the kernel. A forbidden direction is only
+// watched: its EOF is propagated as a half-close like any other, but a single byte is a
+// violation, upon which both connections are reset and Relay returns an error wrapping
+// ErrWrongDirection. Nothing of a forbidden direction is ever written to the other side.
+//
+// The error is ErrWrongDirection if there was a violation, else the first failure other than
+// a closed connection, else ctx.Err(). If half is not nil it is called as each direction ends,
+// with its byte count (aToB tells which direction); for a forbidden direction the count is 0,
+// or the offending count after a violation.
+func Relay(ctx context.Context, a, b *net.TCPConn, dir Direction, half func(aToB bool, n int64)) (Counts, error) {
+	if dir != Both && dir != AToB && dir != BToA {
+		a.Close()
+		b.Close()
+		return Counts{}, fmt.Errorf("datachan: relay: invalid direction %d", int(dir))
+	}
 	var (
 		c    Counts
 		wg   sync.WaitGroup
@@ -31,24 +93,36 @@ func Relay(ctx context.Context, a, b *net.TCPConn, half func(aToB bool, n int64)
 		b.Close()
 	})
 	defer stop()
+	run := func(aToB bool, n *int64, err *error) {
+		defer wg.Done()
+		src, dst := a, b
+		if !aToB {
+			src, dst = b, a
+		}
+		if dir.allows(aToB) {
+			*n, *err = pipe(dst, src)
+		} else {
+			*n, *err = guard(dst, src)
+			if errors.Is(*err, ErrWrongDirection) {
+				*err = fmt.Errorf("%w: %d bytes %s on a relay that carries only %s",
+					*err, *n, way(aToB), dir)
+			}
+		}
+		if half != nil {
+			half(aToB, *n)
+		}
+	}
 	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		c.AToB, errs[0] = pipe(b, a)
-		if half != nil {
-			half(true, c.AToB)
-		}
-	}()
-	go func() {
-		defer wg.Done()
-		c.BToA, errs[1] = pipe(a, b)
-		if half != nil {
-			half(false, c.BToA)
-		}
-	}()
+	go run(true, &c.AToB, &errs[0])
+	go run(false, &c.BToA, &errs[1])
 	wg.Wait()
 	a.Close()
 	b.Close()
+	for _, err := range errs {
+		if errors.Is(err, ErrWrongDirection) {
+			return c, err
+		}
+	}
 	for _, err := range errs {
 		if err != nil && !errors.Is(err, net.ErrClosed) {
 			return c, err
@@ -71,4 +145,37 @@ func pipe(dst, src *net.TCPConn) (int64, error) {
 	dst.CloseWrite()
 	src.CloseRead()
 	return n, nil
+}
+
+// guard watches the forbidden direction from src to dst without copying. EOF half-closes as
+// pipe does and returns 0, nil. Any byte resets both connections (the other direction ends
+// too) and returns the number of bytes read with an error wrapping ErrWrongDirection.
+func guard(dst, src *net.TCPConn) (int64, error) {
+	buf := make([]byte, guardBuf)
+	var (
+		n   int
+		err error
+	)
+	for n == 0 && err == nil {
+		n, err = src.Read(buf)
+	}
+	switch {
+	case n > 0:
+		// An abortive close on both: the offender gets a reset, and the other peer learns
+		// that the transfer failed instead of seeing an orderly end.
+		src.SetLinger(0)
+		dst.SetLinger(0)
+		src.Close()
+		dst.Close()
+		return int64(n), ErrWrongDirection
+	case errors.Is(err, io.EOF):
+		dst.CloseWrite()
+		src.CloseRead()
+		return 0, nil
+	default:
+		dst.SetLinger(0)
+		dst.Close()
+		src.Close()
+		return 0, err
+	}
 }

@@ -7,8 +7,15 @@ import (
 )
 
 // BenchmarkRelay measures the relay's throughput on loopback: 64 MiB per operation from one
-// peer through Relay (spliced TCP to TCP) to the other.
+// peer through Relay (spliced TCP to TCP) to the other, both ways allowed and one way only
+// (the reverse direction watched for stray bytes).
 func BenchmarkRelay(b *testing.B) {
+	for _, dir := range []Direction{Both, AToB} {
+		b.Run(dir.String(), func(b *testing.B) { benchmarkRelay(b, dir) })
+	}
+}
+
+func benchmarkRelay(b *testing.B, dir Direction) {
 	const size = 64 << 20
 	buf := make([]byte, 1<<20)
 	b.SetBytes(size)
@@ -17,10 +24,10 @@ func BenchmarkRelay(b *testing.B) {
 		b.StopTimer()
 		src, a := tcpPair(b)
 		bb, dst := tcpPair(b)
-		done := make(chan struct{})
+		done := make(chan error, 1)
 		go func() {
-			Relay(context.Background(), a, bb, nil)
-			close(done)
+			_, err := Relay(context.Background(), a, bb, dir, nil)
+			done <- err
 		}()
 		b.StartTimer()
 		go func() {
@@ -32,7 +39,9 @@ func BenchmarkRelay(b *testing.B) {
 		n, _ := io.Copy(io.Discard, dst)
 		dst.Close()
 		src.Close()
-		<-done
+		if err := <-done; err != nil {
+			b.Fatalf("relay: %v", err)
+		}
 		if n != size {
 			b.Fatalf("relayed %d bytes, want %d", n, size)
 		}

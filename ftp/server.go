@@ -71,6 +71,16 @@ func (s *Server) start(ctx context.Context, conn *net.TCPConn) {
 		if n := p.Limits.MaxReplyLines; n > 0 {
 			cfg.MaxReplyLines = n
 		}
+		if p.Data.Mode != "" {
+			cfg.DataMode = DataMode(p.Data.Mode)
+		}
+		cfg.PasvRewrite = p.Data.PasvAddress == "rewrite"
+		switch p.Data.ServerAddress {
+		case "client":
+			cfg.Spoof = true
+		case "box":
+			cfg.Spoof = false
+		}
 	}
 	sess := NewSession(id, conn, dst, cfg, s.Dialer, s.Data, pol, log)
 	s.wg.Add(1)

@@ -31,6 +31,7 @@ type Session struct {
 	serverAddr netip.AddrPort
 
 	cw      sync.Mutex // serialises writes to the client
+	sw      sync.Mutex // serialises writes to the server
 	qmu     sync.Mutex // guards pending
 	pending []pendingCmd
 
@@ -38,8 +39,9 @@ type Session struct {
 	user     string
 	typ      string
 	rest     int64
-	nextData *dataConn
-	running  int // data relays in progress; they suspend the idle timeout
+	cur      *dataChannel // negotiated by the last PASV/PORT, not yet used by a transfer
+	active   *dataChannel // used by the transfer in progress
+	running  int          // data relays in progress; they suspend the idle timeout
 	idle     *time.Timer
 	lastLine atomic.Int64 // UnixNano of the client's last command line
 	closed   bool
@@ -60,6 +62,7 @@ type pendingCmd struct {
 	cmd   Command
 	xfer  *transfer
 	local *Reply
+	hook  replyHook // makes the client's reply out of the server's final reply
 }
 
 // NewSession prepares a session for the accepted client connection whose original destination
@@ -95,10 +98,18 @@ func (s *Session) Serve(ctx context.Context) error {
 	s.log.Info("session started", "client", s.clientAddr.String(), "server", s.serverAddr.String())
 	err := s.serve(ctx, cancel)
 	cancel()
-	s.data.Cancel(context.WithoutCancel(ctx), s.ID)
 	s.mu.Lock()
 	s.closed = true
+	chans := []*dataChannel{s.cur, s.active}
 	s.mu.Unlock()
+	for _, ch := range chans {
+		if ch != nil {
+			ch.close(errChannelClosed)
+		}
+	}
+	for sd := clientSide; sd <= serverSide; sd++ {
+		s.data.Cancel(context.WithoutCancel(ctx), s.owner(sd))
+	}
 	s.dataWG.Wait()
 	s.client.Close()
 	if s.server != nil {
@@ -267,8 +278,22 @@ func (s *Session) refuse(why string, r Reply, attrs ...any) {
 // forward queues cmd as owed a reply and sends it to the server.
 func (s *Session) forward(cmd Command, x *transfer) error {
 	s.qmu.Lock()
-	s.pending = append(s.pending, pendingCmd{cmd: cmd, xfer: x})
-	s.qmu.Unlock()
+	defer s.qmu.Unlock()
+	return s.forwardLocked(cmd, x, nil)
+}
+
+// forwardHook forwards cmd; hook makes the client's reply out of the server's.
+func (s *Session) forwardHook(cmd Command, hook replyHook) error {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	return s.forwardLocked(cmd, nil, hook)
+}
+
+// forwardLocked is forward with s.qmu held.
+func (s *Session) forwardLocked(cmd Command, x *transfer, hook replyHook) error {
+	s.pending = append(s.pending, pendingCmd{cmd: cmd, xfer: x, hook: hook})
+	s.sw.Lock()
+	defer s.sw.Unlock()
 	if cmd.Verb == "ABOR" {
 		return s.sendAbort(cmd)
 	}
@@ -276,6 +301,28 @@ func (s *Session) forward(cmd Command, x *transfer) error {
 		return fmt.Errorf("ftp: write command: %w", err)
 	}
 	return nil
+}
+
+// goData runs f as part of the session's data work: Serve waits for it, and it suspends
+// the idle timeout. After the session closed it does not run.
+func (s *Session) goData(f func()) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.dataWG.Add(1)
+	s.running++
+	s.mu.Unlock()
+	go func() {
+		defer func() {
+			s.mu.Lock()
+			s.running--
+			s.mu.Unlock()
+			s.dataWG.Done()
+		}()
+		f()
+	}()
 }
 
 // addrPort returns a TCP address as an unmapped netip.AddrPort.

@@ -2,13 +2,13 @@ package ftp
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/ftpgate/ftpgate/datachan"
 )
 
 // transferVerbs are the commands that move data, and which way.
@@ -26,12 +26,21 @@ func (s *Session) handleCommand(ctx context.Context, cmd Command) error {
 	switch cmd.Verb {
 	case "PORT", "EPRT":
 		return s.handleActive(ctx, cmd)
-	case "PASV", "EPSV":
-		// A new PASV supersedes the previous expectation at once, whatever the server answers.
-		s.data.Cancel(ctx, s.ID)
+	case "PASV":
+		return s.handlePassive(ctx, cmd)
+	case "EPSV":
+		if strings.EqualFold(strings.TrimSpace(cmd.Arg), "ALL") {
+			break // no data channel: it only forbids the other data commands from now on
+		}
+		return s.handlePassive(ctx, cmd)
+	case "ABOR":
+		// The transfer's data legs close now; the server's 426/226 (or 225) follow in order.
 		s.mu.Lock()
-		s.nextData = nil
+		active := s.active
 		s.mu.Unlock()
+		if active != nil {
+			active.close(errAborted)
+		}
 	case "AUTH", "ADAT", "CCC", "CONF", "ENC", "MIC":
 		// Without TLS decoding the gateway would be blind to the control channel and could
 		// open no data channel: refuse, and the client goes on in the clear or stops.
@@ -54,15 +63,25 @@ func (s *Session) handleCommand(ctx context.Context, cmd Command) error {
 		s.rest = off
 		s.mu.Unlock()
 	}
-	var x *transfer
-	if dir, ok := transferVerbs[cmd.Verb]; ok {
-		x = s.beginTransfer(cmd, dir)
+	dir, ok := transferVerbs[cmd.Verb]
+	if !ok {
+		return s.forward(cmd, nil)
 	}
-	return s.forward(cmd, x)
+	x := s.beginTransfer(cmd, dir)
+	if err := s.forward(cmd, x); err != nil {
+		return err
+	}
+	if x.data != nil {
+		x.data.activate(dir)
+	}
+	return nil
 }
 
-// handleActive checks a PORT or EPRT and opens `server . client . port` before forwarding it,
-// since a server may connect as soon as it has read the command.
+// errAborted marks a transfer whose data channel ABOR closed.
+var errAborted = errors.New("ftp: transfer aborted")
+
+// handleActive checks a PORT or EPRT: the address must be the client's own and the port 1024
+// or above; then openActive sets the channel up.
 func (s *Session) handleActive(ctx context.Context, cmd Command) error {
 	var (
 		ap  = s.clientAddr
@@ -90,13 +109,7 @@ func (s *Session) handleActive(ctx context.Context, cmd Command) error {
 		s.refuse(cmd.Verb+" names a privileged port", NewReply(501, cmd.Verb+" port must be 1024 or above."), "arg", cmd.Arg)
 		return nil
 	}
-	k := datachan.Key{Src: s.serverAddr.Addr(), Dst: s.clientAddr.Addr(), Port: ap.Port()}
-	if err := s.openData(ctx, k, false); err != nil {
-		s.log.Error("open data channel", "element", k.String(), "err", err.Error())
-		s.reply(NewReply(425, "Cannot open data connection."))
-		return nil
-	}
-	return s.forward(cmd, nil)
+	return s.openActive(ctx, cmd, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
 }
 
 // sendAbort sends ABOR the way RFC 959 asks: Telnet IP, then Telnet Synch (IAC as normal data

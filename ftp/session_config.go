@@ -23,6 +23,8 @@ type DataChannels interface {
 	Expect(ctx context.Context, owner uint64, k datachan.Key, h datachan.Handler) error
 	// Cancel removes the owner's expectation, if any.
 	Cancel(ctx context.Context, owner uint64)
+	// Withdraw removes the owner's expectation if it is still k.
+	Withdraw(ctx context.Context, owner uint64, k datachan.Key)
 }
 
 // Config holds the session limits and timeouts. Zero fields take their defaults.
@@ -31,7 +33,7 @@ type Config struct {
 	MaxLine int
 	// MaxReplyLines bounds the lines of one multi-line reply (default 1000).
 	MaxReplyLines int
-	// ConnectTimeout bounds the connection to the server, control and data (default 15s).
+	// ConnectTimeout bounds the connection to the server, control and data (default 10s).
 	ConnectTimeout time.Duration
 	// IdleTimeout closes a control connection idle this long while no transfer runs (default 15m).
 	IdleTimeout time.Duration
@@ -39,8 +41,19 @@ type Config struct {
 	// the transfer's data has passed through completely (default 30s).
 	Linger time.Duration
 	// Spoof makes connections to the server leave from the client's own address (default in
-	// cmd: true). When false they leave from the box's own address.
+	// cmd: true). When false they leave from the box's own address, and PORT/EPRT toward the
+	// server name that address (BoxSource) and a port from Ports.
 	Spoof bool
+	// DataMode sets up the server's side of data channels: keep (default), passive, active.
+	DataMode DataMode
+	// PasvRewrite replaces a foreign address in a 227 with the server's own (the common NAT
+	// misconfiguration) instead of refusing it.
+	PasvRewrite bool
+	// Ports hands out the data ports ftpgate announces itself (translated modes, the box's
+	// own address).
+	Ports PortAllocator
+	// BoxSource returns the box's own address toward a server.
+	BoxSource func(server netip.Addr) (netip.Addr, error)
 }
 
 // WithDefaults returns c with every zero field replaced by its default.
@@ -52,10 +65,13 @@ func (c Config) WithDefaults() Config {
 		c.MaxReplyLines = 1000
 	}
 	if c.ConnectTimeout == 0 {
-		c.ConnectTimeout = 15 * time.Second
+		c.ConnectTimeout = 10 * time.Second
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = 15 * time.Minute
+	}
+	if c.DataMode == "" {
+		c.DataMode = DataKeep
 	}
 	if c.Linger == 0 {
 		c.Linger = 30 * time.Second

@@ -227,3 +227,4 @@ type nopData struct{}
 
 func (nopData) Expect(context.Context, uint64, datachan.Key, datachan.Handler) error { return nil }
 func (nopData) Cancel(context.Context, uint64)                                       {}
+func (nopData) Withdraw(context.Context, uint64, datachan.Key)                       {}

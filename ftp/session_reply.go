@@ -2,9 +2,6 @@ package ftp
 
 import (
 	"context"
-	"net/netip"
-
-	"github.com/ftpgate/ftpgate/datachan"
 )
 
 // handleReply processes one server reply and passes it (or what replaces it) to the client,
@@ -34,15 +31,22 @@ func (s *Session) handleReply(ctx context.Context, r Reply) bool {
 		s.writeClient(out)
 		return abort
 	}
-	cmd, x := head.cmd, head.xfer
+	cmd, x, hook := head.cmd, head.xfer, head.hook
 	s.pending = s.pending[1:]
 	if x != nil {
 		s.finishTransfer(x, r.Code)
 	}
+	outp := &out
 	if asIs {
-		out = s.onFinal(ctx, cmd, r)
+		if hook != nil {
+			outp = hook(r)
+		} else {
+			out = s.onFinal(cmd, r)
+		}
 	}
-	s.writeClient(out)
+	if outp != nil {
+		s.writeClient(*outp)
+	}
 	for len(s.pending) > 0 && s.pending[0].local != nil {
 		s.writeClient(*s.pending[0].local)
 		s.pending = s.pending[1:]
@@ -52,24 +56,10 @@ func (s *Session) handleReply(ctx context.Context, r Reply) bool {
 
 // onFinal acts on the final reply r to cmd, which the policy accepted, and returns the reply
 // the client gets.
-func (s *Session) onFinal(ctx context.Context, cmd Command, r Reply) Reply {
+func (s *Session) onFinal(cmd Command, r Reply) Reply {
 	switch {
 	case cmd.Verb == "FEAT" && r.Code == 211:
 		return s.filterFeatures(r)
-	case cmd.Verb == "PASV" && r.Code == 227:
-		ap, err := ParsePASVReply(r.Text())
-		if err != nil {
-			s.log.Warn("unparsable 227 reply refused", "text", r.Text(), "err", err.Error())
-			return NewReply(425, "Cannot open data connection: invalid reply from server.")
-		}
-		return s.passive(ctx, r, ap.Addr(), ap.Port())
-	case cmd.Verb == "EPSV" && r.Code == 229:
-		port, err := ParseEPSVReply(r.Text())
-		if err != nil {
-			s.log.Warn("unparsable 229 reply refused", "text", r.Text(), "err", err.Error())
-			return NewReply(425, "Cannot open data connection: invalid reply from server.")
-		}
-		return s.passive(ctx, r, s.serverAddr.Addr(), port)
 	case cmd.Verb == "TYPE" && r.Code/100 == 2:
 		s.mu.Lock()
 		s.typ = cmd.Arg
@@ -79,27 +69,6 @@ func (s *Session) onFinal(ctx context.Context, cmd Command, r Reply) Reply {
 		user := s.user
 		s.mu.Unlock()
 		s.log.Info("login", "user", user)
-	}
-	return r
-}
-
-// passive opens `client . server . port` for a 227/229 reply that announced addr:port, and
-// returns the reply to pass on: r itself, or a 425 when the announcement is refused.
-func (s *Session) passive(ctx context.Context, r Reply, addr netip.Addr, port uint16) Reply {
-	a := s.serverAddr.Addr()
-	if addr.Unmap() != a {
-		s.log.Warn("passive reply names a host other than the server; refused",
-			"announced", addr.String(), "server", a.String(), "text", r.Text())
-		return NewReply(425, "Cannot open data connection: server announced a foreign address.")
-	}
-	if port < 1024 {
-		s.log.Warn("passive reply names a privileged port; refused", "port", port)
-		return NewReply(425, "Cannot open data connection: server announced a privileged port.")
-	}
-	k := datachan.Key{Src: s.clientAddr.Addr(), Dst: a, Port: port}
-	if err := s.openData(ctx, k, true); err != nil {
-		s.log.Error("open data channel", "element", k.String(), "err", err.Error())
-		return NewReply(425, "Cannot open data connection.")
 	}
 	return r
 }

@@ -18,8 +18,10 @@ type options struct {
 	nft        nft.Config
 	ftp        ftp.Config
 	routeTable int
-	logLevel   string
-	logFormat  string
+	// portMin and portMax bound the data ports ftpgate announces itself.
+	portMin, portMax uint16
+	logLevel         string
+	logFormat        string
 	// configPath is the configuration file; configSet says -c was given.
 	configPath string
 	configSet  bool
@@ -62,6 +64,8 @@ func parseOptions(name string, args []string, stderr io.Writer) (options, error)
 	mark := fs.Uint("mark", nft.DefaultMark, "packet mark steering intercepted packets to the local route table")
 	fs.IntVar(&o.routeTable, "route-table", 100, "policy routing table for marked packets")
 	fs.DurationVar(&o.nft.Timeout, "expect-timeout", nft.DefaultTimeout, "lifetime of an unused data channel expectation")
+	pmin := fs.Uint("data-port-min", 40000, "lowest data port ftpgate announces itself (translated modes, the box's own address)")
+	pmax := fs.Uint("data-port-max", 41000, "highest data port ftpgate announces itself")
 	fs.BoolVar(&o.ftp.Spoof, "spoof", true, "connect to servers from the client's own address (false: from the box's own address)")
 	fs.DurationVar(&o.ftp.ConnectTimeout, "connect-timeout", 15*time.Second, "timeout for connecting to a server (control and data)")
 	fs.DurationVar(&o.ftp.IdleTimeout, "idle-timeout", 15*time.Minute, "close a control connection idle this long (not while a transfer runs)")
@@ -89,10 +93,13 @@ func parseOptions(name string, args []string, stderr io.Writer) (options, error)
 		return o, fmt.Errorf("invalid -route-table %d (1..252)", o.routeTable)
 	case o.nft.Timeout < time.Second:
 		return o, fmt.Errorf("-expect-timeout must be at least 1s")
+	case *pmin < 1024 || *pmax > 65535 || *pmin > *pmax:
+		return o, fmt.Errorf("invalid data port range %d-%d (1024..65535, min <= max)", *pmin, *pmax)
 	case o.ftp.MaxLine < 512:
 		return o, fmt.Errorf("-max-line must be at least 512 (RFC 959)")
 	}
 	o.nft.ControlPorts = ports
+	o.portMin, o.portMax = uint16(*pmin), uint16(*pmax)
 	o.nft.ControlListen, o.nft.DataListen, o.nft.Mark = uint16(*ctl), uint16(*data), uint32(*mark)
 	return o, nil
 }

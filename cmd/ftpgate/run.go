@@ -108,6 +108,12 @@ func serve(ctx context.Context, o options, live *liveConfig, ctlLns, dataLns []*
 	defer cancel()
 	go live.watchReload(ctx)
 	reg := datachan.NewRegistry(inst, o.nft.Timeout, log)
+	ports, err := datachan.NewPorts(o.portMin, o.portMax)
+	if err != nil {
+		return err
+	}
+	o.ftp.Ports = ports
+	o.ftp.BoxSource = func(server netip.Addr) (netip.Addr, error) { return intercept.SourceFor(nil, server) }
 	dsrv := &datachan.Server{Registry: reg, Log: log}
 	csrv := &ftp.Server{
 		Config:   o.ftp,

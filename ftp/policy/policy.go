@@ -37,7 +37,29 @@ type Policy struct {
 	// preset sets it to "anonymous" and "ftp". It is a policy decision, so a log modifier on
 	// the USER entry or learning mode turns the refusal into a would-refuse.
 	AllowedUsers []string
+	// Data sets up data channels.
+	Data DataPolicy
 }
+
+// DataPolicy says how data channels are set up. Empty fields take their defaults.
+type DataPolicy struct {
+	// Mode is Zorp's data_mode: "keep" (default: as the client does), "passive" (always
+	// PASV/EPSV toward the server) or "active" (always PORT/EPRT toward the server).
+	Mode string
+	// PasvAddress is what happens to a 227 naming an address other than the server's own:
+	// "enforce" (default: refused) or "rewrite" (replaced by the server's own address).
+	PasvAddress string
+	// ServerAddress is the source of the server-side leg: "" (the gateway's default),
+	// "client" (the client's own address) or "box" (the box's own address toward the server).
+	ServerAddress string
+}
+
+// Allowed values of DataPolicy's fields (the first is the default).
+var (
+	DataModes     = []string{"keep", "passive", "active"}
+	PasvAddresses = []string{"enforce", "rewrite"}
+	ServerSources = []string{"", "client", "box"}
+)
 
 // Clone returns a deep copy of p: its tables, limits, features and allowed users can be
 // changed without touching p. Callbacks is shared, not copied.

@@ -49,6 +49,18 @@ func (p *Policy) Validate() error {
 	if err := p.Limits.validate(); err != nil {
 		errs = append(errs, err)
 	}
+	for _, c := range []struct {
+		name, v string
+		set     []string
+	}{
+		{"data_mode", p.Data.Mode, DataModes},
+		{"pasv_address", p.Data.PasvAddress, PasvAddresses},
+		{"server_address", p.Data.ServerAddress, ServerSources},
+	} {
+		if c.v != "" && !slices.Contains(c.set, c.v) {
+			add("%s %q: want one of %s", c.name, c.v, strings.Join(slices.DeleteFunc(slices.Clone(c.set), func(s string) bool { return s == "" }), ", "))
+		}
+	}
 	lim := p.Limits.WithDefaults()
 	for i, u := range p.AllowedUsers {
 		if u == "" {

@@ -13,7 +13,7 @@ import (
 	"time"
 )
 
-// FTP account that StartVsftpd creates inside vsftpd's mount namespace.
+// FTP account that the Start functions create inside the server's mount namespace.
 const (
 	FTPUser = "ftpuser"
 	FTPPass = "ftppass"
@@ -25,11 +25,15 @@ const (
 	firstFTPUID = 2121
 )
 
-// vsftpdReadyTimeout bounds the wait for vsftpd's 220 banner.
+// vsftpdReadyTimeout bounds the wait for a server's 220 banner when the
+// caller's context has no deadline.
 const vsftpdReadyTimeout = 10 * time.Second
 
-// FTPServer describes the vsftpd processes started by StartVsftpd.
+// FTPServer describes the FTP server processes started by StartVsftpd,
+// StartPureFTPd or StartProFTPd.
 type FTPServer struct {
+	// Name is "vsftpd", "pure-ftpd" or "proftpd".
+	Name string
 	// Root is the FTP user's home directory (writable by the user; the
 	// login directory, not a chroot).
 	Root string
@@ -39,10 +43,21 @@ type FTPServer struct {
 	// User and Pass are the login credentials.
 	User, Pass string
 	// UID is the FTP user's UID (also its GID); it exists only inside
-	// vsftpd's mount namespace.
+	// the server's mount namespace.
 	UID int
-	// Procs are the vsftpd processes: IPv4 listener first, then IPv6.
+	// Procs are the server processes: IPv4 listener first, then IPv6
+	// (proftpd: one process serving both).
 	Procs []*Proc
+}
+
+// VsftpdOptions adjust the vsftpd configuration for edge-case tests. The zero
+// value is the ordinary server of StartVsftpd.
+type VsftpdOptions struct {
+	// PasvAddress, when valid, is announced in 227 replies instead of the
+	// server's own address (vsftpd's pasv_address, meant for NAT), e.g.
+	// 198.51.100.77 to play a misconfigured server. IPv4 only; it affects
+	// the IPv4 listener (EPSV replies carry no address).
+	PasvAddress netip.Addr
 }
 
 // StartVsftpd runs vsftpd in the server namespace, one process per address
@@ -51,60 +66,52 @@ type FTPServer struct {
 // user FTPUser/FTPPass exists only in vsftpd's private mount namespace
 // (bind-mounted copies of /etc/passwd, /etc/shadow and /etc/group). Logs
 // (vsftpd protocol log and xferlog) go to tp.Dir. It returns once both
-// listeners answer with a 220 banner.
+// listeners answer with a 220 banner. It is StartVsftpdWith with zero
+// options.
 func (tp *Topology) StartVsftpd(ctx context.Context) (*FTPServer, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, vsftpdReadyTimeout)
-		defer cancel()
+	return tp.StartVsftpdWith(ctx, VsftpdOptions{})
+}
+
+// StartVsftpdWith is StartVsftpd with options. Only one FTP server (vsftpd,
+// pure-ftpd or proftpd) can run in a topology at a time: all use port 21.
+func (tp *Topology) StartVsftpdWith(ctx context.Context, o VsftpdOptions) (*FTPServer, error) {
+	if o.PasvAddress.IsValid() && !o.PasvAddress.Unmap().Is4() {
+		return nil, fmt.Errorf("testbed: vsftpd: PasvAddress %s is not IPv4", o.PasvAddress)
 	}
+	ctx, cancel := withDeadline(ctx)
+	defer cancel()
 	vdir := filepath.Join(tp.Dir, "vsftpd")
-	root := filepath.Join(tp.Dir, "ftproot")
-	anon := filepath.Join(tp.Dir, "anonroot") // owned by root: vsftpd refuses a writable anonymous root
 	empty := filepath.Join(vdir, "empty")
-	etc := filepath.Join(vdir, "etc")
-	for _, d := range []string{root, anon, empty, etc} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, fmt.Errorf("testbed: vsftpd: %w", err)
-		}
-	}
-	if err := checkTraversable(root); err != nil {
+	if err := os.MkdirAll(empty, 0o755); err != nil {
 		return nil, fmt.Errorf("testbed: vsftpd: %w", err)
 	}
-	uid, err := writeUserFiles(etc, root)
+	srv, etc, err := tp.prepareUser(vdir)
 	if err != nil {
 		return nil, fmt.Errorf("testbed: vsftpd: %w", err)
 	}
-	if err := os.Chown(root, uid, uid); err != nil {
-		return nil, fmt.Errorf("testbed: vsftpd: %w", err)
-	}
-	srv := &FTPServer{Root: root, AnonRoot: anon, User: FTPUser, Pass: FTPPass, UID: uid}
-	for _, addr := range []netip.Addr{tp.ServerV4, tp.ServerV6} {
+	srv.Name = "vsftpd"
+	addrs := []netip.Addr{tp.ServerV4, tp.ServerV6}
+	for _, addr := range addrs {
 		fam := "4"
 		if addr.Is6() {
 			fam = "6"
 		}
-		conf := filepath.Join(vdir, "vsftpd"+fam+".conf")
-		if err := os.WriteFile(conf, []byte(vsftpdConfig(addr, empty, vdir, fam, anon)), 0o600); err != nil {
+		conf := vsftpdConfig(addr, empty, vdir, fam, srv.AnonRoot)
+		if o.PasvAddress.IsValid() && addr.Is4() {
+			conf += "pasv_address=" + o.PasvAddress.Unmap().String() + "\n"
+		}
+		path := filepath.Join(vdir, "vsftpd"+fam+".conf")
+		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 			return nil, fmt.Errorf("testbed: vsftpd: %w", err)
 		}
-		// `ip netns exec` gives sh a private mount namespace, so the
-		// bind mounts are seen by vsftpd only.
-		p, err := tp.Start(tp.Server, "sh", "-c",
-			`mount --bind "$1" /etc/passwd && mount --bind "$2" /etc/shadow && mount --bind "$3" /etc/group && exec vsftpd "$4"`,
-			"sh", filepath.Join(etc, "passwd"), filepath.Join(etc, "shadow"), filepath.Join(etc, "group"), conf)
+		p, err := tp.startWithUser(etc, "vsftpd", path)
 		if err != nil {
 			return nil, fmt.Errorf("testbed: vsftpd: %w", err)
 		}
 		srv.Procs = append(srv.Procs, p)
 	}
-	for i, addr := range []netip.Addr{tp.ServerV4, tp.ServerV6} {
-		if err := tp.waitBanner(ctx, srv.Procs[i], netip.AddrPortFrom(addr, 21)); err != nil {
-			for _, p := range srv.Procs {
-				_ = p.Stop()
-			}
-			return nil, fmt.Errorf("testbed: vsftpd: %w", err)
-		}
+	if err := tp.waitServer(ctx, srv.Procs, addrs); err != nil {
+		return nil, fmt.Errorf("testbed: vsftpd: %w", err)
 	}
 	return srv, nil
 }
@@ -123,7 +130,7 @@ func (s *FTPServer) MakeFile(name string, n int64) (string, error) {
 	return sum, nil
 }
 
-// Stop stops the vsftpd processes and returns their errors joined.
+// Stop stops the server processes and returns their errors joined.
 func (s *FTPServer) Stop() error {
 	var errs []error
 	for _, p := range s.Procs {
@@ -263,16 +270,16 @@ func checkTraversable(dir string) error {
 	}
 }
 
-// waitBanner polls ap from inside the server namespace until vsftpd
+// waitBanner polls ap from inside the server namespace until the server
 // answers with a 220 line, the process exits, or ctx ends.
 func (tp *Topology) waitBanner(ctx context.Context, p *Proc, ap netip.AddrPort) error {
 	var last error
 	for attempt := 0; attempt < 200; attempt++ {
 		select {
 		case <-p.Done():
-			return fmt.Errorf("vsftpd for %s exited: %w (log %s: %s)", ap, p.Err(), p.Log, readClip(p.Log))
+			return fmt.Errorf("server for %s exited: %w (log %s: %s)", ap, p.Err(), p.Log, readClip(p.Log))
 		case <-ctx.Done():
-			return fmt.Errorf("vsftpd on %s not ready: %w (last: %v)", ap, ctx.Err(), last)
+			return fmt.Errorf("server on %s not ready: %w (last: %v)", ap, ctx.Err(), last)
 		default:
 		}
 		line, err := tp.banner(ctx, ap)
@@ -280,12 +287,12 @@ func (tp *Topology) waitBanner(ctx context.Context, p *Proc, ap netip.AddrPort) 
 			return nil
 		}
 		if err == nil {
-			return fmt.Errorf("vsftpd on %s: unexpected greeting %q (log %s)", ap, line, p.Log)
+			return fmt.Errorf("server on %s: unexpected greeting %q (log %s)", ap, line, p.Log)
 		}
 		last = err
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("vsftpd on %s not ready after 200 attempts: %w", ap, last)
+	return fmt.Errorf("server on %s not ready after 200 attempts: %w", ap, last)
 }
 
 // banner connects to ap from the server namespace and reads the first line.

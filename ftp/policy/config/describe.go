@@ -57,6 +57,8 @@ func (c *Config) describePolicy(ew *errWriter, p *policy.Policy, in string) {
 	ew.printf("%slearning: %t\n", in, p.Learning)
 	ew.printf("%spermit_unknown_command: %t\n", in, p.PermitUnknownCommand)
 	ew.printf("%spermit_empty_command: %t\n", in, p.PermitEmptyCommand)
+	ew.printf("%sdata_mode: %s  pasv_address: %s  server_address: %s\n", in,
+		or(p.Data.Mode, "keep"), or(p.Data.PasvAddress, "enforce"), or(p.Data.ServerAddress, "gateway default (-spoof)"))
 	l := p.Limits.WithDefaults()
 	ew.printf("%slimits: max_line_length=%d max_username_length=%d max_password_length=%d max_reply_lines=%d username_chars=%q\n",
 		in, l.MaxLineLength, l.MaxUsernameLength, l.MaxPasswordLength, l.MaxReplyLines, l.UsernameChars)
@@ -155,4 +157,12 @@ func (e *errWriter) printf(format string, args ...any) {
 	if e.err == nil {
 		_, e.err = fmt.Fprintf(e.w, format, args...)
 	}
+}
+
+// or returns s, or def when s is empty.
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 
@@ -17,7 +18,7 @@ const defaultBase = "deny"
 // returns it with the base's name.
 func (b *builder) policy(name string, n *yaml.Node, path string) (*policy.Policy, string, error) {
 	f, err := b.fields(n, path, "base", "learning", "permit_unknown_command", "permit_empty_command",
-		"limits", "commands", "answers", "features", "allowed_users")
+		"limits", "commands", "answers", "features", "allowed_users", "data_mode", "pasv_address", "server_address")
 	if err != nil {
 		return nil, "", err
 	}
@@ -60,6 +61,26 @@ func (b *builder) policy(name string, n *yaml.Node, path string) (*policy.Policy
 	if v, ok := f["allowed_users"]; ok {
 		if p.AllowedUsers, err = b.allowedUsers(v, join(path, "allowed_users")); err != nil {
 			return nil, "", err
+		}
+	}
+	for _, c := range []struct {
+		key string
+		dst *string
+		set []string
+	}{
+		{"data_mode", &p.Data.Mode, policy.DataModes},
+		{"pasv_address", &p.Data.PasvAddress, policy.PasvAddresses},
+		{"server_address", &p.Data.ServerAddress, policy.ServerSources[1:]},
+	} {
+		v, ok := f[c.key]
+		if !ok {
+			continue
+		}
+		if *c.dst, err = b.str(v, join(path, c.key)); err != nil {
+			return nil, "", err
+		}
+		if !slices.Contains(c.set, *c.dst) {
+			return nil, "", b.errAt(v, join(path, c.key), "unknown value %q (%s)", *c.dst, strings.Join(c.set, ", "))
 		}
 	}
 	if err := b.commands(f["commands"], join(path, "commands"), p); err != nil {
