@@ -9,7 +9,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TestSourceFor builds a namespace with two dummy links and a route through a gateway:
+// TestSourceFor builds a namespace with two veth pairs (both ends inside it; d0 and d1 carry
+// the addresses, p0 and p1 stay bare) and a route through a gateway:
 //
 //	d0: 203.0.113.1/24, 2001:db8:2::1/64
 //	d1: 198.51.100.1/25, 2001:db8:1::1/64
@@ -20,8 +21,10 @@ func TestSourceFor(t *testing.T) {
 	requireRoot(t)
 	ns := newNS(t, "src")
 	for _, args := range [][]string{
-		{"link", "add", "d0", "type", "dummy"},
-		{"link", "add", "d1", "type", "dummy"},
+		{"link", "add", "d0", "type", "veth", "peer", "name", "p0"},
+		{"link", "add", "d1", "type", "veth", "peer", "name", "p1"},
+		{"link", "set", "p0", "up"},
+		{"link", "set", "p1", "up"},
 		{"link", "set", "d0", "up"},
 		{"link", "set", "d1", "up"},
 		{"addr", "add", "203.0.113.1/24", "dev", "d0"},
