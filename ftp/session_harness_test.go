@@ -92,6 +92,7 @@ type harness struct {
 	logs   *syncBuffer
 	srv    *ftptest.Server
 	dataLn *net.TCPListener // stands in for the transparent data listener
+	data2  *net.TCPListener // a second port of it, for channels whose two legs both listen
 	client net.Conn
 	r      *bufio.Reader
 	done   chan error
@@ -133,6 +134,11 @@ func newHarnessFull(t *testing.T, timeout time.Duration, cfg Config, pol PolicyS
 	}
 	dsrv := &datachan.Server{Registry: hs.reg, Log: log}
 	go dsrv.Serve(ctx, hs.dataLn)
+	hs.data2, err = net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go dsrv.Serve(ctx, hs.data2)
 
 	ctl, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -228,3 +234,28 @@ type nopData struct{}
 func (nopData) Expect(context.Context, uint64, datachan.Key, datachan.Handler) error { return nil }
 func (nopData) Cancel(context.Context, uint64)                                       {}
 func (nopData) Withdraw(context.Context, uint64, datachan.Key)                       {}
+
+// fixedPorts hands out the given ports in order (the stand-in listeners' ports) and records
+// what was released.
+type fixedPorts struct {
+	mu       sync.Mutex
+	next     []uint16
+	released []uint16
+}
+
+func (f *fixedPorts) Reserve() (uint16, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.next) == 0 {
+		return 0, fmt.Errorf("no port")
+	}
+	p := f.next[0]
+	f.next = f.next[1:]
+	return p, nil
+}
+
+func (f *fixedPorts) Release(p uint16) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.released = append(f.released, p)
+}

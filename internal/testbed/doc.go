@@ -19,9 +19,13 @@
 // The root network namespace is never modified, and only documentation
 // address ranges (198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32) are used.
 //
-// StartVsftpd runs vsftpd in the server namespace with a local user that
-// exists only inside vsftpd's private mount namespace.
+// StartVsftpd (or StartVsftpdWith, e.g. to announce a wrong 227 address),
+// StartPureFTPd and StartProFTPd run an FTP server on port 21 of the server
+// addresses, one server at a time, with a local user that exists only
+// inside the server's private mount namespace. pure-ftpd and proftpd
+// conflict with vsftpd in Debian: `make deps` unpacks them into CacheDir.
+// StartProFTPd with ProOptions.DenyEPSV is the server that refuses EPSV.
 //
-// The helpers shell out to iproute2 (ip), nft, vsftpd and sh; tests also use
+// The helpers shell out to iproute2 (ip), nft, the FTP servers and sh; tests also use
 // curl, lftp and python3. They need root: New skips the test otherwise.
 package testbed
