@@ -6,6 +6,8 @@ usage: ftpcheck.py SERVER USER PASS bounce
        ftpcheck.py SERVER USER PASS hold SECONDS
        ftpcheck.py SERVER USER PASS family
        ftpcheck.py SERVER USER PASS session SOURCE_ADDR COMMAND...
+       ftpcheck.py SERVER USER PASS abort BIG SMALL
+       ftpcheck.py SERVER USER PASS wrongway BIG
 """
 import ftplib
 import json
@@ -102,6 +104,47 @@ def main():
     elif what == "family":
         for c in ["PASV", "PORT 198,51,100,2,100,100", "EPSV 1", "EPRT |1|198.51.100.2|30000|"]:
             say(step=c.split()[0] + ("" if c.startswith(("PASV", "PORT")) else "-other"), reply=cmd(ftp, c))
+        say(step="NOOP", reply=cmd(ftp, "NOOP"))
+    elif what == "abort":
+        big, small = sys.argv[5], sys.argv[6]
+        ftp.voidcmd("TYPE I")
+        conn = ftp.transfercmd("RETR " + big)
+        got = 0
+        while got < (4 << 20):
+            b = conn.recv(1 << 16)
+            if not b:
+                break
+            got += len(b)
+        say(step="partial", bytes=got)
+        try:
+            say(step="abort", reply=ftp.abort())
+        except ftplib.all_errors as e:
+            say(step="abort", reply=str(e))
+        conn.close()
+        say(step="NOOP", reply=cmd(ftp, "NOOP"))
+        data = []
+        ftp.retrbinary("RETR " + small, data.append)
+        say(step="after", bytes=sum(len(d) for d in data))
+    elif what == "wrongway":
+        ftp.voidcmd("TYPE I")
+        conn = ftp.transfercmd("RETR " + sys.argv[5])
+        conn.sendall(b"bytes the wrong way")
+        got = 0
+        conn.settimeout(10)
+        try:
+            while True:
+                b = conn.recv(1 << 16)
+                if not b:
+                    break
+                got += len(b)
+        except OSError as e:
+            say(step="recv", error=str(e))
+        conn.close()
+        try:
+            say(step="final", reply=ftp.voidresp())
+        except ftplib.all_errors as e:
+            say(step="final", reply=str(e))
+        say(step="data", bytes=got)
         say(step="NOOP", reply=cmd(ftp, "NOOP"))
     elif what == "hold":
         reply = cmd(ftp, "EPSV") if v6 else cmd(ftp, "PASV")
