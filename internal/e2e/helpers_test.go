@@ -2,8 +2,8 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,19 +27,28 @@ const table = "ftpgate"
 // creates the named files of the given sizes in the server's root.
 func newBed(t *testing.T, files map[string]int64, gwArgs ...string) *bed {
 	t.Helper()
+	return newBedWith(t, (*testbed.Topology).StartVsftpd, files, gwArgs...)
+}
+
+// newBedWith is newBed with another FTP server.
+func newBedWith(t *testing.T, start func(*testbed.Topology, context.Context) (*testbed.FTPServer, error), files map[string]int64, gwArgs ...string) *bed {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("e2e: needs root for network namespaces, nftables and TPROXY")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	tp := testbed.New(t, testbed.Options{})
-	srv, err := tp.StartVsftpd(ctx)
+	srv, err := start(tp, ctx)
+	if errors.Is(err, testbed.ErrNotInstalled) {
+		t.Fatalf("e2e: %v", err) // make deps installs it; CI must not skip
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := &bed{tp: tp, srv: srv, sums: map[string]string{}}
 	for name, size := range files {
-		sum, err := testbed.MakeFile(filepath.Join(srv.Root, name), size)
+		sum, err := srv.MakeFile(name, size)
 		if err != nil {
 			t.Fatal(err)
 		}

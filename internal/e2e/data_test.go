@@ -1,0 +1,170 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ftpgate/ftpgate/internal/scenario"
+	"github.com/ftpgate/ftpgate/internal/testbed"
+)
+
+// dataConfig is a configuration with one service for everything and the given data policy.
+func dataConfig(t *testing.T, path, dataLines string) {
+	t.Helper()
+	cfg := "version: 1\nservices:\n  - name: all\n    policy: p\npolicies:\n  p:\n    base: readwrite\n" + dataLines
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// reload writes the data policy and makes the gateway load it.
+func (b *bed) reload(t *testing.T, path, dataLines string) {
+	t.Helper()
+	dataConfig(t, path, dataLines)
+	if msg, err := b.gw.Reload(); err != nil || msg != "configuration reloaded" {
+		t.Fatalf("reload: %q, %v", msg, err)
+	}
+}
+
+// transfers runs, with curl in every client mode the family allows, a RETR and a STOR of
+// small.bin and compares checksums.
+func (b *bed) transfers(t *testing.T, tag string, families ...bool) {
+	t.Helper()
+	upload := filepath.Join(b.tp.Dir, "upload-"+tag+".bin")
+	upSum, err := testbed.MakeFile(upload, small+12345)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v6 := range families {
+		addr, fam := b.tp.ServerV4, "v4"
+		if v6 {
+			addr, fam = b.tp.ServerV6, "v6"
+		}
+		for _, m := range scenario.Modes(v6) {
+			t.Run(fmt.Sprintf("%s/%s/%s", tag, fam, m), func(t *testing.T) {
+				ctx := b.ctx(t)
+				dst := filepath.Join(b.tp.Dir, fmt.Sprintf("get-%s-%s-%s", tag, fam, m))
+				if tr, err := scenario.Curl(ctx, b.tp, m, "-o", dst, scenario.URL(b.srv, addr, "small.bin")); err != nil {
+					t.Fatalf("RETR: %v\n%s", err, tail(tr, 25))
+				}
+				if sha(t, dst) != b.sums["small.bin"] {
+					t.Fatal("RETR: checksum differs")
+				}
+				name := fmt.Sprintf("put-%s-%s-%s.bin", tag, fam, m)
+				if tr, err := scenario.Curl(ctx, b.tp, m, "-T", upload, scenario.URL(b.srv, addr, name)); err != nil {
+					t.Fatalf("STOR: %v\n%s", err, tail(tr, 25))
+				}
+				if sha(t, filepath.Join(b.srv.Root, name)) != upSum {
+					t.Fatal("STOR: checksum differs on the server")
+				}
+			})
+		}
+	}
+}
+
+// TestDataModes: every client mode against data_mode keep, passive and active, IPv4 and
+// IPv6, then the box's own address toward the server.
+func TestDataModes(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "ftpgate.yaml")
+	dataConfig(t, cfg, "")
+	b := newBed(t, map[string]int64{"small.bin": small}, "-c", cfg)
+	// What the server is sent for the client's PASV and for its PORT, per mode.
+	sent := map[string][2]string{"keep": {`"PASV"`, `"PORT `}, "passive": {`"PASV"`, `"PASV"`}, "active": {`"PORT `, `"PORT `}}
+	vlog := filepath.Join(b.tp.Dir, "vsftpd", "vsftpd4.log")
+	for _, mode := range []string{"keep", "passive", "active"} {
+		b.reload(t, cfg, "    data_mode: "+mode+"\n")
+		for i, c := range []string{"PASV", "PORT " + strings.ReplaceAll(b.tp.ClientV4.String(), ".", ",") + ",150,1"} {
+			before, _ := os.ReadFile(vlog)
+			st := b.steps(t, b.tp.ServerV4.String(), b.srv.User, b.srv.Pass, "session", b.tp.ClientV4.String(), c)
+			after, _ := os.ReadFile(vlog)
+			if r := fmt.Sprint(st["0"]["reply"]); !strings.HasPrefix(r, "2") {
+				t.Errorf("%s: client %s got %q", mode, c, r)
+			}
+			if news := string(after[len(before):]); !strings.Contains(news, sent[mode][i]) {
+				t.Errorf("%s: for the client's %s the server was not sent %s:\n%s", mode, strings.Fields(c)[0], sent[mode][i], news)
+			}
+		}
+		b.transfers(t, mode, false, true)
+	}
+	if t.Failed() {
+		return
+	}
+	b.reload(t, cfg, "    server_address: box\n")
+	b.transfers(t, "box", false, true)
+	// vsftpd saw the gateway, not the client, in box mode.
+	c, _ := os.ReadFile(filepath.Join(b.tp.Dir, "vsftpd", "vsftpd4.log"))
+	if !strings.Contains(string(c), `Client "`+b.tp.GWServerV4.String()+`"`) {
+		t.Errorf("in box mode vsftpd never saw the gateway's address %s", b.tp.GWServerV4)
+	}
+}
+
+// TestSecondServer runs the keep-mode matrix against pure-ftpd.
+func TestSecondServer(t *testing.T) {
+	start := func(tp *testbed.Topology, ctx context.Context) (*testbed.FTPServer, error) {
+		return tp.StartPureFTPd(ctx, testbed.PureOptions{})
+	}
+	b := newBedWith(t, start, map[string]int64{"small.bin": small})
+	b.transfers(t, "pure-ftpd", false, true)
+}
+
+// TestPasvAddress: a server announcing a foreign address in 227 is refused under
+// pasv_address enforce and works under rewrite.
+func TestPasvAddress(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "ftpgate.yaml")
+	dataConfig(t, cfg, "")
+	nat := netip.MustParseAddr("198.51.100.77")
+	start := func(tp *testbed.Topology, ctx context.Context) (*testbed.FTPServer, error) {
+		return tp.StartVsftpdWith(ctx, testbed.VsftpdOptions{PasvAddress: nat})
+	}
+	b := newBedWith(t, start, map[string]int64{"small.bin": small}, "-c", cfg)
+	server := b.tp.ServerV4.String()
+	st := b.steps(t, server, b.srv.User, b.srv.Pass, "session", b.tp.ClientV4.String(), "PASV")
+	if got := fmt.Sprint(st["0"]["reply"]); !strings.HasPrefix(got, "425") {
+		t.Fatalf("enforce: PASV %q, want 425", got)
+	}
+	if !strings.Contains(b.gw.LogText(), "server announced a foreign address") {
+		t.Error("the refusal was not logged")
+	}
+	b.reload(t, cfg, "    pasv_address: rewrite\n")
+	st = b.steps(t, server, b.srv.User, b.srv.Pass, "session", b.tp.ClientV4.String(), "PASV")
+	if got := fmt.Sprint(st["0"]["reply"]); !strings.Contains(got, "203,0,113,2,") {
+		t.Fatalf("rewrite: PASV %q, want the server's own address", got)
+	}
+	dst := filepath.Join(b.tp.Dir, "nat.bin")
+	// --no-ftp-skip-pasv-ip makes curl use the 227's address, as older clients do.
+	if tr, err := scenario.Curl(b.ctx(t), b.tp, scenario.PASV, "--no-ftp-skip-pasv-ip", "-o", dst, scenario.URL(b.srv, b.tp.ServerV4, "small.bin")); err != nil {
+		t.Fatalf("RETR under rewrite: %v\n%s", err, tail(tr, 20))
+	}
+	if sha(t, dst) != b.sums["small.bin"] {
+		t.Fatal("checksum differs")
+	}
+}
+
+// TestEPSVRefused: a server without EPSV (proftpd answers 501) reached by a client that
+// insists on EPSV: ftpgate asks the server with PASV and answers the client 229.
+func TestEPSVRefused(t *testing.T) {
+	start := func(tp *testbed.Topology, ctx context.Context) (*testbed.FTPServer, error) {
+		return tp.StartProFTPd(ctx, testbed.ProOptions{DenyEPSV: true})
+	}
+	b := newBedWith(t, start, map[string]int64{"small.bin": small})
+	st := b.steps(t, b.tp.ServerV4.String(), b.srv.User, b.srv.Pass, "session", b.tp.ClientV4.String(), "EPSV")
+	if got := fmt.Sprint(st["0"]["reply"]); !strings.HasPrefix(got, "229") {
+		t.Fatalf("EPSV toward a server without EPSV: %q, want 229", got)
+	}
+	dst := filepath.Join(b.tp.Dir, "epsv.bin")
+	tr, err := scenario.Curl(b.ctx(t), b.tp, scenario.EPSV, "-o", dst, scenario.URL(b.srv, b.tp.ServerV4, "small.bin"))
+	if err != nil {
+		t.Fatalf("curl EPSV: %v\n%s", err, tail(tr, 20))
+	}
+	if strings.Contains(tr, "> PASV") || !strings.Contains(tr, "< 229") {
+		t.Fatalf("curl had to fall back itself:\n%s", tail(tr, 20))
+	}
+	if sha(t, dst) != b.sums["small.bin"] {
+		t.Fatal("checksum differs")
+	}
+}
