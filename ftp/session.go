@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Session relays one FTP control connection between a client and the server it meant to reach,
@@ -125,6 +127,11 @@ func (s *Session) Serve(ctx context.Context) error {
 
 func (s *Session) serve(ctx context.Context, cancel context.CancelFunc) error {
 	s.client.SetKeepAlive(true)
+	// Clients mark ABOR (and the Telnet Synch before it) as urgent data; some (Python's
+	// ftplib) send the whole "ABOR\r\n" urgent. Inline, the line reader sees every byte of it.
+	if rc, err := s.client.SyscallConn(); err == nil {
+		rc.Control(func(fd uintptr) { unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_OOBINLINE, 1) })
+	}
 	var src netip.Addr
 	if s.cfg.Spoof {
 		src = s.clientAddr.Addr()

@@ -117,7 +117,10 @@ def main():
             got += len(b)
         say(step="partial", bytes=got)
         try:
-            say(step="abort", reply=ftp.abort())
+            first = ftp.abort()  # IAC IP, IAC DM and ABOR, urgent
+            say(step="abort", reply=first)
+            if first.startswith("426"):  # the RETR's reply; ABOR's own follows
+                say(step="abort2", reply=ftp.getresp())
         except ftplib.all_errors as e:
             say(step="abort", reply=str(e))
         conn.close()
