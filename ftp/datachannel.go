@@ -32,6 +32,7 @@ type leg struct {
 	key    datachan.Key   // listen: the element that admits the peer's connection
 	to     netip.AddrPort // connect: where to
 	from   netip.Addr     // connect: from which address (invalid: the box's own)
+	port   uint16         // connect: from which port (0: any)
 }
 
 // dataChannel is one negotiated data channel (Zorp's data_mode falls out of it): each leg
@@ -140,7 +141,15 @@ func (ch *dataChannel) dialPending() {
 func (ch *dataChannel) dial(sd side) {
 	l := ch.legs[sd]
 	dctx, cancel := context.WithTimeout(ch.ctx, ch.s.cfg.ConnectTimeout)
-	c, err := ch.s.dialer.Dial(dctx, l.from, l.to)
+	var (
+		c   *net.TCPConn
+		err error
+	)
+	if pd, ok := ch.s.dialer.(PortDialer); ok && l.port != 0 {
+		c, err = pd.DialPort(dctx, netip.AddrPortFrom(l.from, l.port), l.to)
+	} else {
+		c, err = ch.s.dialer.Dial(dctx, l.from, l.to)
+	}
 	cancel()
 	if err != nil {
 		ch.s.log.Warn("data connection: cannot connect", "leg", sd.String(), "to", l.to.String(), "err", err.Error())

@@ -75,6 +75,14 @@ func (s *Server) start(ctx context.Context, conn *net.TCPConn) {
 			cfg.DataMode = DataMode(p.Data.Mode)
 		}
 		cfg.PasvRewrite = p.Data.PasvAddress == "rewrite"
+		switch p.Data.ActiveSourcePort {
+		case "20":
+			cfg.ActiveSourcePort = 20
+		case "control-1":
+			cfg.ActiveSourcePort = dst.Port() - 1
+		default:
+			cfg.ActiveSourcePort = 0
+		}
 		switch p.Data.ServerAddress {
 		case "client":
 			cfg.Spoof = true

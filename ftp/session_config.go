@@ -15,6 +15,11 @@ type Dialer interface {
 	Dial(ctx context.Context, src netip.Addr, dst netip.AddrPort) (*net.TCPConn, error)
 }
 
+// PortDialer is a Dialer that also chooses the source port. intercept.Dialer is one.
+type PortDialer interface {
+	DialPort(ctx context.Context, src, dst netip.AddrPort) (*net.TCPConn, error)
+}
+
 // DataChannels opens and closes a session's data channel expectations. datachan.Registry
 // implements it.
 type DataChannels interface {
@@ -49,6 +54,9 @@ type Config struct {
 	// PasvRewrite replaces a foreign address in a 227 with the server's own (the common NAT
 	// misconfiguration) instead of refusing it.
 	PasvRewrite bool
+	// ActiveSourcePort is the source port of active-mode data connections toward the client:
+	// 0 lets the kernel pick one (default); 20 is the classic ftp-data port.
+	ActiveSourcePort uint16
 	// Ports hands out the data ports ftpgate announces itself (translated modes, the box's
 	// own address).
 	Ports PortAllocator

@@ -217,7 +217,7 @@ func (s *Session) passiveViaActive(ctx context.Context, cmd Command) error {
 // client's PORT/EPRT. The client leg always connects from the server's address.
 func (s *Session) openActive(ctx context.Context, cmd Command, client netip.AddrPort) error {
 	s.supersede()
-	clientLeg := leg{to: client, from: s.serverAddr.Addr()}
+	clientLeg := leg{to: client, from: s.serverAddr.Addr(), port: s.cfg.ActiveSourcePort}
 	refuse := func(err error) error {
 		s.log.Error("open data channel", "err", err.Error())
 		s.reply(NewReply(425, "Cannot open data connection."))

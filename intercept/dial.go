@@ -29,6 +29,14 @@ type Dialer struct {
 // and dst must be of the same family (IPv4-mapped addresses count as IPv4). TCP keepalive is
 // on. The socket is created in the calling OS thread's network namespace.
 func (d *Dialer) Dial(ctx context.Context, src netip.Addr, dst netip.AddrPort) (*net.TCPConn, error) {
+	return d.DialPort(ctx, netip.AddrPortFrom(src, 0), dst)
+}
+
+// DialPort is Dial from a chosen source port as well (port 0: the kernel picks one), for
+// active-mode data connections that must come from port 20. A fixed port gets SO_REUSEADDR,
+// so sockets of earlier transfers in TIME_WAIT do not block it.
+func (d *Dialer) DialPort(ctx context.Context, srcAP netip.AddrPort, dst netip.AddrPort) (*net.TCPConn, error) {
+	src := srcAP.Addr()
 	if !dst.IsValid() {
 		return nil, errors.New("intercept: dial: invalid destination")
 	}
@@ -53,7 +61,10 @@ func (d *Dialer) Dial(ctx context.Context, src netip.Addr, dst netip.AddrPort) (
 		} else {
 			opts = append(opts, sockopt{"IPV6_TRANSPARENT", unix.SOL_IPV6, unix.IPV6_TRANSPARENT, 1})
 		}
-		nd.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, 0))
+		nd.LocalAddr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(src, srcAP.Port()))
+		if srcAP.Port() != 0 {
+			opts = append(opts, sockopt{"SO_REUSEADDR", unix.SOL_SOCKET, unix.SO_REUSEADDR, 1})
+		}
 	}
 	if d.Mark != 0 {
 		opts = append(opts, sockopt{"SO_MARK", unix.SOL_SOCKET, unix.SO_MARK, int(d.Mark)})

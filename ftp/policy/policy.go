@@ -52,6 +52,9 @@ type DataPolicy struct {
 	// ServerAddress is the source of the server-side leg: "" (the gateway's default),
 	// "client" (the client's own address) or "box" (the box's own address toward the server).
 	ServerAddress string
+	// ActiveSourcePort is the source port of active-mode data connections toward the client:
+	// "random" (default), "20", or "control-1" (the server's control port minus one).
+	ActiveSourcePort string
 }
 
 // Allowed values of DataPolicy's fields (the first is the default).
@@ -59,6 +62,7 @@ var (
 	DataModes     = []string{"keep", "passive", "active"}
 	PasvAddresses = []string{"enforce", "rewrite"}
 	ServerSources = []string{"", "client", "box"}
+	SourcePorts   = []string{"random", "20", "control-1"}
 )
 
 // Clone returns a deep copy of p: its tables, limits, features and allowed users can be

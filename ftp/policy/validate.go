@@ -56,6 +56,7 @@ func (p *Policy) Validate() error {
 		{"data_mode", p.Data.Mode, DataModes},
 		{"pasv_address", p.Data.PasvAddress, PasvAddresses},
 		{"server_address", p.Data.ServerAddress, ServerSources},
+		{"active_source_port", p.Data.ActiveSourcePort, SourcePorts},
 	} {
 		if c.v != "" && !slices.Contains(c.set, c.v) {
 			add("%s %q: want one of %s", c.name, c.v, strings.Join(slices.DeleteFunc(slices.Clone(c.set), func(s string) bool { return s == "" }), ", "))

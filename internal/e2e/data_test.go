@@ -94,6 +94,16 @@ func TestDataModes(t *testing.T) {
 	if t.Failed() {
 		return
 	}
+	for _, mode := range []string{"keep", "passive"} {
+		b.reload(t, cfg, "    data_mode: "+mode+"\n    active_source_port: \"20\"\n")
+		st := b.steps(t, b.tp.ServerV4.String(), b.srv.User, b.srv.Pass, "activesource", "small.bin")
+		if st["peer"]["addr"] != b.tp.ServerV4.String() || st["peer"]["port"] != float64(20) {
+			t.Errorf("%s, active_source_port 20: data connection came from %v:%v, want %s:20", mode, st["peer"]["addr"], st["peer"]["port"], b.tp.ServerV4)
+		}
+		if st["final"]["bytes"] != float64(small) || !strings.HasPrefix(fmt.Sprint(st["final"]["reply"]), "226") {
+			t.Errorf("%s, active_source_port 20: transfer %v", mode, st["final"])
+		}
+	}
 	b.reload(t, cfg, "    server_address: box\n")
 	b.transfers(t, "box", false, true)
 	// vsftpd saw the gateway, not the client, in box mode.

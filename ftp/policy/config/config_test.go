@@ -135,7 +135,7 @@ func TestDescribe(t *testing.T) {
 		"configuration: ftpgate.yaml (version 1)\n",
 		"script: policy.star\n",
 		"default_service: anon\n",
-		"service office\n  client_networks: 198.51.100.0/24, 2001:db8:1::/64, 192.0.2.7/32\n  server_networks: 203.0.113.0/24\n  server_ports: 21, 2000-2100\n  policy office-ro\n    base: readonly\n    learning: true\n    permit_unknown_command: true\n    permit_empty_command: true\n    data_mode: keep  pasv_address: enforce  server_address: gateway default (-spoof)\n",
+		"service office\n  client_networks: 198.51.100.0/24, 2001:db8:1::/64, 192.0.2.7/32\n  server_networks: 203.0.113.0/24\n  server_ports: 21, 2000-2100\n  policy office-ro\n    base: readonly\n    learning: true\n    permit_unknown_command: true\n    permit_empty_command: true\n    data_mode: keep  pasv_address: enforce  server_address: gateway default (-spoof)  active_source_port: random\n",
 		`    limits: max_line_length=4096 max_username_length=16 max_password_length=128 max_reply_lines=50 username_chars="abc"` + "\n",
 		"    features: remove=[MODE Z, XCRC] add=[UTF8]\n",
 		"    callbacks: check_cwd, greeting\n",

@@ -18,7 +18,7 @@ const defaultBase = "deny"
 // returns it with the base's name.
 func (b *builder) policy(name string, n *yaml.Node, path string) (*policy.Policy, string, error) {
 	f, err := b.fields(n, path, "base", "learning", "permit_unknown_command", "permit_empty_command",
-		"limits", "commands", "answers", "features", "allowed_users", "data_mode", "pasv_address", "server_address")
+		"limits", "commands", "answers", "features", "allowed_users", "data_mode", "pasv_address", "server_address", "active_source_port")
 	if err != nil {
 		return nil, "", err
 	}
@@ -71,6 +71,7 @@ func (b *builder) policy(name string, n *yaml.Node, path string) (*policy.Policy
 		{"data_mode", &p.Data.Mode, policy.DataModes},
 		{"pasv_address", &p.Data.PasvAddress, policy.PasvAddresses},
 		{"server_address", &p.Data.ServerAddress, policy.ServerSources[1:]},
+		{"active_source_port", &p.Data.ActiveSourcePort, policy.SourcePorts},
 	} {
 		v, ok := f[c.key]
 		if !ok {

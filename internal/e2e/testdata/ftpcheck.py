@@ -8,6 +8,7 @@ usage: ftpcheck.py SERVER USER PASS bounce
        ftpcheck.py SERVER USER PASS session SOURCE_ADDR COMMAND...
        ftpcheck.py SERVER USER PASS abort BIG SMALL
        ftpcheck.py SERVER USER PASS wrongway BIG
+       ftpcheck.py SERVER USER PASS activesource FILE
 """
 import ftplib
 import json
@@ -149,6 +150,33 @@ def main():
             say(step="final", reply=str(e))
         say(step="data", bytes=got)
         say(step="NOOP", reply=cmd(ftp, "NOOP"))
+    elif what == "activesource":
+        # Active mode by hand, to see where the data connection comes from.
+        ftp.voidcmd("TYPE I")
+        ls = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_STREAM)
+        ls.bind((ftp.sock.getsockname()[0], 0))
+        ls.listen(1)
+        ls.settimeout(10)
+        port = ls.getsockname()[1]
+        if v6:
+            say(step="EPRT", reply=cmd(ftp, "EPRT |2|%s|%d|" % (ftp.sock.getsockname()[0], port)))
+        else:
+            host = ftp.sock.getsockname()[0].replace(".", ",")
+            say(step="PORT", reply=cmd(ftp, "PORT %s,%d,%d" % (host, port >> 8, port & 255)))
+        ftp.putcmd("RETR " + sys.argv[5])
+        conn, peer = ls.accept()
+        say(step="peer", addr=peer[0], port=peer[1])
+        n = 0
+        while True:
+            b = conn.recv(1 << 16)
+            if not b:
+                break
+            n += len(b)
+        conn.close()
+        final = ftp.getresp()
+        if final.startswith("1"):  # the 150 before it
+            final = ftp.getresp()
+        say(step="final", reply=final, bytes=n)
     elif what == "hold":
         reply = cmd(ftp, "EPSV") if v6 else cmd(ftp, "PASV")
         say(step="passive", reply=reply)
