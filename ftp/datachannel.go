@@ -45,7 +45,8 @@ type dataChannel struct {
 	legs   [2]leg
 	ports  []uint16 // reserved from the session's allocator, released on close
 	cancel context.CancelFunc
-	ctx    context.Context
+	ctx    context.Context // the channel's, cancelled when it closes
+	sess   context.Context // the session's
 
 	mu        sync.Mutex
 	conns     [2]*net.TCPConn
@@ -58,6 +59,7 @@ type dataChannel struct {
 	toClient  int64
 	toServer  int64
 	err       error
+	x         *transfer // the transfer command that uses the channel
 
 	clientDone, serverDone chan struct{} // closed when bytes toward the client / server are final
 	clientOnce, serverOnce sync.Once
@@ -69,7 +71,7 @@ var errChannelClosed = errors.New("ftp: data channel closed")
 func (s *Session) newChannel(ctx context.Context, client, server leg) *dataChannel {
 	cctx, cancel := context.WithCancel(ctx)
 	return &dataChannel{
-		s: s, legs: [2]leg{client, server}, ctx: cctx, cancel: cancel,
+		s: s, legs: [2]leg{client, server}, ctx: cctx, cancel: cancel, sess: ctx,
 		clientDone: make(chan struct{}), serverDone: make(chan struct{}),
 	}
 }
@@ -201,7 +203,20 @@ func (ch *dataChannel) join() {
 			ch.mu.Unlock()
 		}
 		ch.close(nil)
+		ch.mu.Lock()
+		x := ch.x
+		ch.mu.Unlock()
+		if x != nil {
+			ch.s.awaitFinal(ch.sess, x)
+		}
 	})
+}
+
+// bind records the transfer that uses the channel.
+func (ch *dataChannel) bind(x *transfer) {
+	ch.mu.Lock()
+	ch.x = x
+	ch.mu.Unlock()
 }
 
 // half records the end of one relay direction (a is the client leg, b the server leg).

@@ -45,7 +45,8 @@ type Session struct {
 	active   *dataChannel // used by the transfer in progress
 	running  int          // data relays in progress; they suspend the idle timeout
 	idle     *time.Timer
-	lastLine atomic.Int64 // UnixNano of the client's last command line
+	cancel   context.CancelFunc // ends the session
+	lastLine atomic.Int64       // UnixNano of the client's last command line
 	closed   bool
 	epsvAll  bool // EPSV ALL was sent: only EPSV may set up data connections (RFC 2428)
 	dataWG   sync.WaitGroup
@@ -126,6 +127,7 @@ func (s *Session) Serve(ctx context.Context) error {
 }
 
 func (s *Session) serve(ctx context.Context, cancel context.CancelFunc) error {
+	s.cancel = cancel
 	s.client.SetKeepAlive(true)
 	// Clients mark ABOR (and the Telnet Synch before it) as urgent data; some (Python's
 	// ftplib) send the whole "ABOR\r\n" urgent. Inline, the line reader sees every byte of it.

@@ -45,6 +45,9 @@ type Config struct {
 	// Linger bounds how long a transfer's final reply is held back, after it arrived, until
 	// the transfer's data has passed through completely (default 30s).
 	Linger time.Duration
+	// ReplyTimeout bounds the wait for a transfer's final reply after its data connection
+	// closed; then the session ends with 421 (default 60s).
+	ReplyTimeout time.Duration
 	// Spoof makes connections to the server leave from the client's own address (default in
 	// cmd: true). When false they leave from the box's own address, and PORT/EPRT toward the
 	// server name that address (BoxSource) and a port from Ports.
@@ -80,6 +83,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.DataMode == "" {
 		c.DataMode = DataKeep
+	}
+	if c.ReplyTimeout == 0 {
+		c.ReplyTimeout = 60 * time.Second
 	}
 	if c.Linger == 0 {
 		c.Linger = 30 * time.Second

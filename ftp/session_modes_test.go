@@ -176,3 +176,43 @@ func TestPasvRewrite(t *testing.T) {
 		t.Fatalf("rewrite: %q, want %q", got, want)
 	}
 }
+
+// TestReplyTimeout: a server that closes the data connection and never sends the final
+// reply does not leave the client hanging: after ReplyTimeout the session ends with 421.
+func TestReplyTimeout(t *testing.T) {
+	sdl, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sdl.Close()
+	var hs *harness
+	hs = newHarnessWith(t, 30*time.Second, Config{Spoof: true, Linger: time.Second, ReplyTimeout: 300 * time.Millisecond}, func(c *ftptest.Conn, line string) {
+		switch line {
+		case "PASV":
+			c.Reply(pasvText(loop, hs.dataPort()))
+		case "RETR f":
+			c.Reply("150 Here it comes.")
+			if dc, err := sdl.Accept(); err == nil {
+				dc.Write([]byte("data"))
+				dc.Close()
+			}
+			// ... and no 226.
+		}
+	})
+	hs.dialer.redirect(netip.AddrPortFrom(loop, hs.dataPort()), sdl.Addr().(*net.TCPAddr).AddrPort())
+	hs.cmd("PASV")
+	dc, err := net.Dial("tcp4", hs.dataLn.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dc.Close()
+	if r := hs.cmd("RETR f"); r != "150 Here it comes." {
+		t.Fatalf("RETR: %q", r)
+	}
+	io.ReadAll(dc)
+	dc.Close()
+	if r := hs.readReply(); !strings.HasPrefix(r, "421 ") {
+		t.Fatalf("after the data closed without a final reply: %q, want 421", r)
+	}
+	hs.waitEnd()
+}

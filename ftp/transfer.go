@@ -1,6 +1,10 @@
 package ftp
 
-import "time"
+import (
+	"context"
+	"sync"
+	"time"
+)
 
 // Direction is the way a transfer command moves data.
 type Direction string
@@ -21,6 +25,9 @@ type transfer struct {
 	data  *dataChannel
 	start time.Time
 	first int // first preliminary reply code, 0 if none
+
+	replied     chan struct{} // closed when the final reply arrived
+	repliedOnce sync.Once
 }
 
 func (x *transfer) preliminary(code int) {
@@ -34,9 +41,29 @@ func (x *transfer) preliminary(code int) {
 func (s *Session) beginTransfer(cmd Command, dir Direction) *transfer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	x := &transfer{cmd: cmd, dir: dir, rest: s.rest, typ: s.typ, user: s.user, data: s.cur, start: time.Now()}
+	x := &transfer{cmd: cmd, dir: dir, rest: s.rest, typ: s.typ, user: s.user, data: s.cur, start: time.Now(),
+		replied: make(chan struct{})}
+	if s.cur != nil {
+		s.cur.bind(x)
+	}
 	s.active, s.cur, s.rest = s.cur, nil, 0
 	return x
+}
+
+// awaitFinal bounds the wait for a transfer's final reply once its data connection closed:
+// a server that never sends it would leave the client hanging, so the session ends.
+func (s *Session) awaitFinal(ctx context.Context, x *transfer) {
+	t := time.NewTimer(s.cfg.ReplyTimeout)
+	defer t.Stop()
+	select {
+	case <-x.replied:
+	case <-ctx.Done():
+	case <-t.C:
+		s.log.Warn("no final reply after the data connection closed; closing the session",
+			"command", x.cmd.Verb, "timeout", s.cfg.ReplyTimeout.String())
+		s.writeClient(NewReply(421, "No reply from the server after the transfer, closing control connection."))
+		s.cancel()
+	}
 }
 
 // finishTransfer completes a transfer when its final reply arrives: it waits (at most the
@@ -44,6 +71,7 @@ func (s *Session) beginTransfer(cmd Command, dir Direction) *transfer {
 // sees the final reply before its data connection, then logs the transfer record. A failed
 // transfer whose data connection never arrived does not wait.
 func (s *Session) finishTransfer(x *transfer, code int) {
+	x.repliedOnce.Do(func() { close(x.replied) })
 	if d := x.data; d != nil {
 		d.mu.Lock()
 		arrived := d.arrived
@@ -78,6 +106,7 @@ func (s *Session) logTransfer(x *transfer, code int) {
 		"command", x.cmd.Verb, "arg", arg, "rest", x.rest, "type", x.typ, "direction", string(x.dir),
 		"bytes_to_client", toClient, "bytes_to_server", toServer,
 		"duration", time.Since(x.start).Round(time.Millisecond).String(), "reply", code,
+		"complete", code/100 == 2 && dataErr == "",
 	}
 	if dataErr != "" {
 		attrs = append(attrs, "data_error", dataErr)

@@ -41,7 +41,7 @@ func TestEdgeCases(t *testing.T) {
 			t.Fatal("resumed file differs")
 		}
 		rec, ok := b.gw.WaitRecord(func(r scenario.Record) bool { return r.Command == "RETR" && r.Rest == big/2 })
-		if !ok || rec.BytesToClient != big/2 || rec.Reply != 226 {
+		if !ok || rec.BytesToClient != big/2 || rec.Reply != 226 || !rec.Complete {
 			t.Fatalf("transfer record of the resume: %+v (found %v)", rec, ok)
 		}
 	})
@@ -65,7 +65,7 @@ func TestEdgeCases(t *testing.T) {
 			t.Errorf("the next transfer after ABOR moved %v bytes, want %d", n, small)
 		}
 		rec, ok := b.gw.WaitRecord(func(r scenario.Record) bool { return r.Arg == "huge.bin" })
-		if !ok || rec.Reply == 226 || rec.BytesToClient >= 256<<20 {
+		if !ok || rec.Reply == 226 || rec.Complete || rec.BytesToClient >= 256<<20 {
 			t.Errorf("record of the aborted transfer: %+v (found %v)", rec, ok)
 		}
 	})

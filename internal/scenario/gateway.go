@@ -78,6 +78,7 @@ type Record struct {
 	Duration      string `json:"duration"`
 	Reply         int    `json:"reply"`
 	DataError     string `json:"data_error"`
+	Complete      bool   `json:"complete"`
 }
 
 // Records returns the transfer records logged so far.
