@@ -120,6 +120,43 @@ func TestSecondServer(t *testing.T) {
 	}
 	b := newBedWith(t, start, map[string]int64{"small.bin": small})
 	b.transfers(t, "pure-ftpd", false, true)
+
+	t.Run("APPE", func(t *testing.T) {
+		extra := filepath.Join(b.tp.Dir, "extra.bin")
+		if err := os.WriteFile(extra, []byte("appended"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.srv.MakeFile("grow.bin", 1000); err != nil {
+			t.Fatal(err)
+		}
+		if tr, err := scenario.Curl(b.ctx(t), b.tp, scenario.EPSV, "--append", "-T", extra, scenario.URL(b.srv, b.tp.ServerV4, "grow.bin")); err != nil {
+			t.Fatalf("APPE: %v\n%s", err, tail(tr, 20))
+		}
+		if fi, err := os.Stat(filepath.Join(b.srv.Root, "grow.bin")); err != nil || fi.Size() != 1008 {
+			t.Fatalf("after APPE: %v, %v; want 1008 bytes", fi, err)
+		}
+		if rec, ok := b.gw.WaitRecord(func(r scenario.Record) bool { return r.Command == "APPE" }); !ok || rec.BytesToServer != 8 || !rec.Complete {
+			t.Fatalf("APPE record %+v (found %v)", rec, ok)
+		}
+	})
+
+	t.Run("SIZE MDTM MLST MLSD STOU", func(t *testing.T) {
+		st := b.steps(t, b.tp.ServerV4.String(), b.srv.User, b.srv.Pass, "misc", "small.bin")
+		want := map[string]string{"SIZE": fmt.Sprintf("213 %d", small), "MDTM": "213 ", "MLST": "250", "STOU": "226"}
+		for step, prefix := range want {
+			if r := fmt.Sprint(st[step]["reply"]); !strings.HasPrefix(r, prefix) {
+				t.Errorf("%s: %q, want %s…", step, r, prefix)
+			}
+		}
+		if names := fmt.Sprint(st["MLSD"]["names"]); !strings.Contains(names, "small.bin") {
+			t.Errorf("MLSD: %v", st["MLSD"])
+		}
+		for _, verb := range []string{"MLSD", "STOU"} {
+			if rec, ok := b.gw.WaitRecord(func(r scenario.Record) bool { return r.Command == verb }); !ok || !rec.Complete {
+				t.Errorf("%s record %+v (found %v)", verb, rec, ok)
+			}
+		}
+	})
 }
 
 // TestPasvAddress: a server announcing a foreign address in 227 is refused under

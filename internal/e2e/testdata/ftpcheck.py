@@ -9,6 +9,7 @@ usage: ftpcheck.py SERVER USER PASS bounce
        ftpcheck.py SERVER USER PASS abort BIG SMALL
        ftpcheck.py SERVER USER PASS wrongway BIG
        ftpcheck.py SERVER USER PASS activesource FILE
+       ftpcheck.py SERVER USER PASS misc FILE
 """
 import ftplib
 import json
@@ -177,6 +178,20 @@ def main():
         if final.startswith("1"):  # the 150 before it
             final = ftp.getresp()
         say(step="final", reply=final, bytes=n)
+    elif what == "misc":
+        name = sys.argv[5]
+        import io
+        say(step="SIZE", reply=cmd(ftp, "SIZE " + name))
+        say(step="MDTM", reply=cmd(ftp, "MDTM " + name))
+        say(step="MLST", reply=cmd(ftp, "MLST " + name))
+        try:
+            say(step="MLSD", names=sorted(n for n, _ in ftp.mlsd()))
+        except ftplib.all_errors as e:
+            say(step="MLSD", error=str(e))
+        try:
+            say(step="STOU", reply=ftp.storbinary("STOU", io.BytesIO(b"unique" * 1000)))
+        except ftplib.all_errors as e:
+            say(step="STOU", reply=str(e))
     elif what == "hold":
         reply = cmd(ftp, "EPSV") if v6 else cmd(ftp, "PASV")
         say(step="passive", reply=reply)
