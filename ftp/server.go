@@ -83,11 +83,13 @@ func (s *Server) start(ctx context.Context, conn *net.TCPConn) {
 		default:
 			cfg.ActiveSourcePort = 0
 		}
-		switch p.Data.ServerAddress {
-		case "client":
+		switch a, err := netip.ParseAddr(p.Data.ServerAddress); {
+		case p.Data.ServerAddress == "client":
 			cfg.Spoof = true
-		case "box":
+		case p.Data.ServerAddress == "box":
 			cfg.Spoof = false
+		case err == nil:
+			cfg.Spoof, cfg.BoxAddr = false, a.Unmap()
 		}
 	}
 	sess := NewSession(id, conn, dst, cfg, s.Dialer, s.Data, pol, log)

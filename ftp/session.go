@@ -134,10 +134,7 @@ func (s *Session) serve(ctx context.Context, cancel context.CancelFunc) error {
 	if rc, err := s.client.SyscallConn(); err == nil {
 		rc.Control(func(fd uintptr) { unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_OOBINLINE, 1) })
 	}
-	var src netip.Addr
-	if s.cfg.Spoof {
-		src = s.clientAddr.Addr()
-	}
+	src := s.serverFrom()
 	dctx, dcancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
 	server, err := s.dialer.Dial(dctx, src, s.serverAddr)
 	dcancel()

@@ -50,8 +50,19 @@ func (s *Session) setChannel(ch *dataChannel) {
 // serverFrom is the address the server leg connects from: the client's own (spoofing) or
 // the box's own (invalid: the kernel picks it).
 func (s *Session) serverFrom() netip.Addr {
-	if s.cfg.Spoof {
+	switch {
+	case s.cfg.Spoof:
 		return s.clientAddr.Addr()
+	case s.boxAddr().IsValid():
+		return s.boxAddr()
+	}
+	return netip.Addr{}
+}
+
+// boxAddr is the configured box address if it is of the server's family.
+func (s *Session) boxAddr() netip.Addr {
+	if a := s.cfg.BoxAddr; a.IsValid() && a.Is4() == s.serverAddr.Addr().Is4() {
+		return a
 	}
 	return netip.Addr{}
 }
@@ -61,6 +72,9 @@ func (s *Session) serverFrom() netip.Addr {
 func (s *Session) serverListenAddr() (netip.Addr, error) {
 	if s.cfg.Spoof {
 		return s.clientAddr.Addr(), nil
+	}
+	if a := s.boxAddr(); a.IsValid() {
+		return a, nil
 	}
 	if s.cfg.BoxSource == nil {
 		return netip.Addr{}, fmt.Errorf("ftp: no source address lookup for the box's own address")

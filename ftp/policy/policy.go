@@ -50,7 +50,8 @@ type DataPolicy struct {
 	// "enforce" (default: refused) or "rewrite" (replaced by the server's own address).
 	PasvAddress string
 	// ServerAddress is the source of the server-side leg: "" (the gateway's default),
-	// "client" (the client's own address) or "box" (the box's own address toward the server).
+	// "client" (the client's own address), "box" (the box's own address toward the server,
+	// found by a route lookup) or an address of the box's own, which overrides the lookup.
 	ServerAddress string
 	// ActiveSourcePort is the source port of active-mode data connections toward the client:
 	// "random" (default), "20", or "control-1" (the server's control port minus one).

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 	"strings"
 	"unicode"
@@ -58,6 +59,11 @@ func (p *Policy) Validate() error {
 		{"server_address", p.Data.ServerAddress, ServerSources},
 		{"active_source_port", p.Data.ActiveSourcePort, SourcePorts},
 	} {
+		if c.name == "server_address" {
+			if _, err := netip.ParseAddr(c.v); err == nil {
+				continue
+			}
+		}
 		if c.v != "" && !slices.Contains(c.set, c.v) {
 			add("%s %q: want one of %s", c.name, c.v, strings.Join(slices.DeleteFunc(slices.Clone(c.set), func(s string) bool { return s == "" }), ", "))
 		}

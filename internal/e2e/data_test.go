@@ -106,6 +106,8 @@ func TestDataModes(t *testing.T) {
 	}
 	b.reload(t, cfg, "    server_address: box\n")
 	b.transfers(t, "box", false, true)
+	b.reload(t, cfg, "    server_address: "+b.tp.GWServerV4.String()+"\n")
+	b.transfers(t, "box-address", false, true)
 	// vsftpd saw the gateway, not the client, in box mode.
 	c, _ := os.ReadFile(filepath.Join(b.tp.Dir, "vsftpd", "vsftpd4.log"))
 	if !strings.Contains(string(c), `Client "`+b.tp.GWServerV4.String()+`"`) {

@@ -57,6 +57,7 @@ func TestParseErrors(t *testing.T) {
 		{"data mode", minimal + "policies:\n  p:\n    data_mode: sideways\n", `ftpgate.yaml:6: policies.p.data_mode: unknown value "sideways" (keep, passive, active)`},
 		{"pasv address", minimal + "policies:\n  p:\n    pasv_address: trust\n", `ftpgate.yaml:6: policies.p.pasv_address: unknown value "trust" (enforce, rewrite)`},
 		{"server address", minimal + "policies:\n  p:\n    server_address: mine\n", `ftpgate.yaml:6: policies.p.server_address: unknown value "mine" (client, box)`},
+		{"server address ip", minimal + "policies:\n  p:\n    server_address: 203.0.113.300\n", `ftpgate.yaml:6: policies.p.server_address: unknown value "203.0.113.300" (client, box)`},
 		{"limit type", minimal + "policies:\n  p:\n    limits: {max_username_length: \"x\"}\n",
 			"ftpgate.yaml:6: policies.p.limits.max_username_length: must be an integer"},
 		{"limit range", minimal + "policies:\n  p:\n    limits:\n      max_line_length: 100\n",

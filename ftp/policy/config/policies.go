@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"slices"
 	"strings"
 	"unicode"
@@ -79,6 +80,11 @@ func (b *builder) policy(name string, n *yaml.Node, path string) (*policy.Policy
 		}
 		if *c.dst, err = b.str(v, join(path, c.key)); err != nil {
 			return nil, "", err
+		}
+		if c.key == "server_address" {
+			if _, err := netip.ParseAddr(*c.dst); err == nil {
+				continue
+			}
 		}
 		if !slices.Contains(c.set, *c.dst) {
 			return nil, "", b.errAt(v, join(path, c.key), "unknown value %q (%s)", *c.dst, strings.Join(c.set, ", "))
