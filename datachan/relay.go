@@ -2,6 +2,7 @@ package datachan
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -77,7 +78,10 @@ const guardBuf = 512
 // a closed connection, else ctx.Err(). If half is not nil it is called as each direction ends,
 // with its byte count (aToB tells which direction); for a forbidden direction the count is 0,
 // or the offending count after a violation.
-func Relay(ctx context.Context, a, b *net.TCPConn, dir Direction, half func(aToB bool, n int64)) (Counts, error) {
+//
+// a and b are TCP connections, or TLS connections over them (FTPS data channels, which
+// ftpgate decrypts and re-encrypts); only TCP to TCP is spliced.
+func Relay(ctx context.Context, a, b net.Conn, dir Direction, half func(aToB bool, n int64)) (Counts, error) {
 	if dir != Both && dir != AToB && dir != BToA {
 		a.Close()
 		b.Close()
@@ -133,24 +137,57 @@ func Relay(ctx context.Context, a, b *net.TCPConn, dir Direction, half func(aToB
 
 // pipe copies src to dst and then half-closes: dst stops writing, src stops reading. On an
 // error both directions of both connections are torn down, so the peer copy ends too.
-func pipe(dst, src *net.TCPConn) (int64, error) {
+func pipe(dst, src net.Conn) (int64, error) {
 	n, err := io.Copy(dst, src)
 	if err != nil {
 		// A reset or a failed write: tear everything down so the other direction ends too.
-		dst.SetLinger(0)
-		dst.Close()
+		abort(dst)
 		src.Close()
 		return n, err
 	}
-	dst.CloseWrite()
-	src.CloseRead()
+	closeWrite(dst)
+	closeRead(src)
 	return n, nil
+}
+
+// tcpOf returns the TCP connection under c (c itself, or the one under a TLS connection).
+func tcpOf(c net.Conn) *net.TCPConn {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	t, _ := c.(*net.TCPConn)
+	return t
+}
+
+// closeWrite ends c's sending side: a TLS close_notify first, then the TCP FIN.
+func closeWrite(c net.Conn) {
+	if tc, ok := c.(*tls.Conn); ok {
+		tc.CloseWrite()
+	}
+	if t := tcpOf(c); t != nil {
+		t.CloseWrite()
+	}
+}
+
+// closeRead ends c's receiving side.
+func closeRead(c net.Conn) {
+	if t := tcpOf(c); t != nil {
+		t.CloseRead()
+	}
+}
+
+// abort closes c with a reset.
+func abort(c net.Conn) {
+	if t := tcpOf(c); t != nil {
+		t.SetLinger(0)
+	}
+	c.Close()
 }
 
 // guard watches the forbidden direction from src to dst without copying. EOF half-closes as
 // pipe does and returns 0, nil. Any byte resets both connections (the other direction ends
 // too) and returns the number of bytes read with an error wrapping ErrWrongDirection.
-func guard(dst, src *net.TCPConn) (int64, error) {
+func guard(dst, src net.Conn) (int64, error) {
 	buf := make([]byte, guardBuf)
 	var (
 		n   int
@@ -163,18 +200,15 @@ func guard(dst, src *net.TCPConn) (int64, error) {
 	case n > 0:
 		// An abortive close on both: the offender gets a reset, and the other peer learns
 		// that the transfer failed instead of seeing an orderly end.
-		src.SetLinger(0)
-		dst.SetLinger(0)
-		src.Close()
-		dst.Close()
+		abort(src)
+		abort(dst)
 		return int64(n), ErrWrongDirection
 	case errors.Is(err, io.EOF):
-		dst.CloseWrite()
-		src.CloseRead()
+		closeWrite(dst)
+		closeRead(src)
 		return 0, nil
 	default:
-		dst.SetLinger(0)
-		dst.Close()
+		abort(dst)
 		src.Close()
 		return 0, err
 	}

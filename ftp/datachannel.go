@@ -2,12 +2,14 @@ package ftp
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"net"
 	"net/netip"
 	"sync"
 
 	"github.com/ftpgate/ftpgate/datachan"
+	"github.com/ftpgate/ftpgate/ftp/ftptls"
 )
 
 // side names the two legs of a data channel.
@@ -33,6 +35,7 @@ type leg struct {
 	to     netip.AddrPort // connect: where to
 	from   netip.Addr     // connect: from which address (invalid: the box's own)
 	port   uint16         // connect: from which port (0: any)
+	prot   bool           // TLS on this leg (its PROT P)
 }
 
 // dataChannel is one negotiated data channel (Zorp's data_mode falls out of it): each leg
@@ -49,7 +52,7 @@ type dataChannel struct {
 	sess   context.Context // the session's
 
 	mu        sync.Mutex
-	conns     [2]*net.TCPConn
+	conns     [2]net.Conn
 	dialing   [2]bool
 	dir       Direction
 	activated bool
@@ -60,6 +63,7 @@ type dataChannel struct {
 	toServer  int64
 	err       error
 	x         *transfer // the transfer command that uses the channel
+	tlsDesc   [2]string // per leg: "TLS1.3 TLS_AES_128_GCM_SHA256", or "" for plain
 
 	clientDone, serverDone chan struct{} // closed when bytes toward the client / server are final
 	clientOnce, serverOnce sync.Once
@@ -69,6 +73,9 @@ type dataChannel struct {
 var errChannelClosed = errors.New("ftp: data channel closed")
 
 func (s *Session) newChannel(ctx context.Context, client, server leg) *dataChannel {
+	s.mu.Lock()
+	client.prot, server.prot = s.tls.clientProt, s.tls.serverProt
+	s.mu.Unlock()
 	cctx, cancel := context.WithCancel(ctx)
 	return &dataChannel{
 		s: s, legs: [2]leg{client, server}, ctx: cctx, cancel: cancel, sess: ctx,
@@ -97,15 +104,30 @@ func (ch *dataChannel) open() error {
 }
 
 // arrive takes a connection that came in for a listening leg.
-func (ch *dataChannel) arrive(sd side, c *net.TCPConn) {
+func (ch *dataChannel) arrive(sd side, raw *net.TCPConn) {
+	ch.mu.Lock()
+	taken := ch.closed || ch.conns[sd] != nil
+	ch.mu.Unlock()
+	if taken {
+		raw.SetLinger(0)
+		raw.Close()
+		return
+	}
+	c, err := ch.s.secure(ch.ctx, sd, raw, ch.legs[sd].prot)
+	if err != nil {
+		ch.s.log.Warn("data connection: TLS failed", "leg", sd.String(), "err", err.Error())
+		raw.Close()
+		ch.close(err)
+		return
+	}
 	ch.mu.Lock()
 	if ch.closed || ch.conns[sd] != nil {
 		ch.mu.Unlock()
-		c.SetLinger(0)
 		c.Close()
 		return
 	}
 	ch.conns[sd] = c
+	ch.tlsDesc[sd] = describeTLS(c)
 	ch.arrived = true
 	ch.mu.Unlock()
 	ch.s.log.Debug("data connection arrived", "leg", sd.String(), "src", addrPort(c.RemoteAddr()).String(), "dst", addrPort(c.LocalAddr()).String())
@@ -144,17 +166,24 @@ func (ch *dataChannel) dial(sd side) {
 	l := ch.legs[sd]
 	dctx, cancel := context.WithTimeout(ch.ctx, ch.s.cfg.ConnectTimeout)
 	var (
-		c   *net.TCPConn
+		raw *net.TCPConn
 		err error
 	)
 	if pd, ok := ch.s.dialer.(PortDialer); ok && l.port != 0 {
-		c, err = pd.DialPort(dctx, netip.AddrPortFrom(l.from, l.port), l.to)
+		raw, err = pd.DialPort(dctx, netip.AddrPortFrom(l.from, l.port), l.to)
 	} else {
-		c, err = ch.s.dialer.Dial(dctx, l.from, l.to)
+		raw, err = ch.s.dialer.Dial(dctx, l.from, l.to)
 	}
 	cancel()
 	if err != nil {
 		ch.s.log.Warn("data connection: cannot connect", "leg", sd.String(), "to", l.to.String(), "err", err.Error())
+		ch.close(err)
+		return
+	}
+	c, err := ch.s.secure(ch.ctx, sd, raw, l.prot)
+	if err != nil {
+		ch.s.log.Warn("data connection: TLS failed", "leg", sd.String(), "err", err.Error())
+		raw.Close()
 		ch.close(err)
 		return
 	}
@@ -165,6 +194,7 @@ func (ch *dataChannel) dial(sd side) {
 		return
 	}
 	ch.conns[sd] = c
+	ch.tlsDesc[sd] = describeTLS(c)
 	ch.arrived = true
 	ch.mu.Unlock()
 	ch.s.log.Debug("data connection made", "leg", sd.String(), "to", l.to.String())
@@ -256,7 +286,9 @@ func (ch *dataChannel) close(err error) {
 			ch.s.data.Withdraw(context.WithoutCancel(ch.ctx), ch.s.owner(sd), ch.legs[sd].key)
 		}
 		if c := conns[sd]; c != nil && !started {
-			c.SetLinger(0)
+			if t, ok := c.(*net.TCPConn); ok {
+				t.SetLinger(0)
+			}
 			c.Close()
 		}
 	}
@@ -275,4 +307,14 @@ func (ch *dataChannel) doneFor(dir Direction) <-chan struct{} {
 		return ch.serverDone
 	}
 	return ch.clientDone
+}
+
+// describeTLS names the TLS version and cipher of c, or "" when c is plain.
+func describeTLS(c net.Conn) string {
+	tc, ok := c.(*tls.Conn)
+	if !ok {
+		return ""
+	}
+	v, cipher := ftptls.Describe(tc.ConnectionState())
+	return v + " " + cipher
 }

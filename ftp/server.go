@@ -5,9 +5,11 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 
+	"github.com/ftpgate/ftpgate/ftp/ftptls"
 	"github.com/ftpgate/ftpgate/ftp/policy"
 	"github.com/ftpgate/ftpgate/intercept"
 )
@@ -25,6 +27,9 @@ type Server struct {
 	// destination, and names its service; false refuses the connection with 421. Nil
 	// accepts every connection without a policy.
 	Policies func(client, server netip.AddrPort) (p *policy.Policy, service string, ok bool)
+	// ImplicitPorts are the control ports of implicit FTPS (990): both legs TLS from the
+	// first byte.
+	ImplicitPorts []uint16
 
 	ids atomic.Uint64
 	wg  sync.WaitGroup
@@ -75,6 +80,7 @@ func (s *Server) start(ctx context.Context, conn *net.TCPConn) {
 			cfg.DataMode = DataMode(p.Data.Mode)
 		}
 		cfg.PasvRewrite = p.Data.PasvAddress == "rewrite"
+		cfg.TLS = tlsConfig(p.TLS, slices.Contains(s.ImplicitPorts, dst.Port()))
 		switch p.Data.ActiveSourcePort {
 		case "20":
 			cfg.ActiveSourcePort = 20
@@ -98,4 +104,20 @@ func (s *Server) start(ctx context.Context, conn *net.TCPConn) {
 		defer s.wg.Done()
 		sess.Serve(ctx)
 	}()
+}
+
+// tlsConfig makes a session's TLS configuration from a policy's.
+func tlsConfig(t policy.TLSPolicy, implicit bool) *TLSConfig {
+	c := &TLSConfig{Client: t.Client, Server: t.Server, Certs: t.Certs, Implicit: implicit,
+		Verify: ftptls.Verify{Mode: t.Verify.Mode, CAFile: t.Verify.CAFile, Pins: t.Verify.Pins}}
+	if c.Client == "" {
+		c.Client = "refused"
+		if c.Certs != nil {
+			c.Client = "optional"
+		}
+	}
+	if c.Server == "" {
+		c.Server = "optional"
+	}
+	return c
 }

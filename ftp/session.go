@@ -27,8 +27,12 @@ type Session struct {
 	data   DataChannels
 	pol    PolicySession
 
-	client     *net.TCPConn
+	client     *net.TCPConn // the raw connections; closing them ends everything on them
 	server     *net.TCPConn
+	cio        net.Conn     // what the client leg reads and writes: client, or TLS over it (cw)
+	sio        net.Conn     // the same for the server leg (sw)
+	lr         *LineReader  // the command loop's reader of cio
+	rr         *ReplyReader // the reply loop's reader of sio
 	clientAddr netip.AddrPort
 	serverAddr netip.AddrPort
 
@@ -36,6 +40,8 @@ type Session struct {
 	sw      sync.Mutex // serialises writes to the server
 	qmu     sync.Mutex // guards pending
 	pending []pendingCmd
+	hold    bool     // the server leg is being upgraded to TLS: commands wait in held
+	held    [][]byte // commands to send once the upgrade is done
 
 	mu       sync.Mutex // guards the fields below
 	user     string
@@ -49,6 +55,8 @@ type Session struct {
 	lastLine atomic.Int64       // UnixNano of the client's last command line
 	closed   bool
 	epsvAll  bool // EPSV ALL was sent: only EPSV may set up data connections (RFC 2428)
+	tls      tlsState
+	upgrade  chan bool // reply loop to command loop: upgrade the client leg after AUTH (or not)
 	dataWG   sync.WaitGroup
 }
 
@@ -86,6 +94,8 @@ func NewSession(id uint64, client *net.TCPConn, server netip.AddrPort, cfg Confi
 		data:       dc,
 		pol:        pol,
 		client:     client,
+		cio:        client,
+		upgrade:    make(chan bool, 1),
 		clientAddr: ca,
 		serverAddr: server,
 		typ:        "A",
@@ -143,7 +153,7 @@ func (s *Session) serve(ctx context.Context, cancel context.CancelFunc) error {
 		return fmt.Errorf("ftp: connect to server %s: %w", s.serverAddr, err)
 	}
 	server.SetKeepAlive(true)
-	s.server = server
+	s.server, s.sio = server, server
 	stop := context.AfterFunc(ctx, func() {
 		s.client.Close()
 		server.Close()
@@ -151,6 +161,13 @@ func (s *Session) serve(ctx context.Context, cancel context.CancelFunc) error {
 	defer stop()
 	// The greeting answers no command: a pseudo-command with an empty verb stands for it.
 	s.pending = []pendingCmd{{}}
+	s.lr = NewLineReader(s.cio, s.cfg.MaxLine)
+	s.rr = NewReplyReader(s.sio, s.cfg.MaxLine, s.cfg.MaxReplyLines)
+	if s.cfg.TLS != nil && s.cfg.TLS.Implicit {
+		if err := s.implicitTLS(ctx); err != nil {
+			return err
+		}
+	}
 
 	s.lastLine.Store(time.Now().UnixNano())
 	s.mu.Lock()
@@ -186,9 +203,8 @@ func (s *Session) idleExpired(cancel context.CancelFunc) {
 
 // commandLoop reads the client's commands and handles each one.
 func (s *Session) commandLoop(ctx context.Context) error {
-	lr := NewLineReader(s.client, s.cfg.MaxLine)
 	for {
-		line, err := lr.ReadLine()
+		line, err := s.lr.ReadLine()
 		s.lastLine.Store(time.Now().UnixNano())
 		switch {
 		case err == nil:
@@ -233,9 +249,8 @@ func (s *Session) commandLoop(ctx context.Context) error {
 
 // replyLoop reads the server's replies and handles each one.
 func (s *Session) replyLoop(ctx context.Context) error {
-	rr := NewReplyReader(s.server, s.cfg.MaxLine, s.cfg.MaxReplyLines)
 	for {
-		r, err := rr.ReadReply()
+		r, err := s.rr.ReadReply()
 		switch {
 		case err == nil:
 		case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), ctx.Err() != nil:
@@ -258,7 +273,7 @@ func (s *Session) replyLoop(ctx context.Context) error {
 func (s *Session) writeClient(r Reply) {
 	s.cw.Lock()
 	defer s.cw.Unlock()
-	if _, err := s.client.Write(r.Bytes()); err != nil {
+	if _, err := s.cio.Write(r.Bytes()); err != nil {
 		s.log.Debug("write to client", "err", err.Error())
 	}
 }
@@ -298,12 +313,16 @@ func (s *Session) forwardHook(cmd Command, hook replyHook) error {
 // forwardLocked is forward with s.qmu held.
 func (s *Session) forwardLocked(cmd Command, x *transfer, hook replyHook) error {
 	s.pending = append(s.pending, pendingCmd{cmd: cmd, xfer: x, hook: hook})
+	if s.hold {
+		s.held = append(s.held, cmd.Bytes())
+		return nil
+	}
 	s.sw.Lock()
 	defer s.sw.Unlock()
 	if cmd.Verb == "ABOR" {
 		return s.sendAbort(cmd)
 	}
-	if _, err := s.server.Write(cmd.Bytes()); err != nil {
+	if _, err := s.sio.Write(cmd.Bytes()); err != nil {
 		return fmt.Errorf("ftp: write command: %w", err)
 	}
 	return nil

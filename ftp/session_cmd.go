@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -19,6 +20,9 @@ var transferVerbs = map[string]Direction{
 
 // handleCommand decides what happens to one client command. An error ends the session.
 func (s *Session) handleCommand(ctx context.Context, cmd Command) error {
+	if !s.securityGate(cmd) {
+		return nil
+	}
 	if r, why, ok := s.checkDataCommand(cmd); !ok {
 		s.refuse(why, r, "arg", cmd.Arg)
 		return nil
@@ -41,14 +45,13 @@ func (s *Session) handleCommand(ctx context.Context, cmd Command) error {
 		if active != nil {
 			active.close(errAborted)
 		}
-	case "AUTH", "ADAT", "CCC", "CONF", "ENC", "MIC":
-		// Without TLS decoding the gateway would be blind to the control channel and could
-		// open no data channel: refuse, and the client goes on in the clear or stops.
-		s.refuse("security extension not supported", NewReply(534, "ftpgate does not carry this security mechanism."), "command", cmd.Verb)
-		return nil
-	case "PBSZ", "PROT":
-		s.refuse("security extension not supported", NewReply(503, "No security mechanism in use."), "command", cmd.Verb)
-		return nil
+	case "AUTH", "ADAT", "CCC", "CONF", "ENC", "MIC", "PBSZ", "PROT":
+		return s.handleSecurity(ctx, cmd)
+	case "REIN":
+		if c, sv := s.tlsLegs(); c || sv {
+			s.refuse("REIN on a TLS connection", NewReply(502, "REIN is not available on a protected connection."))
+			return nil
+		}
 	case "USER":
 		s.mu.Lock()
 		s.user = cmd.Arg
@@ -115,6 +118,13 @@ func (s *Session) handleActive(ctx context.Context, cmd Command) error {
 // sendAbort sends ABOR the way RFC 959 asks: Telnet IP, then Telnet Synch (IAC as normal data
 // and DM as urgent data), then the command.
 func (s *Session) sendAbort(cmd Command) error {
+	if s.sio != net.Conn(s.server) {
+		// Under TLS there is no urgent data: the Telnet signals go in band (RFC 4217).
+		if _, err := s.sio.Write(append([]byte{0xff, 0xf4, 0xff, 0xf2}, cmd.Bytes()...)); err != nil {
+			return fmt.Errorf("ftp: write abort: %w", err)
+		}
+		return nil
+	}
 	if _, err := s.server.Write([]byte{0xff, 0xf4, 0xff}); err != nil {
 		return fmt.Errorf("ftp: write abort: %w", err)
 	}

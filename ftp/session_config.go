@@ -65,6 +65,8 @@ type Config struct {
 	Ports PortAllocator
 	// BoxSource returns the box's own address toward a server.
 	BoxSource func(server netip.Addr) (netip.Addr, error)
+	// TLS configures FTPS; nil refuses AUTH.
+	TLS *TLSConfig
 	// BoxAddr, when valid, is the box's own address the server leg uses instead of the
 	// route lookup (for the server's family; the other family still uses BoxSource).
 	BoxAddr netip.Addr

@@ -15,9 +15,9 @@ type PolicySession interface {
 	FilterFeatures(lines []string) []string
 }
 
-// unsupportedFeatures are features ftpgate cannot carry yet: it removes them from FEAT
-// replies whatever the policy says (TLS until ftpgate decodes it; compressed mode, which would
-// hide the data from inspection).
+// unsupportedFeatures are features ftpgate removes from the server's FEAT reply whatever the
+// policy says: TLS (ftpgate answers for its own TLS toward the client, which need not match
+// the server's) and compressed mode, which would hide the data from inspection.
 var unsupportedFeatures = []string{"AUTH", "PBSZ", "PROT", "CCC", "MODE Z"}
 
 // judgeCommand asks the policy about cmd. It returns the command to go on with and false
@@ -86,6 +86,10 @@ func (s *Session) filterFeatures(r Reply) Reply {
 		if !unsupported(l) {
 			body = append(body, l)
 		}
+	}
+	if s.cfg.TLS.clientOK() {
+		// ftpgate itself speaks TLS toward the client, whatever the server offers.
+		body = append(body, " AUTH TLS", " PBSZ", " PROT")
 	}
 	if s.pol != nil {
 		body = s.pol.FilterFeatures(body)

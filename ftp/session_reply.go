@@ -47,6 +47,9 @@ func (s *Session) handleReply(ctx context.Context, r Reply) bool {
 	if outp != nil {
 		s.writeClient(*outp)
 	}
+	if verb == "Null" && r.Code == 220 && asIs && s.cfg.TLS != nil && s.cfg.TLS.Server == "required" && !s.cfg.TLS.Implicit {
+		s.requireServerTLS(ctx)
+	}
 	for len(s.pending) > 0 && s.pending[0].local != nil {
 		s.writeClient(*s.pending[0].local)
 		s.pending = s.pending[1:]

@@ -92,9 +92,10 @@ func (s *Session) finishTransfer(x *transfer, code int) {
 func (s *Session) logTransfer(x *transfer, code int) {
 	var toClient, toServer int64
 	var dataErr string
+	var legs [2]string
 	if d := x.data; d != nil {
 		d.mu.Lock()
-		toClient, toServer = d.toClient, d.toServer
+		toClient, toServer, legs = d.toClient, d.toServer, d.tlsDesc
 		if d.err != nil {
 			dataErr = d.err.Error()
 		}
@@ -107,6 +108,9 @@ func (s *Session) logTransfer(x *transfer, code int) {
 		"bytes_to_client", toClient, "bytes_to_server", toServer,
 		"duration", time.Since(x.start).Round(time.Millisecond).String(), "reply", code,
 		"complete", code/100 == 2 && dataErr == "",
+	}
+	if legs[clientSide] != "" || legs[serverSide] != "" {
+		attrs = append(attrs, "tls_client", legs[clientSide], "tls_server", legs[serverSide])
 	}
 	if dataErr != "" {
 		attrs = append(attrs, "data_error", dataErr)

@@ -18,6 +18,8 @@ type options struct {
 	nft        nft.Config
 	ftp        ftp.Config
 	routeTable int
+	// implicit are the control ports of implicit FTPS.
+	implicit []uint16
 	// portMin and portMax bound the data ports ftpgate announces itself.
 	portMin, portMax uint16
 	logLevel         string
@@ -58,6 +60,8 @@ func parseOptions(name string, args []string, stderr io.Writer) (options, error)
 	fs.SetOutput(stderr)
 	ports := portList{nft.DefaultControlPort}
 	fs.Var(&ports, "control-ports", "comma-separated TCP ports intercepted as FTP control")
+	implicit := portList{990}
+	fs.Var(&implicit, "implicit-ports", "control ports that carry implicit FTPS (TLS from the first byte); intercepted only if also in -control-ports")
 	ctl := fs.Uint("control-listen", nft.DefaultControlListen, "local port of the transparent control listener")
 	data := fs.Uint("data-listen", nft.DefaultDataListen, "local port of the transparent data listener")
 	fs.StringVar(&o.nft.Table, "table", nft.DefaultTable, "name of the nftables inet table ftpgate owns")
@@ -100,6 +104,7 @@ func parseOptions(name string, args []string, stderr io.Writer) (options, error)
 		return o, fmt.Errorf("-max-line must be at least 512 (RFC 959)")
 	}
 	o.nft.ControlPorts = ports
+	o.implicit = implicit
 	o.portMin, o.portMax = uint16(*pmin), uint16(*pmax)
 	o.nft.ControlListen, o.nft.DataListen, o.nft.Mark = uint16(*ctl), uint16(*data), uint32(*mark)
 	return o, nil

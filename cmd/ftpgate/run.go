@@ -116,12 +116,13 @@ func serve(ctx context.Context, o options, live *liveConfig, ctlLns, dataLns []*
 	o.ftp.BoxSource = func(server netip.Addr) (netip.Addr, error) { return intercept.SourceFor(nil, server) }
 	dsrv := &datachan.Server{Registry: reg, Log: log}
 	csrv := &ftp.Server{
-		Config:   o.ftp,
-		Dialer:   &intercept.Dialer{Timeout: o.ftp.ConnectTimeout},
-		Data:     reg,
-		Log:      log,
-		IsLocal:  isLocal,
-		Policies: live.policyFor,
+		Config:        o.ftp,
+		Dialer:        &intercept.Dialer{Timeout: o.ftp.ConnectTimeout},
+		Data:          reg,
+		Log:           log,
+		IsLocal:       isLocal,
+		Policies:      live.policyFor,
+		ImplicitPorts: o.implicit,
 	}
 	var (
 		wg   sync.WaitGroup

@@ -1,7 +1,10 @@
 package policy
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"maps"
+	"net/netip"
 	"slices"
 )
 
@@ -39,6 +42,40 @@ type Policy struct {
 	AllowedUsers []string
 	// Data sets up data channels.
 	Data DataPolicy
+	// TLS says where ftpgate decodes FTPS.
+	TLS TLSPolicy
+}
+
+// TLSPolicy says, per leg, whether the control and data connections are TLS, and with which
+// certificates and trust. Empty fields take their defaults.
+type TLSPolicy struct {
+	// Client is the client leg: "optional" (AUTH TLS accepted), "required" (nothing but AUTH,
+	// FEAT, QUIT and NOOP before it) or "refused" (AUTH answered 534). Default: optional when
+	// Certs is set, refused otherwise.
+	Client string
+	// Server is the server leg: "optional" (default: TLS when the client uses it and the
+	// server offers it), "required" (always, even for a plain client: protect the WAN side;
+	// a server without TLS ends the session) or "refused" (always plain).
+	Server string
+	// Certs gives the certificates ftpgate presents to clients; nil means none.
+	Certs CertSource
+	// Verify is how the server's certificate is checked.
+	Verify TLSVerify
+	// CertFile, KeyFile (static) and MintCA, MintKey (minting) name where Certs came from.
+	CertFile, KeyFile, MintCA, MintKey string
+}
+
+// CertSource gives the certificate to present to a client that connected to server, with the
+// SNI it sent and the upstream server's certificate when known. ftptls.Certs is one.
+type CertSource interface {
+	ForServer(server netip.Addr, sni string, upstream *x509.Certificate) (*tls.Certificate, error)
+}
+
+// TLSVerify says how the server's certificate is checked.
+type TLSVerify struct {
+	Mode   string   // "system" (default), "ca", "pin" or "insecure"
+	CAFile string   // mode ca: a PEM bundle
+	Pins   []string // mode pin: SHA-256 of the SubjectPublicKeyInfo ("sha256/BASE64" or hex)
 }
 
 // DataPolicy says how data channels are set up. Empty fields take their defaults.
@@ -64,6 +101,8 @@ var (
 	PasvAddresses = []string{"enforce", "rewrite"}
 	ServerSources = []string{"", "client", "box"}
 	SourcePorts   = []string{"random", "20", "control-1"}
+	TLSLegs       = []string{"optional", "required", "refused"}
+	VerifyModes   = []string{"system", "ca", "pin", "insecure"}
 )
 
 // Clone returns a deep copy of p: its tables, limits, features and allowed users can be
@@ -75,6 +114,7 @@ func (p *Policy) Clone() *Policy {
 	c.Features.Remove = slices.Clone(p.Features.Remove)
 	c.Features.Add = slices.Clone(p.Features.Add)
 	c.AllowedUsers = slices.Clone(p.AllowedUsers)
+	c.TLS.Verify.Pins = slices.Clone(p.TLS.Verify.Pins)
 	return &c
 }
 

@@ -26,7 +26,9 @@ type CallbackChecker interface {
 // that fit the table (change only for answers), codes in range (reject 400..599, change
 // and abort 100..599, change with text), texts on one line, callbacks named and
 // p.Callbacks set (so config must attach the callbacks before it validates), limits in
-// range, allowed users valid user names, and feature names well formed.
+// range, allowed users valid user names, feature names well formed, data and TLS settings
+// among their values, client TLS only with certificates, and verify modes ca and pin with
+// their CA file or pins.
 func (p *Policy) Validate() error {
 	var errs []error
 	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
@@ -58,6 +60,9 @@ func (p *Policy) Validate() error {
 		{"pasv_address", p.Data.PasvAddress, PasvAddresses},
 		{"server_address", p.Data.ServerAddress, ServerSources},
 		{"active_source_port", p.Data.ActiveSourcePort, SourcePorts},
+		{"tls.client", p.TLS.Client, TLSLegs},
+		{"tls.server", p.TLS.Server, TLSLegs},
+		{"tls.verify", p.TLS.Verify.Mode, VerifyModes},
 	} {
 		if c.name == "server_address" {
 			if _, err := netip.ParseAddr(c.v); err == nil {
@@ -67,6 +72,15 @@ func (p *Policy) Validate() error {
 		if c.v != "" && !slices.Contains(c.set, c.v) {
 			add("%s %q: want one of %s", c.name, c.v, strings.Join(slices.DeleteFunc(slices.Clone(c.set), func(s string) bool { return s == "" }), ", "))
 		}
+	}
+	if c := p.TLS.Client; (c == "optional" || c == "required") && p.TLS.Certs == nil {
+		add("tls.client %q: no certificates to present (Certs is nil)", c)
+	}
+	switch v := p.TLS.Verify; {
+	case v.Mode == "ca" && v.CAFile == "":
+		add("tls.verify \"ca\": no CA file")
+	case v.Mode == "pin" && len(v.Pins) == 0:
+		add("tls.verify \"pin\": no pins")
 	}
 	lim := p.Limits.WithDefaults()
 	for i, u := range p.AllowedUsers {

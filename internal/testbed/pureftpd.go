@@ -18,6 +18,13 @@ type PureOptions struct {
 	// server's own address (pure-ftpd -P, "force passive IP"). IPv4 only;
 	// it affects the IPv4 listener.
 	PassiveIP netip.Addr
+	// TLS, when set, enables explicit FTPS (AUTH TLS) with -Y 1 (TLS
+	// optional) or, with TLS.ForceTLS, -Y 2 (TLS required on the control
+	// connection); the certificate and key are joined into one file for
+	// -2. RequireReuse and Implicit are not supported by pure-ftpd,
+	// which resumes an offered TLS session on data connections in TLS 1.2
+	// but never in TLS 1.3, and requires neither.
+	TLS *TLSOptions
 }
 
 // StartPureFTPd runs pure-ftpd (unpacked by `make deps` at PureFTPdPath) in
@@ -45,6 +52,13 @@ func (tp *Topology) StartPureFTPd(ctx context.Context, o PureOptions) (*FTPServe
 	if err := os.MkdirAll(pdir, 0o755); err != nil {
 		return nil, fmt.Errorf("testbed: pure-ftpd: %w", err)
 	}
+	var tlsArgs []string
+	if o.TLS != nil {
+		var err error
+		if tlsArgs, err = pureTLSArgs(o.TLS, pdir); err != nil {
+			return nil, fmt.Errorf("testbed: pure-ftpd: %w", err)
+		}
+	}
 	srv, etc, err := tp.prepareUser(pdir)
 	if err != nil {
 		return nil, fmt.Errorf("testbed: pure-ftpd: %w", err)
@@ -57,6 +71,7 @@ func (tp *Topology) StartPureFTPd(ctx context.Context, o PureOptions) (*FTPServe
 		if o.PassiveIP.IsValid() && addr.Is4() {
 			args = append(args, "-P", o.PassiveIP.Unmap().String())
 		}
+		args = append(args, tlsArgs...)
 		p, err := tp.startWithUser(etc, PureFTPdPath, args...)
 		if err != nil {
 			return nil, fmt.Errorf("testbed: pure-ftpd: %w", err)

@@ -58,6 +58,10 @@ type VsftpdOptions struct {
 	// 198.51.100.77 to play a misconfigured server. IPv4 only; it affects
 	// the IPv4 listener (EPSV replies carry no address).
 	PasvAddress netip.Addr
+	// TLS, when set, enables explicit FTPS (AUTH TLS) on port 21 and, with
+	// TLS.Implicit, implicit FTPS on ImplicitPort (two more processes,
+	// appended to FTPServer.Procs). See TLSOptions and vsftpdTLSConfig.
+	TLS *TLSOptions
 }
 
 // StartVsftpd runs vsftpd in the server namespace, one process per address
@@ -77,6 +81,11 @@ func (tp *Topology) StartVsftpd(ctx context.Context) (*FTPServer, error) {
 func (tp *Topology) StartVsftpdWith(ctx context.Context, o VsftpdOptions) (*FTPServer, error) {
 	if o.PasvAddress.IsValid() && !o.PasvAddress.Unmap().Is4() {
 		return nil, fmt.Errorf("testbed: vsftpd: PasvAddress %s is not IPv4", o.PasvAddress)
+	}
+	if o.TLS != nil {
+		if err := o.TLS.check(); err != nil {
+			return nil, fmt.Errorf("testbed: vsftpd: %w", err)
+		}
 	}
 	ctx, cancel := withDeadline(ctx)
 	defer cancel()
@@ -100,6 +109,9 @@ func (tp *Topology) StartVsftpdWith(ctx context.Context, o VsftpdOptions) (*FTPS
 		if o.PasvAddress.IsValid() && addr.Is4() {
 			conf += "pasv_address=" + o.PasvAddress.Unmap().String() + "\n"
 		}
+		if o.TLS != nil {
+			conf += vsftpdTLSConfig(o.TLS, false)
+		}
 		path := filepath.Join(vdir, "vsftpd"+fam+".conf")
 		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 			return nil, fmt.Errorf("testbed: vsftpd: %w", err)
@@ -112,6 +124,12 @@ func (tp *Topology) StartVsftpdWith(ctx context.Context, o VsftpdOptions) (*FTPS
 	}
 	if err := tp.waitServer(ctx, srv.Procs, addrs); err != nil {
 		return nil, fmt.Errorf("testbed: vsftpd: %w", err)
+	}
+	if o.TLS != nil && o.TLS.Implicit {
+		if err := tp.startVsftpdImplicit(ctx, srv, etc, vdir, empty, o); err != nil {
+			_ = srv.Stop()
+			return nil, fmt.Errorf("testbed: vsftpd: %w", err)
+		}
 	}
 	return srv, nil
 }

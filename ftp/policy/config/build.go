@@ -123,8 +123,10 @@ func (b *builder) policies(n *yaml.Node) error {
 	return nil
 }
 
-// finish sets the callbacks of p, validates it and records it under its name.
+// finish sets the callbacks of p, fills its TLS defaults, validates it and records it
+// under its name.
 func (b *builder) finish(p *policy.Policy, base string, at *yaml.Node, path string) error {
+	tlsDefaults(&p.TLS)
 	if b.prog != nil {
 		p.Callbacks = b.prog
 	}

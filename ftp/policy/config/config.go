@@ -157,6 +157,7 @@ func Default() *Config {
 		panic(fmt.Sprintf("config: preset readwrite: %v", err))
 	}
 	p.Name = "readwrite"
+	tlsDefaults(&p.TLS)
 	return &Config{
 		Version: Version,
 		Services: []Service{{

@@ -44,6 +44,7 @@ policies:
       pwd2: accept
       "*5": {action: change, code: 550, text: "Refused.", log: true}
     features: {remove: ["MODE Z", "XCRC"], add: [UTF8]}
+    tls: {server: required, verify: insecure}
   anonymous-only:
     base: anonymous
     allowed_users: [anonymous]
@@ -107,6 +108,9 @@ func TestParseFull(t *testing.T) {
 	if want := []string{"UTF8"}; !slices.Equal(p.Features.Add, want) {
 		t.Errorf("features.add = %q, want %q", p.Features.Add, want)
 	}
+	if want := (policy.TLSPolicy{Client: "refused", Server: "required", Verify: policy.TLSVerify{Mode: "insecure"}}); !equalTLS(p.TLS, want) {
+		t.Errorf("tls = %+v, want %+v", p.TLS, want)
+	}
 	for name, pol := range cfg.Policies {
 		if pol.Callbacks == nil {
 			t.Errorf("policy %s has no Callbacks though a script is configured", name)
@@ -135,7 +139,7 @@ func TestDescribe(t *testing.T) {
 		"configuration: ftpgate.yaml (version 1)\n",
 		"script: policy.star\n",
 		"default_service: anon\n",
-		"service office\n  client_networks: 198.51.100.0/24, 2001:db8:1::/64, 192.0.2.7/32\n  server_networks: 203.0.113.0/24\n  server_ports: 21, 2000-2100\n  policy office-ro\n    base: readonly\n    learning: true\n    permit_unknown_command: true\n    permit_empty_command: true\n    data_mode: keep  pasv_address: enforce  server_address: gateway default (-spoof)  active_source_port: random\n",
+		"service office\n  client_networks: 198.51.100.0/24, 2001:db8:1::/64, 192.0.2.7/32\n  server_networks: 203.0.113.0/24\n  server_ports: 21, 2000-2100\n  policy office-ro\n    base: readonly\n    learning: true\n    permit_unknown_command: true\n    permit_empty_command: true\n    data_mode: keep  pasv_address: enforce  server_address: gateway default (-spoof)  active_source_port: random\n    tls: client refused  server required  verify insecure\n",
 		`    limits: max_line_length=4096 max_username_length=16 max_password_length=128 max_reply_lines=50 username_chars="abc"` + "\n",
 		"    features: remove=[MODE Z, XCRC] add=[UTF8]\n",
 		"    callbacks: check_cwd, greeting\n",
@@ -150,6 +154,7 @@ func TestDescribe(t *testing.T) {
 		"    allowed_users: anonymous\n",
 		"service lab\n",
 		"  policy readwrite\n    base: readwrite\n",
+		"    tls: client refused  server optional  verify system\n",
 		"\npolicy unused (used by no service)\n  base: deny\n",
 	} {
 		if !strings.Contains(out, want) {

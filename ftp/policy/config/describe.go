@@ -12,8 +12,9 @@ import (
 )
 
 // Describe writes what `ftpgate check` prints: the configuration's source, then per
-// service its match criteria and its effective policy (base, flags, limits, features,
-// callbacks, and every command and answer entry, sorted), then any policy no service uses.
+// service its match criteria and its effective policy (base, flags, data channels, TLS,
+// limits, features, callbacks, and every command and answer entry, sorted), then any
+// policy no service uses.
 func (c *Config) Describe(w io.Writer) error {
 	ew := &errWriter{w: w}
 	if c.Path == "" {
@@ -60,6 +61,7 @@ func (c *Config) describePolicy(ew *errWriter, p *policy.Policy, in string) {
 	ew.printf("%sdata_mode: %s  pasv_address: %s  server_address: %s  active_source_port: %s\n", in,
 		or(p.Data.Mode, "keep"), or(p.Data.PasvAddress, "enforce"), or(p.Data.ServerAddress, "gateway default (-spoof)"),
 		or(p.Data.ActiveSourcePort, "random"))
+	ew.printf("%stls: %s\n", in, describeTLS(p.TLS))
 	l := p.Limits.WithDefaults()
 	ew.printf("%slimits: max_line_length=%d max_username_length=%d max_password_length=%d max_reply_lines=%d username_chars=%q\n",
 		in, l.MaxLineLength, l.MaxUsernameLength, l.MaxPasswordLength, l.MaxReplyLines, l.UsernameChars)

@@ -19,7 +19,7 @@ const defaultBase = "deny"
 // returns it with the base's name.
 func (b *builder) policy(name string, n *yaml.Node, path string) (*policy.Policy, string, error) {
 	f, err := b.fields(n, path, "base", "learning", "permit_unknown_command", "permit_empty_command",
-		"limits", "commands", "answers", "features", "allowed_users", "data_mode", "pasv_address", "server_address", "active_source_port")
+		"limits", "commands", "answers", "features", "allowed_users", "data_mode", "pasv_address", "server_address", "active_source_port", "tls")
 	if err != nil {
 		return nil, "", err
 	}
@@ -89,6 +89,9 @@ func (b *builder) policy(name string, n *yaml.Node, path string) (*policy.Policy
 		if !slices.Contains(c.set, *c.dst) {
 			return nil, "", b.errAt(v, join(path, c.key), "unknown value %q (%s)", *c.dst, strings.Join(c.set, ", "))
 		}
+	}
+	if err := b.tls(f["tls"], join(path, "tls"), &p.TLS); err != nil {
+		return nil, "", err
 	}
 	if err := b.commands(f["commands"], join(path, "commands"), p); err != nil {
 		return nil, "", err

@@ -1,0 +1,363 @@
+package ftp
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/ftpgate/ftpgate/ftp/ftptls"
+	"github.com/ftpgate/ftpgate/ftp/policy"
+)
+
+// TLSConfig says where a session decodes FTPS (RFC 4217). ftpgate terminates TLS on each leg
+// it protects: toward the client it is the TLS server, toward the server the TLS client.
+type TLSConfig struct {
+	// Client and Server are "optional", "required" or "refused" per leg (policy.TLSPolicy).
+	Client, Server string
+	// Certs gives the certificate presented to clients; nil refuses TLS toward the client.
+	Certs policy.CertSource
+	// Verify checks the server's certificate.
+	Verify ftptls.Verify
+	// Implicit: both legs are TLS from the first byte (port 990).
+	Implicit bool
+}
+
+// tlsState is a session's TLS, guarded by s.mu.
+type tlsState struct {
+	client, server         *tls.Conn // the control legs, once upgraded
+	clientProt, serverProt bool      // PROT P per leg: data connections are TLS
+	clientConf, serverConf *tls.Config
+}
+
+// clientOK reports whether the client leg may use TLS.
+func (t *TLSConfig) clientOK() bool {
+	return t != nil && t.Certs != nil && t.Client != "refused"
+}
+
+// tlsLegs returns whether each control leg is TLS now.
+func (s *Session) tlsLegs() (client, server bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tls.client != nil, s.tls.server != nil
+}
+
+// serverTLSConfig is the TLS client configuration of the server leg, made once per session:
+// the control connection and every data connection use the same name and session cache, so
+// data connections resume the control connection's session (vsftpd's require_ssl_reuse).
+func (s *Session) serverTLSConfig() (*tls.Config, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tls.serverConf == nil {
+		conf, err := s.cfg.TLS.Verify.ClientConfig(s.serverAddr.Addr().String(), tls.NewLRUClientSessionCache(8))
+		if err != nil {
+			return nil, err
+		}
+		s.tls.serverConf = conf
+	}
+	return s.tls.serverConf, nil
+}
+
+// clientTLSConfig is the TLS server configuration of the client leg, made once per session
+// so that clients resume their control session on data connections.
+func (s *Session) clientTLSConfig() *tls.Config {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.tls.clientConf == nil {
+		upstream := func() *x509.Certificate {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.tls.server == nil {
+				return nil
+			}
+			if certs := s.tls.server.ConnectionState().PeerCertificates; len(certs) > 0 {
+				return certs[0]
+			}
+			return nil
+		}
+		s.tls.clientConf = ftptls.ServerConfig(s.cfg.TLS.Certs, s.serverAddr.Addr(), upstream)
+	}
+	return s.tls.clientConf
+}
+
+// upgradeServer turns the server leg into TLS after its 234 (or at once, for implicit FTPS).
+// It runs on the reply loop's goroutine, which owns s.rr.
+func (s *Session) upgradeServer(ctx context.Context) error {
+	if s.rr.Buffered() > 0 {
+		return errors.New("ftp: the server sent data before the TLS handshake")
+	}
+	conf, err := s.serverTLSConfig()
+	if err != nil {
+		return err
+	}
+	tc := tls.Client(s.server, conf)
+	hctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		return fmt.Errorf("ftp: TLS toward the server: %w", err)
+	}
+	s.sw.Lock()
+	s.sio = tc
+	s.sw.Unlock()
+	s.rr = NewReplyReader(tc, s.cfg.MaxLine, s.cfg.MaxReplyLines)
+	s.mu.Lock()
+	s.tls.server = tc
+	s.mu.Unlock()
+	v, c := ftptls.Describe(tc.ConnectionState())
+	s.log.Info("TLS on the server leg", "version", v, "cipher", c)
+	return nil
+}
+
+// upgradeClient turns the client leg into TLS after ftpgate sent it 234 (or at once, for
+// implicit FTPS). It runs on the command loop's goroutine, which owns s.lr.
+func (s *Session) upgradeClient(ctx context.Context) error {
+	if s.lr.Buffered() > 0 {
+		return errors.New("ftp: the client sent data after AUTH before the TLS handshake")
+	}
+	tc := tls.Server(s.client, s.clientTLSConfig())
+	hctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		return fmt.Errorf("ftp: TLS toward the client: %w", err)
+	}
+	s.cw.Lock()
+	s.cio = tc
+	s.cw.Unlock()
+	s.lr = NewLineReader(tc, s.cfg.MaxLine)
+	s.mu.Lock()
+	s.tls.client = tc
+	s.mu.Unlock()
+	v, c := ftptls.Describe(tc.ConnectionState())
+	s.log.Info("TLS on the client leg", "version", v, "cipher", c, "sni", tc.ConnectionState().ServerName)
+	return nil
+}
+
+// implicitTLS protects both legs from the first byte: the server leg first, so that a
+// minted certificate can copy the server's names.
+func (s *Session) implicitTLS(ctx context.Context) error {
+	if err := s.upgradeServer(ctx); err != nil {
+		s.log.Warn("implicit FTPS: TLS toward the server failed; closing", "err", err.Error())
+		return err
+	}
+	if !s.cfg.TLS.clientOK() {
+		return errors.New("ftp: implicit FTPS needs a certificate toward the client")
+	}
+	return s.upgradeClient(ctx)
+}
+
+// securityGate refuses, while the client leg must be TLS and is not yet, everything but the
+// commands that lead there.
+func (s *Session) securityGate(cmd Command) bool {
+	t := s.cfg.TLS
+	if t == nil || t.Client != "required" {
+		return true
+	}
+	if c, _ := s.tlsLegs(); c {
+		return true
+	}
+	switch cmd.Verb {
+	case "AUTH", "FEAT", "QUIT", "NOOP", "HELP":
+		return true
+	}
+	s.refuse("TLS required on the client leg", NewReply(530, "TLS required: send AUTH TLS first."), "command", cmd.Verb)
+	return false
+}
+
+// handleSecurity serves AUTH, PBSZ, PROT, CCC and the other RFC 2228 commands.
+func (s *Session) handleSecurity(ctx context.Context, cmd Command) error {
+	clientTLS, serverTLS := s.tlsLegs()
+	switch cmd.Verb {
+	case "AUTH":
+		return s.handleAuth(ctx, cmd)
+	case "PBSZ":
+		if !clientTLS {
+			s.refuse("PBSZ without TLS", NewReply(503, "No security mechanism in use."))
+			return nil
+		}
+		if serverTLS {
+			return s.forward(cmd, nil)
+		}
+		s.reply(NewReply(200, "PBSZ=0"))
+		return nil
+	case "PROT":
+		if !clientTLS {
+			s.refuse("PROT without TLS", NewReply(503, "No security mechanism in use."))
+			return nil
+		}
+		level := strings.ToUpper(strings.TrimSpace(cmd.Arg))
+		if level != "C" && level != "P" {
+			s.refuse("PROT level not supported", NewReply(536, "Only PROT C and PROT P are supported."), "arg", cmd.Arg)
+			return nil
+		}
+		s.mu.Lock()
+		s.tls.clientProt = level == "P"
+		s.mu.Unlock()
+		if !serverTLS {
+			s.reply(NewReply(200, "Protection level set to "+level+"."))
+			return nil
+		}
+		return s.forwardHook(Command{Verb: "PROT", Arg: level}, func(r Reply) *Reply {
+			if r.Code/100 == 2 {
+				s.mu.Lock()
+				s.tls.serverProt = level == "P"
+				s.mu.Unlock()
+			}
+			return &r
+		})
+	case "CCC":
+		s.refuse("CCC not allowed", NewReply(534, "CCC is not allowed by policy."))
+		return nil
+	default: // ADAT, CONF, ENC, MIC: other mechanisms
+		s.refuse("security mechanism not supported", NewReply(504, "Only AUTH TLS is supported."), "command", cmd.Verb)
+		return nil
+	}
+}
+
+// handleAuth serves AUTH TLS: the server leg is asked first (when policy lets it be TLS), then
+// the client gets 234 and the client leg is upgraded.
+func (s *Session) handleAuth(ctx context.Context, cmd Command) error {
+	t := s.cfg.TLS
+	switch mech := strings.ToUpper(strings.TrimSpace(cmd.Arg)); {
+	case mech != "TLS" && mech != "SSL" && mech != "TLS-C":
+		s.refuse("AUTH mechanism not supported", NewReply(504, "AUTH mechanism not supported; use AUTH TLS."), "arg", cmd.Arg)
+		return nil
+	case !t.clientOK():
+		s.refuse("TLS refused on the client leg", NewReply(534, "TLS is not available here."))
+		return nil
+	}
+	clientTLS, serverTLS := s.tlsLegs()
+	if clientTLS {
+		s.refuse("AUTH on a TLS connection", NewReply(503, "TLS is already in use."))
+		return nil
+	}
+	// AUTH answers after every reply owed before it (the server leg may still be on its
+	// way to TLS on ftpgate's own behalf): wait, bounded, for the queue to drain.
+	for i := 0; ; i++ {
+		s.qmu.Lock()
+		busy := len(s.pending) > 0
+		s.qmu.Unlock()
+		if !busy {
+			break
+		}
+		if i == 400 || ctx.Err() != nil {
+			s.refuse("AUTH behind unanswered commands", NewReply(503, "Send AUTH when all replies have arrived."))
+			return nil
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	clientTLS, serverTLS = s.tlsLegs()
+	if serverTLS || t.Server == "refused" {
+		s.writeClient(NewReply(234, "AUTH TLS successful."))
+		return s.upgradeClient(ctx)
+	}
+	err := s.forwardHook(Command{Verb: "AUTH", Arg: "TLS"}, func(r Reply) *Reply {
+		if r.Code == 234 {
+			if err := s.upgradeServer(ctx); err != nil {
+				s.log.Warn("TLS toward the server failed; closing the session", "err", err.Error())
+				s.writeClient(NewReply(431, "Cannot establish a trusted TLS connection to the server: "+reason(err)))
+				s.upgrade <- false
+				s.cancel()
+				return nil
+			}
+		} else {
+			s.log.Info("the server refused AUTH TLS; its leg stays plain", "reply", r.Code)
+		}
+		s.writeClient(NewReply(234, "AUTH TLS successful."))
+		s.upgrade <- true
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	select {
+	case up := <-s.upgrade:
+		if !up {
+			return nil
+		}
+	case <-ctx.Done():
+		return nil
+	}
+	return s.upgradeClient(ctx)
+}
+
+// requireServerTLS protects the server leg right after the greeting when policy requires it
+// and the client leg did not ask: AUTH TLS, PBSZ 0 and PROT P go to the server on ftpgate's
+// own behalf while the client's commands wait. It runs in handleReply with s.qmu held.
+func (s *Session) requireServerTLS(ctx context.Context) {
+	s.hold = true
+	s.pending = append(s.pending, pendingCmd{cmd: Command{Verb: "AUTH", Arg: "TLS"}, hook: func(r Reply) *Reply {
+		if r.Code != 234 {
+			s.log.Warn("the server refused AUTH TLS, which policy requires; closing", "reply", r.Code)
+			s.writeClient(NewReply(421, "The server does not offer TLS, which policy requires."))
+			s.cancel()
+			return nil
+		}
+		if err := s.upgradeServer(ctx); err != nil {
+			s.log.Warn("TLS toward the server failed; closing the session", "err", err.Error())
+			s.writeClient(NewReply(421, "Cannot establish a trusted TLS connection to the server: "+reason(err)))
+			s.cancel()
+			return nil
+		}
+		// PBSZ and PROT go first, ahead of the client's commands that waited.
+		internal := []pendingCmd{
+			{cmd: Command{Verb: "PBSZ", Arg: "0"}, hook: func(Reply) *Reply { return nil }},
+			{cmd: Command{Verb: "PROT", Arg: "P"}, hook: func(r Reply) *Reply {
+				s.mu.Lock()
+				s.tls.serverProt = r.Code/100 == 2
+				s.mu.Unlock()
+				return nil
+			}},
+		}
+		s.pending = append(internal, s.pending...)
+		s.sw.Lock()
+		defer s.sw.Unlock()
+		for _, p := range internal {
+			s.sio.Write(p.cmd.Bytes())
+		}
+		for _, b := range s.held {
+			s.sio.Write(b)
+		}
+		s.hold, s.held = false, nil
+		return nil
+	}})
+	s.sw.Lock()
+	defer s.sw.Unlock()
+	s.sio.Write(Command{Verb: "AUTH", Arg: "TLS"}.Bytes())
+}
+
+// reason is the one-line text of a TLS error for a reply.
+func reason(err error) string { return ftptls.Reason(err) }
+
+// secure wraps a data connection of leg sd in TLS when that leg's PROT says so: toward the
+// client ftpgate is the TLS server, toward the server the TLS client resuming the control
+// connection's session.
+func (s *Session) secure(ctx context.Context, sd side, c net.Conn, prot bool) (net.Conn, error) {
+	if !prot {
+		return c, nil
+	}
+	hctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
+	defer cancel()
+	if sd == clientSide {
+		tc := tls.Server(c, s.clientTLSConfig())
+		if err := tc.HandshakeContext(hctx); err != nil {
+			return nil, fmt.Errorf("ftp: TLS on the client's data connection: %w", err)
+		}
+		return tc, nil
+	}
+	conf, err := s.serverTLSConfig()
+	if err != nil {
+		return nil, err
+	}
+	tc := tls.Client(c, conf)
+	if err := tc.HandshakeContext(hctx); err != nil {
+		return nil, fmt.Errorf("ftp: TLS on the server's data connection: %w", err)
+	}
+	if !tc.ConnectionState().DidResume {
+		s.log.Debug("server data connection did not resume the control TLS session")
+	}
+	return tc, nil
+}
