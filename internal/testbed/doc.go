@@ -26,6 +26,13 @@
 // conflict with vsftpd in Debian: `make deps` unpacks them into CacheDir.
 // StartProFTPd with ProOptions.DenyEPSV is the server that refuses EPSV.
 //
+// FTPS: NewPKI makes a test CA that issues server certificates (Issue),
+// SelfSigned makes a self-signed one, and VsftpdOptions.TLS or
+// PureOptions.TLS (TLSOptions) turn on explicit FTPS with them; vsftpd can
+// also require TLS session reuse on data connections and serve implicit
+// FTPS on ImplicitPort. Topology.FTPTLSScript is a Python FTPS client that
+// can resume the control session on data connections.
+//
 // The helpers shell out to iproute2 (ip), nft, the FTP servers and sh; tests also use
 // curl, lftp and python3. They need root: New skips the test otherwise.
 package testbed
