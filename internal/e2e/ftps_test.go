@@ -206,15 +206,44 @@ func TestFTPS(t *testing.T) {
 		}
 	})
 
+	t.Run("FEAT", func(t *testing.T) {
+		st := b.steps(t, b.tp.ServerV4.String(), b.srv.User, b.srv.Pass, "session", b.tp.ClientV4.String(), "FEAT")
+		if r := fmt.Sprint(st["0"]["reply"]); !strings.Contains(r, "AUTH TLS") || !strings.Contains(r, "PROT") {
+			t.Errorf("FEAT with TLS offered toward the client lacks AUTH TLS/PROT: %q", r)
+		}
+	})
+
+	t.Run("client TLS, server plain", func(t *testing.T) {
+		fb.tlsPolicy(t, fb.staticTLS("      server: refused\n"))
+		dst := filepath.Join(b.tp.Dir, "tls-client-only")
+		if tr, err := scenario.CurlTLSVerify(b.ctx(t), b.tp, scenario.EPSV, gwCA, "-o", dst, scenario.URL(b.srv, b.tp.ServerV4, "small.bin")); err != nil {
+			t.Fatalf("TLS client, plain server leg: %v\n%s", err, tail(tr, 30))
+		}
+		if sha(t, dst) != b.sums["small.bin"] {
+			t.Fatal("checksum differs")
+		}
+		if _, ok := b.gw.WaitRecord(func(r scenario.Record) bool { return r.Command == "RETR" && strings.HasSuffix(r.Arg, "small.bin") }); !ok {
+			t.Fatal("no record")
+		}
+		last := b.gw.Logs("transfer")
+		l := last[len(last)-1]
+		if !strings.HasPrefix(fmt.Sprint(l["tls_client"]), "TLS1.") || l["tls_server"] != "" {
+			t.Errorf("record legs: client %v, server %v; want client TLS, server plain", l["tls_client"], l["tls_server"])
+		}
+	})
+
 	t.Run("refused", func(t *testing.T) {
 		fb.tlsPolicy(t, "      client: refused\n")
 		st := b.steps(t, b.tp.ServerV4.String(), b.srv.User, b.srv.Pass, "session", b.tp.ClientV4.String(), "NOOP")
 		if r := fmt.Sprint(st["login"]["reply"]); !strings.HasPrefix(r, "230") {
 			t.Fatalf("plain login with TLS refused: %q", r)
 		}
-		st = b.steps(t, b.tp.ServerV4.String(), b.srv.User, b.srv.Pass, "session", b.tp.ClientV4.String(), "AUTH TLS")
+		st = b.steps(t, b.tp.ServerV4.String(), b.srv.User, b.srv.Pass, "session", b.tp.ClientV4.String(), "AUTH TLS", "FEAT")
 		if r := fmt.Sprint(st["0"]["reply"]); !strings.HasPrefix(r, "534") && !strings.HasPrefix(r, "504") {
 			t.Fatalf("AUTH TLS with TLS refused: %q, want 534/504", r)
+		}
+		if r := fmt.Sprint(st["1"]["reply"]); strings.Contains(r, "AUTH") {
+			t.Errorf("FEAT advertises AUTH although TLS is refused toward the client: %q", r)
 		}
 	})
 }
@@ -249,6 +278,13 @@ func TestFTPSServerLeg(t *testing.T) {
 	}
 	if !strings.Contains(b.gw.LogText(), "unknown authority") && !strings.Contains(b.gw.LogText(), "unknown") {
 		t.Error("the verification failure's reason is not logged")
+	}
+
+	// A TLS client asking AUTH TLS while the server can't be trusted: 431 with the reason.
+	fb.tlsPolicy(t, fmt.Sprintf("      certificate: {cert: %s, key: %s}\n      verify: system\n", fb.gwCert, fb.gwKey))
+	tr, err := scenario.CurlTLSVerify(b.ctx(t), b.tp, scenario.EPSV, fb.gwPKI.CACert, "-o", dst, scenario.URL(b.srv, b.tp.ServerV4, "small.bin"))
+	if err == nil || !strings.Contains(tr, "< 431 Cannot establish a trusted TLS connection to the server") {
+		t.Fatalf("AUTH TLS toward an untrusted server: err %v; want 431 with the reason:\n%s", err, tail(tr, 20))
 	}
 
 	pin := pinOf(t, cert)
