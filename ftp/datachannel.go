@@ -113,23 +113,10 @@ func (ch *dataChannel) arrive(sd side, raw *net.TCPConn) {
 		raw.Close()
 		return
 	}
-	c, err := ch.s.secure(ch.ctx, sd, raw, ch.legs[sd].prot)
-	if err != nil {
-		ch.s.log.Warn("data connection: TLS failed", "leg", sd.String(), "err", err.Error())
-		raw.Close()
-		ch.close(err)
+	c, ok := ch.take(sd, raw)
+	if !ok {
 		return
 	}
-	ch.mu.Lock()
-	if ch.closed || ch.conns[sd] != nil {
-		ch.mu.Unlock()
-		c.Close()
-		return
-	}
-	ch.conns[sd] = c
-	ch.tlsDesc[sd] = describeTLS(c)
-	ch.arrived = true
-	ch.mu.Unlock()
 	ch.s.log.Debug("data connection arrived", "leg", sd.String(), "src", addrPort(c.RemoteAddr()).String(), "dst", addrPort(c.LocalAddr()).String())
 	// A peer that connected is ready: connect the other leg now (the keep modes) rather than
 	// only when the transfer command passes.
@@ -180,25 +167,33 @@ func (ch *dataChannel) dial(sd side) {
 		ch.close(err)
 		return
 	}
-	c, err := ch.s.secure(ch.ctx, sd, raw, l.prot)
+	if _, ok := ch.take(sd, raw); !ok {
+		return
+	}
+	ch.s.log.Debug("data connection made", "leg", sd.String(), "to", l.to.String())
+	ch.join()
+}
+
+// take secures a leg's new connection (TLS when its PROT says so) and stores it; false when
+// the handshake failed (the channel is closed) or the leg is taken already.
+func (ch *dataChannel) take(sd side, raw *net.TCPConn) (net.Conn, bool) {
+	c, err := ch.s.secure(ch.ctx, sd, raw, ch.legs[sd].prot)
 	if err != nil {
 		ch.s.log.Warn("data connection: TLS failed", "leg", sd.String(), "err", err.Error())
 		raw.Close()
 		ch.close(err)
-		return
+		return nil, false
 	}
 	ch.mu.Lock()
-	if ch.closed {
-		ch.mu.Unlock()
+	defer ch.mu.Unlock()
+	if ch.closed || ch.conns[sd] != nil {
 		c.Close()
-		return
+		return nil, false
 	}
 	ch.conns[sd] = c
 	ch.tlsDesc[sd] = describeTLS(c)
 	ch.arrived = true
-	ch.mu.Unlock()
-	ch.s.log.Debug("data connection made", "leg", sd.String(), "to", l.to.String())
-	ch.join()
+	return c, true
 }
 
 // join starts the relay once both legs are up and the direction is known.

@@ -82,29 +82,10 @@ debug_ssl=YES
 `
 }
 
-// waitBannerTLS is waitBanner for an implicit FTPS listener: it completes
-// a TLS handshake (any certificate) before reading the 220 line.
+// waitBannerTLS is waitBanner for an implicit FTPS listener: each probe completes a TLS
+// handshake (any certificate) before reading the 220 line.
 func (tp *Topology) waitBannerTLS(ctx context.Context, p *Proc, ap netip.AddrPort) error {
-	var last error
-	for attempt := 0; attempt < 200; attempt++ {
-		select {
-		case <-p.Done():
-			return fmt.Errorf("implicit FTPS server for %s exited: %w (log %s: %s)", ap, p.Err(), p.Log, readClip(p.Log))
-		case <-ctx.Done():
-			return fmt.Errorf("implicit FTPS server on %s not ready: %w (last: %v)", ap, ctx.Err(), last)
-		default:
-		}
-		line, err := tp.bannerTLS(ctx, ap)
-		if err == nil && strings.HasPrefix(line, "220") {
-			return nil
-		}
-		if err == nil {
-			return fmt.Errorf("implicit FTPS server on %s: unexpected greeting %q (log %s)", ap, line, p.Log)
-		}
-		last = err
-		time.Sleep(50 * time.Millisecond)
-	}
-	return fmt.Errorf("implicit FTPS server on %s not ready after 200 attempts: %w", ap, last)
+	return tp.waitFor(ctx, p, ap, "implicit FTPS server", tp.bannerTLS)
 }
 
 // bannerTLS connects to ap from the server namespace over TLS and reads the

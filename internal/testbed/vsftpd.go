@@ -291,26 +291,33 @@ func checkTraversable(dir string) error {
 // waitBanner polls ap from inside the server namespace until the server
 // answers with a 220 line, the process exits, or ctx ends.
 func (tp *Topology) waitBanner(ctx context.Context, p *Proc, ap netip.AddrPort) error {
+	return tp.waitFor(ctx, p, ap, "server", tp.banner)
+}
+
+// waitFor polls ap with probe (bounded: 200 attempts) until it reads a 220
+// line, the process exits, or ctx ends; what names the server in errors.
+func (tp *Topology) waitFor(ctx context.Context, p *Proc, ap netip.AddrPort, what string,
+	probe func(context.Context, netip.AddrPort) (string, error)) error {
 	var last error
 	for attempt := 0; attempt < 200; attempt++ {
 		select {
 		case <-p.Done():
-			return fmt.Errorf("server for %s exited: %w (log %s: %s)", ap, p.Err(), p.Log, readClip(p.Log))
+			return fmt.Errorf("%s for %s exited: %w (log %s: %s)", what, ap, p.Err(), p.Log, readClip(p.Log))
 		case <-ctx.Done():
-			return fmt.Errorf("server on %s not ready: %w (last: %v)", ap, ctx.Err(), last)
+			return fmt.Errorf("%s on %s not ready: %w (last: %v)", what, ap, ctx.Err(), last)
 		default:
 		}
-		line, err := tp.banner(ctx, ap)
+		line, err := probe(ctx, ap)
 		if err == nil && strings.HasPrefix(line, "220") {
 			return nil
 		}
 		if err == nil {
-			return fmt.Errorf("server on %s: unexpected greeting %q (log %s)", ap, line, p.Log)
+			return fmt.Errorf("%s on %s: unexpected greeting %q (log %s)", what, ap, line, p.Log)
 		}
 		last = err
 		time.Sleep(50 * time.Millisecond)
 	}
-	return fmt.Errorf("server on %s not ready after 200 attempts: %w", ap, last)
+	return fmt.Errorf("%s on %s not ready after 200 attempts: %w", what, ap, last)
 }
 
 // banner connects to ap from the server namespace and reads the first line.
