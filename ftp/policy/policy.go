@@ -95,15 +95,14 @@ type DataPolicy struct {
 	ActiveSourcePort string
 }
 
-// Allowed values of DataPolicy's fields (the first is the default).
-var (
-	DataModes     = []string{"keep", "passive", "active"}
-	PasvAddresses = []string{"enforce", "rewrite"}
-	ServerSources = []string{"", "client", "box"}
-	SourcePorts   = []string{"random", "20", "control-1"}
-	TLSLegs       = []string{"optional", "required", "refused"}
-	VerifyModes   = []string{"system", "ca", "pin", "insecure"}
-)
+// The allowed values of the data and TLS settings (the first is the default). Functions, so
+// that no caller can change them.
+func DataModes() []string     { return []string{"keep", "passive", "active"} }
+func PasvAddresses() []string { return []string{"enforce", "rewrite"} }
+func ServerSources() []string { return []string{"", "client", "box"} }
+func SourcePorts() []string   { return []string{"random", "20", "control-1"} }
+func TLSLegs() []string       { return []string{"optional", "required", "refused"} }
+func VerifyModes() []string   { return []string{"system", "ca", "pin", "insecure"} }
 
 // Clone returns a deep copy of p: its tables, limits, features and allowed users can be
 // changed without touching p. Callbacks is shared, not copied.

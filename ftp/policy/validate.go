@@ -56,13 +56,13 @@ func (p *Policy) Validate() error {
 		name, v string
 		set     []string
 	}{
-		{"data_mode", p.Data.Mode, DataModes},
-		{"pasv_address", p.Data.PasvAddress, PasvAddresses},
-		{"server_address", p.Data.ServerAddress, ServerSources},
-		{"active_source_port", p.Data.ActiveSourcePort, SourcePorts},
-		{"tls.client", p.TLS.Client, TLSLegs},
-		{"tls.server", p.TLS.Server, TLSLegs},
-		{"tls.verify", p.TLS.Verify.Mode, VerifyModes},
+		{"data_mode", p.Data.Mode, DataModes()},
+		{"pasv_address", p.Data.PasvAddress, PasvAddresses()},
+		{"server_address", p.Data.ServerAddress, ServerSources()},
+		{"active_source_port", p.Data.ActiveSourcePort, SourcePorts()},
+		{"tls.client", p.TLS.Client, TLSLegs()},
+		{"tls.server", p.TLS.Server, TLSLegs()},
+		{"tls.verify", p.TLS.Verify.Mode, VerifyModes()},
 	} {
 		if c.name == "server_address" {
 			if _, err := netip.ParseAddr(c.v); err == nil {

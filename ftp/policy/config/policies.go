@@ -69,10 +69,10 @@ func (b *builder) policy(name string, n *yaml.Node, path string) (*policy.Policy
 		dst *string
 		set []string
 	}{
-		{"data_mode", &p.Data.Mode, policy.DataModes},
-		{"pasv_address", &p.Data.PasvAddress, policy.PasvAddresses},
-		{"server_address", &p.Data.ServerAddress, policy.ServerSources[1:]},
-		{"active_source_port", &p.Data.ActiveSourcePort, policy.SourcePorts},
+		{"data_mode", &p.Data.Mode, policy.DataModes()},
+		{"pasv_address", &p.Data.PasvAddress, policy.PasvAddresses()},
+		{"server_address", &p.Data.ServerAddress, policy.ServerSources()[1:]},
+		{"active_source_port", &p.Data.ActiveSourcePort, policy.SourcePorts()},
 	} {
 		v, ok := f[c.key]
 		if !ok {

@@ -27,9 +27,9 @@ func (b *builder) tls(n *yaml.Node, path string, t *policy.TLSPolicy) error {
 		dst *string
 		set []string
 	}{
-		{"client", &t.Client, policy.TLSLegs},
-		{"server", &t.Server, policy.TLSLegs},
-		{"verify", &t.Verify.Mode, policy.VerifyModes},
+		{"client", &t.Client, policy.TLSLegs()},
+		{"server", &t.Server, policy.TLSLegs()},
+		{"verify", &t.Verify.Mode, policy.VerifyModes()},
 	} {
 		if err := b.enum(f, path, c.key, c.dst, c.set); err != nil {
 			return err
