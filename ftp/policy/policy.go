@@ -95,14 +95,26 @@ type DataPolicy struct {
 	ActiveSourcePort string
 }
 
-// The allowed values of the data and TLS settings (the first is the default). Functions, so
-// that no caller can change them.
-func DataModes() []string     { return []string{"keep", "passive", "active"} }
+// DataModes lists the values of DataPolicy.Mode. These lists give the allowed values of the
+// data and TLS settings, the default first; they are functions so no caller can change them.
+func DataModes() []string { return []string{"keep", "passive", "active"} }
+
+// PasvAddresses lists the values of DataPolicy.PasvAddress.
+
+// PasvAddresses lists the values of DataPolicy.PasvAddress.
 func PasvAddresses() []string { return []string{"enforce", "rewrite"} }
+
+// ServerSources lists the values of DataPolicy.ServerAddress (besides an address).
 func ServerSources() []string { return []string{"", "client", "box"} }
-func SourcePorts() []string   { return []string{"random", "20", "control-1"} }
-func TLSLegs() []string       { return []string{"optional", "required", "refused"} }
-func VerifyModes() []string   { return []string{"system", "ca", "pin", "insecure"} }
+
+// SourcePorts lists the values of DataPolicy.ActiveSourcePort.
+func SourcePorts() []string { return []string{"random", "20", "control-1"} }
+
+// TLSLegs lists the values of TLSPolicy.Client and TLSPolicy.Server.
+func TLSLegs() []string { return []string{"optional", "required", "refused"} }
+
+// VerifyModes lists the values of TLSVerify.Mode.
+func VerifyModes() []string { return []string{"system", "ca", "pin", "insecure"} }
 
 // Clone returns a deep copy of p: its tables, limits, features and allowed users can be
 // changed without touching p. Callbacks is shared, not copied.
