@@ -100,8 +100,6 @@ type DataPolicy struct {
 func DataModes() []string { return []string{"keep", "passive", "active"} }
 
 // PasvAddresses lists the values of DataPolicy.PasvAddress.
-
-// PasvAddresses lists the values of DataPolicy.PasvAddress.
 func PasvAddresses() []string { return []string{"enforce", "rewrite"} }
 
 // ServerSources lists the values of DataPolicy.ServerAddress (besides an address).
