@@ -73,9 +73,11 @@ bench: deps build
 	$(GO) run ./internal/demo -bin $(BIN) -bench
 
 fuzz-short:
-	@for t in $$($(GO) test -list 'Fuzz.*' ./ftp/ | grep ^Fuzz); do \
-		echo "fuzz $$t ($(FUZZTIME))"; \
-		$(GO) test -run XXX -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./ftp/ || exit 1; \
+	@for d in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for t in $$($(GO) test -list 'Fuzz.*' $$d/ | grep ^Fuzz); do \
+			echo "fuzz $$d $$t ($(FUZZTIME))"; \
+			$(GO) test -run XXX -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$d/ || exit 1; \
+		done; \
 	done
 
 lint:
