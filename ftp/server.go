@@ -108,7 +108,7 @@ func (s *Server) start(ctx context.Context, conn *net.TCPConn) {
 
 // tlsConfig makes a session's TLS configuration from a policy's.
 func tlsConfig(t policy.TLSPolicy, implicit bool) *TLSConfig {
-	c := &TLSConfig{Client: t.Client, Server: t.Server, Certs: t.Certs, Implicit: implicit,
+	c := &TLSConfig{Client: t.Client, Server: t.Server, Certs: t.Certs, Implicit: implicit, AllowCCC: t.AllowCCC,
 		Verify: ftptls.Verify{Mode: t.Verify.Mode, CAFile: t.Verify.CAFile, Pins: t.Verify.Pins}}
 	if c.Client == "" {
 		c.Client = "refused"

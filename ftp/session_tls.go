@@ -25,6 +25,9 @@ type TLSConfig struct {
 	Verify ftptls.Verify
 	// Implicit: both legs are TLS from the first byte (port 990).
 	Implicit bool
+	// AllowCCC lets the client clear its control connection after login (RFC 4217 CCC);
+	// ftpgate then speaks plain text with the client, TLS with the server as before.
+	AllowCCC bool
 }
 
 // tlsState is a session's TLS, guarded by s.mu.
@@ -32,6 +35,8 @@ type tlsState struct {
 	client, server         *tls.Conn // the control legs, once upgraded
 	clientProt, serverProt bool      // PROT P per leg: data connections are TLS
 	clientConf, serverConf *tls.Config
+	crec                   *recordConn // under the client leg's TLS, for CCC
+	cleared                bool        // the client cleared its control connection (CCC)
 }
 
 // clientOK reports whether the client leg may use TLS.
@@ -118,7 +123,8 @@ func (s *Session) upgradeClient(ctx context.Context) error {
 	if s.lr.Buffered() > 0 {
 		return errors.New("ftp: the client sent data after AUTH before the TLS handshake")
 	}
-	tc := tls.Server(s.client, s.clientTLSConfig())
+	rec := newRecordConn(s.client)
+	tc := tls.Server(rec, s.clientTLSConfig())
 	hctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
 	defer cancel()
 	if err := tc.HandshakeContext(hctx); err != nil {
@@ -129,7 +135,7 @@ func (s *Session) upgradeClient(ctx context.Context) error {
 	s.cw.Unlock()
 	s.lr = NewLineReader(tc, s.cfg.MaxLine)
 	s.mu.Lock()
-	s.tls.client = tc
+	s.tls.client, s.tls.crec = tc, rec
 	s.mu.Unlock()
 	v, c := ftptls.Describe(tc.ConnectionState())
 	s.log.Info("TLS on the client leg", "version", v, "cipher", c, "sni", tc.ConnectionState().ServerName)
@@ -156,7 +162,10 @@ func (s *Session) securityGate(cmd Command) bool {
 	if t == nil || t.Client != "required" {
 		return true
 	}
-	if c, _ := s.tlsLegs(); c {
+	s.mu.Lock()
+	done := s.tls.client != nil || s.tls.cleared
+	s.mu.Unlock()
+	if done {
 		return true
 	}
 	switch cmd.Verb {
@@ -209,8 +218,19 @@ func (s *Session) handleSecurity(ctx context.Context, cmd Command) error {
 			return &r
 		})
 	case "CCC":
-		s.refuse("CCC not allowed", NewReply(534, "CCC is not allowed by policy."))
-		return nil
+		switch {
+		case !s.cfg.TLS.AllowCCC:
+			s.refuse("CCC not allowed", NewReply(534, "CCC is not allowed by policy."))
+			return nil
+		case !clientTLS:
+			s.refuse("CCC without TLS", NewReply(533, "The control connection is not protected."))
+			return nil
+		case !s.awaitReplies(ctx):
+			s.refuse("CCC behind unanswered commands", NewReply(503, "Send CCC when all replies have arrived."))
+			return nil
+		}
+		s.writeClient(NewReply(200, "CCC command successful; the control connection continues in the clear."))
+		return s.clearClient()
 	default: // ADAT, CONF, ENC, MIC: other mechanisms
 		s.refuse("security mechanism not supported", NewReply(504, "Only AUTH TLS is supported."), "command", cmd.Verb)
 		return nil
@@ -235,19 +255,10 @@ func (s *Session) handleAuth(ctx context.Context, cmd Command) error {
 		return nil
 	}
 	// AUTH answers after every reply owed before it (the server leg may still be on its
-	// way to TLS on ftpgate's own behalf): wait, bounded, for the queue to drain.
-	for i := 0; ; i++ {
-		s.qmu.Lock()
-		busy := len(s.pending) > 0
-		s.qmu.Unlock()
-		if !busy {
-			break
-		}
-		if i == 400 || ctx.Err() != nil {
-			s.refuse("AUTH behind unanswered commands", NewReply(503, "Send AUTH when all replies have arrived."))
-			return nil
-		}
-		time.Sleep(25 * time.Millisecond)
+	// way to TLS on ftpgate's own behalf).
+	if !s.awaitReplies(ctx) {
+		s.refuse("AUTH behind unanswered commands", NewReply(503, "Send AUTH when all replies have arrived."))
+		return nil
 	}
 	clientTLS, serverTLS = s.tlsLegs()
 	if serverTLS || t.Server == "refused" {
@@ -282,6 +293,58 @@ func (s *Session) handleAuth(ctx context.Context, cmd Command) error {
 		return nil
 	}
 	return s.upgradeClient(ctx)
+}
+
+// awaitReplies waits, bounded (10 s), until no reply is owed to the client.
+func (s *Session) awaitReplies(ctx context.Context) bool {
+	for i := 0; i < 400 && ctx.Err() == nil; i++ {
+		s.qmu.Lock()
+		busy := len(s.pending) > 0
+		s.qmu.Unlock()
+		if !busy {
+			return true
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	return false
+}
+
+// clearClient ends TLS on the client's control connection after CCC: ftpgate sends its
+// close_notify, takes the client's if it comes, and reads plain text from there on.
+func (s *Session) clearClient() error {
+	if s.lr.Buffered() > 0 {
+		return errors.New("ftp: the client sent data after CCC before the TLS closure")
+	}
+	s.mu.Lock()
+	tc, rec := s.tls.client, s.tls.crec
+	s.mu.Unlock()
+	if err := tc.CloseWrite(); err != nil {
+		return fmt.Errorf("ftp: CCC: %w", err)
+	}
+	// crypto/tls expires the write deadline after its close_notify, so that nothing else is
+	// written under TLS; the plain text after CCC goes on the same connection.
+	s.client.SetWriteDeadline(time.Time{})
+	// Clients differ: some answer with their own close_notify, some go on in the clear.
+	s.client.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if rec.nextIsAlert() {
+		buf := make([]byte, 64)
+		for i := 0; i < 4; i++ {
+			if _, err := tc.Read(buf); err != nil {
+				break
+			}
+		}
+	}
+	s.client.SetReadDeadline(time.Time{})
+	rec.plain()
+	s.cw.Lock()
+	s.cio = rec
+	s.cw.Unlock()
+	s.lr = NewLineReader(rec, s.cfg.MaxLine)
+	s.mu.Lock()
+	s.tls.client, s.tls.cleared = nil, true
+	s.mu.Unlock()
+	s.log.Info("CCC: the client's control connection is in the clear now (data protection unchanged)")
+	return nil
 }
 
 // requireServerTLS protects the server leg right after the greeting when policy requires it

@@ -61,6 +61,8 @@ type TLSPolicy struct {
 	Certs CertSource
 	// Verify is how the server's certificate is checked.
 	Verify TLSVerify
+	// AllowCCC lets a client clear its control connection (RFC 4217 CCC; default: refused).
+	AllowCCC bool
 	// CertFile, KeyFile (static) and MintCA, MintKey (minting) name where Certs came from.
 	CertFile, KeyFile, MintCA, MintKey string
 }

@@ -213,6 +213,28 @@ func TestFTPS(t *testing.T) {
 		}
 	})
 
+	t.Run("CCC", func(t *testing.T) {
+		dst := filepath.Join(b.tp.Dir, "tls-ccc")
+		get := func() (string, error) {
+			return scenario.CurlTLSVerify(b.ctx(t), b.tp, scenario.EPSV, gwCA, "--ftp-ssl-ccc", "-o", dst, scenario.URL(b.srv, b.tp.ServerV4, "small.bin"))
+		}
+		tr, _ := get()
+		if r := replyTo(tr, "CCC"); !strings.HasPrefix(r, "5") {
+			t.Fatalf("CCC by default: reply %q, want a 5xx refusal:\n%s", r, tail(tr, 40))
+		}
+		fb.tlsPolicy(t, fb.staticTLS("      ccc: true\n"))
+		tr, err := get()
+		if r := replyTo(tr, "CCC"); err != nil || !strings.HasPrefix(r, "200") {
+			t.Fatalf("CCC allowed: %v\n%s", err, tail(tr, 30))
+		}
+		if sha(t, dst) != b.sums["small.bin"] {
+			t.Fatal("checksum differs after CCC")
+		}
+		if !strings.Contains(b.gw.LogText(), "CCC: the client's control connection is in the clear") {
+			t.Error("CCC not logged")
+		}
+	})
+
 	t.Run("client TLS, server plain", func(t *testing.T) {
 		fb.tlsPolicy(t, fb.staticTLS("      server: refused\n"))
 		dst := filepath.Join(b.tp.Dir, "tls-client-only")
@@ -351,4 +373,21 @@ func TestFTPSSecondServer(t *testing.T) {
 			t.Fatalf("%s %s: checksum differs", c.addr, c.m)
 		}
 	}
+}
+
+// replyTo returns the reply line (without "< ") that follows the command in a curl -v
+// transcript, or "".
+func replyTo(transcript, cmd string) string {
+	lines := strings.Split(transcript, "\n")
+	for i, l := range lines {
+		if strings.TrimRight(l, "\r") != "> "+cmd {
+			continue
+		}
+		for _, r := range lines[i+1:] {
+			if strings.HasPrefix(r, "< ") {
+				return strings.TrimRight(strings.TrimPrefix(r, "< "), "\r")
+			}
+		}
+	}
+	return ""
 }

@@ -96,6 +96,14 @@ func (b *builder) policy(name string, n *yaml.Node, path string) (*policy.Policy
 	if err := b.commands(f["commands"], join(path, "commands"), p); err != nil {
 		return nil, "", err
 	}
+	// tls.ccc: true is the operator's word that CCC may pass; the command table lets it
+	// through unless it names CCC itself.
+	if _, named := p.Commands["CCC"]; p.TLS.AllowCCC && !named {
+		if p.Commands == nil {
+			p.Commands = map[string]policy.Action{}
+		}
+		p.Commands["CCC"] = policy.Action{Kind: policy.Accept}
+	}
 	if err := b.answers(f["answers"], join(path, "answers"), p); err != nil {
 		return nil, "", err
 	}

@@ -18,9 +18,14 @@ import (
 // verification of servers. Relative file names are relative to the configuration file.
 // Defaults are filled in by tlsDefaults when the policy is finished.
 func (b *builder) tls(n *yaml.Node, path string, t *policy.TLSPolicy) error {
-	f, err := b.fields(n, path, "client", "server", "certificate", "mint", "verify", "ca_file", "pins")
+	f, err := b.fields(n, path, "client", "server", "certificate", "mint", "verify", "ca_file", "pins", "ccc")
 	if err != nil {
 		return err
+	}
+	if v, ok := f["ccc"]; ok {
+		if t.AllowCCC, err = b.boolean(v, join(path, "ccc")); err != nil {
+			return err
+		}
 	}
 	for _, c := range []struct {
 		key string
@@ -265,6 +270,9 @@ func describeTLS(t policy.TLSPolicy) string {
 		b.WriteString(" (ca_file " + d.Verify.CAFile + ")")
 	case "pin":
 		b.WriteString(" (pins " + strings.Join(d.Verify.Pins, ", ") + ")")
+	}
+	if d.AllowCCC {
+		b.WriteString("  ccc allowed")
 	}
 	return b.String()
 }

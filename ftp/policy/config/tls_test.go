@@ -393,3 +393,29 @@ func TestValidateTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestTLSCCC: tls.ccc: true lets CCC through the command table (unless the table names it),
+// and says so in Describe; a non-boolean is an error.
+func TestTLSCCC(t *testing.T) {
+	c, err := Parse("ftpgate.yaml", []byte(tlsPolicy("      ccc: true\n")), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.Policies["p"]
+	if !p.TLS.AllowCCC || p.Commands["CCC"].Kind != policy.Accept {
+		t.Fatalf("AllowCCC %v, CCC entry %+v", p.TLS.AllowCCC, p.Commands["CCC"])
+	}
+	if !strings.Contains(describeTLS(p.TLS), "ccc allowed") {
+		t.Errorf("Describe: %q", describeTLS(p.TLS))
+	}
+	c, err = Parse("ftpgate.yaml", []byte(tlsPolicy("      ccc: true\n")+"    commands:\n      CCC: reject\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Policies["p"].Commands["CCC"].Kind != policy.Reject {
+		t.Error("an explicit CCC entry was overridden")
+	}
+	if _, err := Parse("ftpgate.yaml", []byte(tlsPolicy("      ccc: sometimes\n")), nil); err == nil || !strings.Contains(err.Error(), "tls.ccc: must be true or false") {
+		t.Errorf("ccc: sometimes: %v", err)
+	}
+}
