@@ -102,6 +102,9 @@ func TestFTPS(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s %s RETR: %v\n%s", c.addr, c.m, err, tail(tr, 30))
 			}
+			if !strings.Contains(tr, "SSL re-using session ID") {
+				t.Errorf("%s %s: curl's data connection did not resume its TLS session with the gateway", c.addr, c.m)
+			}
 			if _, issuer := scenario.CertNames(tr); !strings.Contains(issuer, fb.gwPKI.CAName) {
 				t.Errorf("the client saw a certificate issued by %q, want the gateway's CA %q", issuer, fb.gwPKI.CAName)
 			}
@@ -158,6 +161,15 @@ func TestFTPS(t *testing.T) {
 					t.Fatalf("%s %s: checksum differs", addr, m)
 				}
 			}
+		}
+	})
+
+	t.Run("REIN under TLS", func(t *testing.T) {
+		// The policy lets REIN pass; the TLS rule still refuses it on a protected connection.
+		fb.tlsPolicy(t, fb.staticTLS("")+"    commands:\n      REIN: accept\n")
+		res, _ := scenario.PyTLS(b.ctx(t), b.tp, b.srv, b.tp.ServerV4, scenario.EPSV, scenario.PyTLSOptions{CAFile: gwCA}, "cmd:REIN")
+		if !strings.Contains(res.Transcript, "<--- 502") {
+			t.Fatalf("REIN on a TLS control connection: want 502:\n%s", tail(res.Transcript, 10))
 		}
 	})
 
