@@ -11,7 +11,7 @@ TESTFLAGS ?= -count=1 -timeout 25m
 FUZZTIME  ?= 10s
 DEB_PKGS  := vsftpd lftp curl nftables iproute2 openssl python3 ca-certificates
 
-.PHONY: all build test unit demo bench fuzz-short lint deps clean
+.PHONY: all build test test-race unit demo bench fuzz-short lint deps clean
 
 all: build
 
@@ -60,6 +60,12 @@ deps:
 test: deps
 	$(GO) vet $(PKGS)
 	$(GO) test $(TESTFLAGS) $(PKGS)
+
+# test-race runs the packages' tests under the race detector, and the end-to-end tests with
+# the gateway built with -race (a race fails the test that saw it).
+test-race: deps
+	$(GO) test -race -count=1 -timeout 15m ./cmd/... ./datachan/... ./ftp/... ./intercept/... ./nft/...
+	FTPGATE_E2E_RACE=1 $(GO) test -count=1 -timeout 15m ./internal/e2e/
 
 # unit runs the tests that need no root quickly (namespace tests skip when not root).
 unit:

@@ -63,7 +63,12 @@ func newBedWith(t *testing.T, start func(*testbed.Topology, context.Context) (*t
 		if t.Failed() {
 			t.Logf("gateway log:\n%s", tail(b.gw.LogText(), 60))
 		}
-		b.gw.Stop()
+		if err := b.gw.Stop(); err != nil {
+			t.Errorf("gateway did not stop cleanly: %v\n%s", err, tail(b.gw.LogText(), 40))
+		}
+		if strings.Contains(b.gw.LogText(), "DATA RACE") {
+			t.Errorf("the gateway reported a data race:\n%s", b.gw.LogText())
+		}
 	})
 	return b
 }

@@ -22,7 +22,12 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	gatewayBin = filepath.Join(dir, "ftpgate")
-	build := exec.Command("go", "build", "-o", gatewayBin, "github.com/ftpgate/ftpgate/cmd/ftpgate")
+	args := []string{"build", "-o", gatewayBin}
+	if os.Getenv("FTPGATE_E2E_RACE") == "1" {
+		// The gateway under the race detector: a race makes it exit 66 and the test fail.
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "github.com/ftpgate/ftpgate/cmd/ftpgate")...)
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: build ftpgate:", err)
