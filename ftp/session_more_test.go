@@ -1,0 +1,119 @@
+package ftp
+
+import (
+	"io"
+	"net"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ftpgate/ftpgate/internal/ftptest"
+)
+
+func TestSessionIdleTimeout(t *testing.T) {
+	hs := newHarnessWith(t, 30*time.Second, Config{IdleTimeout: time.Second}, func(c *ftptest.Conn, line string) {
+		c.Reply("200 Ok.")
+	})
+	// Activity keeps the session: four commands, each well within the timeout, span more than it.
+	for i := 0; i < 4; i++ {
+		time.Sleep(300 * time.Millisecond)
+		if got := hs.cmd("NOOP"); got != "200 Ok." {
+			t.Fatalf("NOOP %d: %q", i, got)
+		}
+	}
+	hs.client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, err := hs.r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "421 ") {
+		t.Fatalf("after idling: %q, %v; want 421", line, err)
+	}
+	hs.waitEnd()
+}
+
+func TestSessionRFC2428(t *testing.T) {
+	hs := newHarness(t, 30*time.Second, func(c *ftptest.Conn, line string) {
+		switch line {
+		case "EPSV ALL":
+			c.Reply("200 EPSV ALL ok.")
+		case "EPSV", "EPSV 1":
+			c.Reply("229 Entering Extended Passive Mode (|||40007|)")
+		}
+	})
+	for cmd, want := range map[string]string{"EPSV 2": "522 ", "EPSV 3": "501 ", "EPSV 1": "229 "} {
+		if got := hs.cmd(cmd); !strings.HasPrefix(got, want) {
+			t.Errorf("%s on IPv4: %q, want %s", cmd, got, want)
+		}
+	}
+	if got := hs.cmd("EPSV ALL"); got != "200 EPSV ALL ok." {
+		t.Fatalf("EPSV ALL: %q", got)
+	}
+	for _, cmd := range []string{"PASV", "PORT 127,0,0,1,4,1", "EPRT |1|127.0.0.1|1025|"} {
+		if got := hs.cmd(cmd); !strings.HasPrefix(got, "503 ") {
+			t.Errorf("%s after EPSV ALL: %q, want 503", cmd, got)
+		}
+	}
+	if got := hs.cmd("EPSV"); !strings.HasPrefix(got, "229 ") {
+		t.Errorf("EPSV after EPSV ALL: %q", got)
+	}
+	want := []string{"EPSV 1", "EPSV ALL", "EPSV"}
+	if got := hs.srv.Received(); strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("server received %q, want %q", got, want)
+	}
+}
+
+func TestSessionAbortSendsTelnetSynch(t *testing.T) {
+	hs := newHarness(t, 30*time.Second, func(c *ftptest.Conn, line string) {
+		if strings.HasSuffix(line, "ABOR") {
+			c.Reply("225 No transfer to abort.")
+		}
+	})
+	// The client's own Telnet IP and Synch are consumed by the line reader ...
+	if got := hs.cmd("\xff\xf4\xff\xf2ABOR"); got != "225 No transfer to abort." {
+		t.Fatalf("ABOR: %q", got)
+	}
+	// ... and ftpgate sends its own: IAC IP, IAC, then DM as urgent data (not inline here).
+	got := hs.srv.Received()
+	if len(got) != 1 || got[0] != "\xff\xf4\xffABOR" {
+		t.Fatalf("server received %q, want IAC IP IAC + ABOR", got)
+	}
+}
+
+func TestServerRefusesTheGatewayItself(t *testing.T) {
+	ln, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dialed mapDialer
+	srv := &Server{Dialer: &dialed, Data: nopData{}, IsLocal: func(a netip.Addr) bool { return a.IsLoopback() }}
+	go srv.Serve(t.Context(), ln)
+	c, err := net.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, _ := io.ReadAll(c)
+	if !strings.HasPrefix(string(b), "421 ") {
+		t.Fatalf("got %q, want 421", b)
+	}
+	if len(dialed.calls) != 0 {
+		t.Fatalf("the gateway dialled %v", dialed.calls)
+	}
+}
+
+func TestSessionBoundsPipelining(t *testing.T) {
+	hs := newHarness(t, 30*time.Second, func(c *ftptest.Conn, line string) {}) // never answers
+	// Refusals queue up behind the unanswered NOOP until the bound ends the session.
+	var b strings.Builder
+	b.WriteString("NOOP\r\n")
+	for i := 0; i < maxPending+10; i++ {
+		b.WriteString("PORT 198,51,100,9,4,1\r\n")
+	}
+	go hs.client.Write([]byte(b.String()))
+	hs.client.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got, _ := io.ReadAll(hs.client)
+	if !strings.HasPrefix(string(got), "421 ") {
+		t.Fatalf("client got %q, want 421", got)
+	}
+	hs.waitEnd()
+}
