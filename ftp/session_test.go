@@ -401,4 +401,3 @@ func TestSessionHoldsFinalReply(t *testing.T) {
 		t.Fatalf("listing %q, err %v", b, err)
 	}
 }
-
