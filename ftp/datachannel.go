@@ -9,7 +9,7 @@ import (
 	"sync"
 
 	"github.com/ftpgate/ftpgate/datachan"
-	"github.com/ftpgate/ftpgate/ftp/ftptls"
+	"github.com/ftpgate/ftpgate/ftptls"
 )
 
 // side names the two legs of a data channel.

@@ -9,8 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/ftpgate/ftpgate/ftp/ftptls"
-	"github.com/ftpgate/ftpgate/ftp/policy"
+	"github.com/ftpgate/ftpgate/ftptls"
+	"github.com/ftpgate/ftpgate/policy"
 	"github.com/ftpgate/ftpgate/intercept"
 )
 

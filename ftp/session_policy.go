@@ -4,7 +4,7 @@ import (
 	"context"
 	"strings"
 
-	"github.com/ftpgate/ftpgate/ftp/policy"
+	"github.com/ftpgate/ftpgate/policy"
 )
 
 // PolicySession decides on one session's commands and answers. policy.Session implements it;

@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"net"
 
-	"github.com/ftpgate/ftpgate/ftp/ftptls"
-	"github.com/ftpgate/ftpgate/ftp/policy"
+	"github.com/ftpgate/ftpgate/ftptls"
+	"github.com/ftpgate/ftpgate/policy"
 )
 
 // TLSConfig says where a session decodes FTPS (RFC 4217). ftpgate terminates TLS on each leg

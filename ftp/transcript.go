@@ -7,7 +7,7 @@ import (
 	"io"
 	"strings"
 
-	"github.com/ftpgate/ftpgate/ftp/policy"
+	"github.com/ftpgate/ftpgate/policy"
 )
 
 // Replay runs a transcript through a policy session and writes each verdict to w: how an

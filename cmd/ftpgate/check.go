@@ -10,8 +10,8 @@ import (
 	"os"
 
 	"github.com/ftpgate/ftpgate/ftp"
-	"github.com/ftpgate/ftpgate/ftp/policy"
-	"github.com/ftpgate/ftpgate/ftp/policy/config"
+	"github.com/ftpgate/ftpgate/policy"
+	"github.com/ftpgate/ftpgate/policy/config"
 )
 
 // cmdCheck validates a configuration and prints the effective policy of every service.

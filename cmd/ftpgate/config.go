@@ -12,9 +12,9 @@ import (
 	"sync/atomic"
 	"syscall"
 
-	"github.com/ftpgate/ftpgate/ftp/policy"
-	"github.com/ftpgate/ftpgate/ftp/policy/config"
-	"github.com/ftpgate/ftpgate/ftp/policy/script"
+	"github.com/ftpgate/ftpgate/policy"
+	"github.com/ftpgate/ftpgate/policy/config"
+	"github.com/ftpgate/ftpgate/policy/script"
 )
 
 // defaultConfigPath is read when -c is not given; when it does not exist the built-in

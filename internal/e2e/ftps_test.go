@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ftpgate/ftpgate/ftp/ftptls"
+	"github.com/ftpgate/ftpgate/ftptls"
 	"github.com/ftpgate/ftpgate/internal/scenario"
 	"github.com/ftpgate/ftpgate/internal/testbed"
 )

@@ -8,7 +8,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/ftpgate/ftpgate/ftp/policy"
+	"github.com/ftpgate/ftpgate/policy"
 )
 
 // defaultBase is the preset a policy starts from when it names none: the safe one, which

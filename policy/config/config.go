@@ -11,8 +11,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/ftpgate/ftpgate/ftp/policy"
-	"github.com/ftpgate/ftpgate/ftp/policy/script"
+	"github.com/ftpgate/ftpgate/policy"
+	"github.com/ftpgate/ftpgate/policy/script"
 )
 
 // Version is the only configuration format version this package reads.

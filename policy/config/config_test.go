@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ftpgate/ftpgate/ftp/policy"
+	"github.com/ftpgate/ftpgate/policy"
 )
 
 // full is a configuration that uses every key.

@@ -6,8 +6,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/ftpgate/ftpgate/ftp/policy"
-	"github.com/ftpgate/ftpgate/ftp/policy/script"
+	"github.com/ftpgate/ftpgate/policy"
+	"github.com/ftpgate/ftpgate/policy/script"
 )
 
 // builder turns the decoded document into a Config.

@@ -8,8 +8,8 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/ftpgate/ftpgate/ftp/ftptls"
-	"github.com/ftpgate/ftpgate/ftp/policy"
+	"github.com/ftpgate/ftpgate/ftptls"
+	"github.com/ftpgate/ftpgate/policy"
 )
 
 // tls decodes a policy's tls: mapping into t (which holds the base's settings): the leg

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ftpgate/ftpgate/ftp/policy"
+	"github.com/ftpgate/ftpgate/policy"
 )
 
 // callbacks is a script with one callback per verdict and per mistake.

@@ -20,8 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ftpgate/ftpgate/ftp/ftptls"
-	"github.com/ftpgate/ftpgate/ftp/policy"
+	"github.com/ftpgate/ftpgate/ftptls"
+	"github.com/ftpgate/ftpgate/policy"
 )
 
 // pki is a set of PEM files in a temporary directory: a self-signed server certificate

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ftpgate/ftpgate/ftp/policy"
+	"github.com/ftpgate/ftpgate/policy"
 )
 
 func loadExample(t *testing.T, log *slog.Logger) *Program {
