@@ -10,8 +10,8 @@ import (
 	"sync/atomic"
 
 	"github.com/ftpgate/ftpgate/ftptls"
-	"github.com/ftpgate/ftpgate/policy"
 	"github.com/ftpgate/ftpgate/intercept"
+	"github.com/ftpgate/ftpgate/policy"
 )
 
 // Server accepts intercepted control connections and runs a Session for each.

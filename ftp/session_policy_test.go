@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ftpgate/ftpgate/policy"
 	"github.com/ftpgate/ftpgate/internal/ftptest"
+	"github.com/ftpgate/ftpgate/policy"
 )
 
 // fakePolicy returns scripted verdicts: by verb for commands, by "VERBcode" for answers;
