@@ -10,6 +10,7 @@ import (
 
 	"github.com/ftpgate/ftpgate/datachan"
 	"github.com/ftpgate/ftpgate/ftptls"
+	"github.com/ftpgate/ftpgate/wire"
 )
 
 // side names the two legs of a data channel.
@@ -54,7 +55,7 @@ type dataChannel struct {
 	mu        sync.Mutex
 	conns     [2]net.Conn
 	dialing   [2]bool
-	dir       Direction
+	dir       wire.Direction
 	activated bool
 	started   bool
 	closed    bool
@@ -126,7 +127,7 @@ func (ch *dataChannel) arrive(sd side, raw *net.TCPConn) {
 
 // activate records the transfer's direction once its command was forwarded, and connects
 // the legs that connect.
-func (ch *dataChannel) activate(dir Direction) {
+func (ch *dataChannel) activate(dir wire.Direction) {
 	ch.mu.Lock()
 	ch.dir, ch.activated = dir, true
 	ch.mu.Unlock()
@@ -210,16 +211,16 @@ func (ch *dataChannel) join() {
 	}
 	rdir := datachan.Both
 	switch dir {
-	case Download:
+	case wire.Download:
 		rdir = datachan.BToA
-	case Upload:
+	case wire.Upload:
 		rdir = datachan.AToB
 	}
 	ch.s.goData(func() {
 		_, err := datachan.Relay(ch.ctx, cc, sc, rdir, ch.half)
 		if err != nil {
 			if errors.Is(err, datachan.ErrWrongDirection) {
-				ch.s.log.Warn("data connection closed: bytes against the transfer's direction", "direction", string(dir), "err", err.Error())
+				ch.s.log.Warn("data connection closed: bytes against the transfer's direction", "direction", dir.String(), "err", err.Error())
 			}
 			ch.mu.Lock()
 			if ch.err == nil {
@@ -297,8 +298,8 @@ func (ch *dataChannel) close(err error) {
 }
 
 // doneFor returns the channel closed when the bytes a transfer in direction dir moves are final.
-func (ch *dataChannel) doneFor(dir Direction) <-chan struct{} {
-	if dir == Upload {
+func (ch *dataChannel) doneFor(dir wire.Direction) <-chan struct{} {
+	if dir == wire.Upload {
 		return ch.serverDone
 	}
 	return ch.clientDone

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/ftpgate/ftpgate/wire"
+
 	"github.com/ftpgate/ftpgate/ftptls"
 	"github.com/ftpgate/ftpgate/intercept"
 	"github.com/ftpgate/ftpgate/policy"
@@ -52,7 +54,7 @@ func (s *Server) start(ctx context.Context, conn *net.TCPConn) {
 	dst := addrPort(conn.LocalAddr())
 	if s.IsLocal != nil && s.IsLocal(dst.Addr()) {
 		log.Warn("control connection to the gateway itself refused", "client", addrPort(conn.RemoteAddr()).String(), "dst", dst.String())
-		conn.Write(NewReply(421, "ftpgate does not serve connections to the gateway itself.").Bytes())
+		conn.Write(wire.NewReply(421, "ftpgate does not serve connections to the gateway itself.").Bytes())
 		conn.Close()
 		return
 	}
@@ -64,7 +66,7 @@ func (s *Server) start(ctx context.Context, conn *net.TCPConn) {
 		p, service, ok := s.Policies(client, dst)
 		if !ok {
 			log.Warn("control connection matches no service; refused", "client", client.String(), "server", dst.String())
-			conn.Write(NewReply(421, "Service not available: no service for this connection.").Bytes())
+			conn.Write(wire.NewReply(421, "Service not available: no service for this connection.").Bytes())
 			conn.Close()
 			return
 		}

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ftpgate/ftpgate/wire"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -29,10 +31,10 @@ type Session struct {
 
 	client     *net.TCPConn // the raw connections; closing them ends everything on them
 	server     *net.TCPConn
-	cio        net.Conn     // what the client leg reads and writes: client, or TLS over it (cw)
-	sio        net.Conn     // the same for the server leg (sw)
-	lr         *LineReader  // the command loop's reader of cio
-	rr         *ReplyReader // the reply loop's reader of sio
+	cio        net.Conn          // what the client leg reads and writes: client, or TLS over it (cw)
+	sio        net.Conn          // the same for the server leg (sw)
+	lr         *wire.LineReader  // the command loop's reader of cio
+	rr         *wire.ReplyReader // the reply loop's reader of sio
 	clientAddr netip.AddrPort
 	serverAddr netip.AddrPort
 
@@ -70,9 +72,9 @@ const maxPending = 256
 // pendingCmd is a command forwarded to the server and not yet answered with a final reply, or
 // a reply ftpgate itself gives, queued so that replies reach the client in command order.
 type pendingCmd struct {
-	cmd   Command
+	cmd   wire.Command
 	xfer  *transfer
-	local *Reply
+	local *wire.Reply
 	hook  replyHook // makes the client's reply out of the server's final reply
 }
 
@@ -149,7 +151,7 @@ func (s *Session) serve(ctx context.Context, cancel context.CancelFunc) error {
 	server, err := s.dialer.Dial(dctx, src, s.serverAddr)
 	dcancel()
 	if err != nil {
-		s.writeClient(NewReply(421, "Service not available: ftpgate cannot reach the server."))
+		s.writeClient(wire.NewReply(421, "Service not available: ftpgate cannot reach the server."))
 		return fmt.Errorf("ftp: connect to server %s: %w", s.serverAddr, err)
 	}
 	server.SetKeepAlive(true)
@@ -161,8 +163,8 @@ func (s *Session) serve(ctx context.Context, cancel context.CancelFunc) error {
 	defer stop()
 	// The greeting answers no command: a pseudo-command with an empty verb stands for it.
 	s.pending = []pendingCmd{{}}
-	s.lr = NewLineReader(s.cio, s.cfg.MaxLine)
-	s.rr = NewReplyReader(s.sio, s.cfg.MaxLine, s.cfg.MaxReplyLines)
+	s.lr = wire.NewLineReader(s.cio, s.cfg.MaxLine)
+	s.rr = wire.NewReplyReader(s.sio, s.cfg.MaxLine, s.cfg.MaxReplyLines)
 	if s.cfg.TLS != nil && s.cfg.TLS.Implicit {
 		if err := s.implicitTLS(ctx); err != nil {
 			return err
@@ -197,7 +199,7 @@ func (s *Session) idleExpired(cancel context.CancelFunc) {
 		return
 	}
 	s.log.Info("control connection idle, closing", "idle", s.cfg.IdleTimeout.String())
-	s.writeClient(NewReply(421, "Idle timeout, closing control connection."))
+	s.writeClient(wire.NewReply(421, "Idle timeout, closing control connection."))
 	cancel()
 }
 
@@ -208,11 +210,11 @@ func (s *Session) commandLoop(ctx context.Context) error {
 		s.lastLine.Store(time.Now().UnixNano())
 		switch {
 		case err == nil:
-		case errors.Is(err, ErrLineTooLong):
-			s.refuse("line too long", NewReply(500, "Command line too long."), "limit", s.cfg.MaxLine)
+		case errors.Is(err, wire.ErrLineTooLong):
+			s.refuse("line too long", wire.NewReply(500, "Command line too long."), "limit", s.cfg.MaxLine)
 			continue
-		case errors.Is(err, ErrNUL), errors.Is(err, ErrBareCR):
-			s.refuse("malformed command line", NewReply(500, "Malformed command line."), "err", err.Error())
+		case errors.Is(err, wire.ErrNUL), errors.Is(err, wire.ErrBareCR):
+			s.refuse("malformed command line", wire.NewReply(500, "Malformed command line."), "err", err.Error())
 			continue
 		case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), ctx.Err() != nil:
 			return nil
@@ -224,13 +226,13 @@ func (s *Session) commandLoop(ctx context.Context) error {
 		s.qmu.Unlock()
 		if backlog >= maxPending {
 			s.log.Warn("client pipelines too many unanswered commands, closing session", "pending", backlog)
-			s.writeClient(NewReply(421, "Too many commands waiting for replies, closing control connection."))
+			s.writeClient(wire.NewReply(421, "Too many commands waiting for replies, closing control connection."))
 			return fmt.Errorf("ftp: %d commands pending", backlog)
 		}
-		var cmd Command // an empty line stays the empty command, which the policy may permit
+		var cmd wire.Command // an empty line stays the empty command, which the policy may permit
 		if line != "" || s.pol == nil {
-			if cmd, err = ParseCommand(line); err != nil {
-				s.refuse("unparsable command", NewReply(500, "Syntax error, command unrecognized."), "err", err.Error())
+			if cmd, err = wire.ParseCommand(line); err != nil {
+				s.refuse("unparsable command", wire.NewReply(500, "Syntax error, command unrecognized."), "err", err.Error())
 				continue
 			}
 		}
@@ -255,10 +257,10 @@ func (s *Session) replyLoop(ctx context.Context) error {
 		case err == nil:
 		case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), ctx.Err() != nil:
 			return nil
-		case errors.Is(err, ErrBadReply), errors.Is(err, ErrTooManyLines), errors.Is(err, ErrLineTooLong),
-			errors.Is(err, ErrNUL), errors.Is(err, ErrBareCR):
+		case errors.Is(err, wire.ErrBadReply), errors.Is(err, wire.ErrTooManyLines), errors.Is(err, wire.ErrLineTooLong),
+			errors.Is(err, wire.ErrNUL), errors.Is(err, wire.ErrBareCR):
 			s.log.Warn("invalid reply from server, closing session", "err", err.Error())
-			s.writeClient(NewReply(421, "Invalid reply from server, closing control connection."))
+			s.writeClient(wire.NewReply(421, "Invalid reply from server, closing control connection."))
 			return fmt.Errorf("ftp: read reply: %w", err)
 		default:
 			return fmt.Errorf("ftp: read reply: %w", err)
@@ -270,7 +272,7 @@ func (s *Session) replyLoop(ctx context.Context) error {
 }
 
 // writeClient writes a reply to the client now.
-func (s *Session) writeClient(r Reply) {
+func (s *Session) writeClient(r wire.Reply) {
 	s.cw.Lock()
 	defer s.cw.Unlock()
 	if _, err := s.cio.Write(r.Bytes()); err != nil {
@@ -280,7 +282,7 @@ func (s *Session) writeClient(r Reply) {
 
 // reply answers the client on ftpgate's own behalf, after every reply still owed to
 // commands sent before.
-func (s *Session) reply(r Reply) {
+func (s *Session) reply(r wire.Reply) {
 	s.qmu.Lock()
 	defer s.qmu.Unlock()
 	if len(s.pending) == 0 {
@@ -291,27 +293,27 @@ func (s *Session) reply(r Reply) {
 }
 
 // refuse logs why a command was refused and answers the client with r.
-func (s *Session) refuse(why string, r Reply, attrs ...any) {
+func (s *Session) refuse(why string, r wire.Reply, attrs ...any) {
 	s.log.Warn("command refused: "+why, append(attrs, "reply", r.Code)...)
 	s.reply(r)
 }
 
 // forward queues cmd as owed a reply and sends it to the server.
-func (s *Session) forward(cmd Command, x *transfer) error {
+func (s *Session) forward(cmd wire.Command, x *transfer) error {
 	s.qmu.Lock()
 	defer s.qmu.Unlock()
 	return s.forwardLocked(cmd, x, nil)
 }
 
 // forwardHook forwards cmd; hook makes the client's reply out of the server's.
-func (s *Session) forwardHook(cmd Command, hook replyHook) error {
+func (s *Session) forwardHook(cmd wire.Command, hook replyHook) error {
 	s.qmu.Lock()
 	defer s.qmu.Unlock()
 	return s.forwardLocked(cmd, nil, hook)
 }
 
 // forwardLocked is forward with s.qmu held.
-func (s *Session) forwardLocked(cmd Command, x *transfer, hook replyHook) error {
+func (s *Session) forwardLocked(cmd wire.Command, x *transfer, hook replyHook) error {
 	s.pending = append(s.pending, pendingCmd{cmd: cmd, xfer: x, hook: hook})
 	if s.hold {
 		s.held = append(s.held, cmd.Bytes())

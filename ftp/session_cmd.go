@@ -6,21 +6,16 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"strconv"
-	"strings"
+
+	"github.com/ftpgate/ftpgate/wire"
 
 	"golang.org/x/sys/unix"
 )
 
-// transferVerbs are the commands that move data, and which way.
-var transferVerbs = map[string]Direction{
-	"RETR": Download, "LIST": Download, "NLST": Download, "MLSD": Download,
-	"STOR": Upload, "STOU": Upload, "APPE": Upload,
-}
-
 // handleCommand decides what happens to one client command. An error ends the session.
-func (s *Session) handleCommand(ctx context.Context, cmd Command) error {
-	if !s.securityGate(cmd) {
+func (s *Session) handleCommand(ctx context.Context, cmd wire.Command) error {
+	verb, _ := wire.Lookup(cmd.Verb)
+	if !s.securityGate(verb) {
 		return nil
 	}
 	if r, why, ok := s.checkDataCommand(cmd); !ok {
@@ -33,7 +28,7 @@ func (s *Session) handleCommand(ctx context.Context, cmd Command) error {
 	case "PASV":
 		return s.handlePassive(ctx, cmd)
 	case "EPSV":
-		if strings.EqualFold(strings.TrimSpace(cmd.Arg), "ALL") {
+		if a, _ := wire.ParseEPSVArg(cmd.Arg); a.All {
 			break // no data channel: it only forbids the other data commands from now on
 		}
 		return s.handlePassive(ctx, cmd)
@@ -49,7 +44,7 @@ func (s *Session) handleCommand(ctx context.Context, cmd Command) error {
 		return s.handleSecurity(ctx, cmd)
 	case "REIN":
 		if c, sv := s.tlsLegs(); c || sv {
-			s.refuse("REIN on a TLS connection", NewReply(502, "REIN is not available on a protected connection."))
+			s.refuse("REIN on a TLS connection", wire.NewReply(502, "REIN is not available on a protected connection."))
 			return nil
 		}
 	case "USER":
@@ -57,17 +52,17 @@ func (s *Session) handleCommand(ctx context.Context, cmd Command) error {
 		s.user = cmd.Arg
 		s.mu.Unlock()
 	case "REST":
-		off, err := strconv.ParseInt(strings.TrimSpace(cmd.Arg), 10, 64)
-		if err != nil || off < 0 {
-			s.refuse("bad REST offset", NewReply(501, "REST needs a non-negative byte offset."), "arg", cmd.Arg)
+		off, err := wire.ParseREST(cmd.Arg)
+		if err != nil {
+			s.refuse("bad REST offset", wire.NewReply(501, "REST needs a non-negative byte offset."), "arg", cmd.Arg)
 			return nil
 		}
 		s.mu.Lock()
 		s.rest = off
 		s.mu.Unlock()
 	}
-	dir, ok := transferVerbs[cmd.Verb]
-	if !ok {
+	dir := verb.Transfer
+	if dir == wire.NoData {
 		return s.forward(cmd, nil)
 	}
 	x := s.beginTransfer(cmd, dir)
@@ -85,31 +80,31 @@ var errAborted = errors.New("ftp: transfer aborted")
 
 // handleActive checks a PORT or EPRT: the address must be the client's own and the port 1024
 // or above; then openActive sets the channel up.
-func (s *Session) handleActive(ctx context.Context, cmd Command) error {
+func (s *Session) handleActive(ctx context.Context, cmd wire.Command) error {
 	var (
 		ap  = s.clientAddr
 		err error
 	)
 	if cmd.Verb == "PORT" {
-		ap, err = ParsePORT(cmd.Arg)
+		ap, err = wire.ParsePORT(cmd.Arg)
 	} else {
-		ap, err = ParseEPRT(cmd.Arg)
+		ap, err = wire.ParseEPRT(cmd.Arg)
 	}
 	if err != nil {
-		s.refuse("bad "+cmd.Verb+" argument", NewReply(501, "Syntax error in "+cmd.Verb+" argument."), "arg", cmd.Arg, "err", err.Error())
+		s.refuse("bad "+cmd.Verb+" argument", wire.NewReply(501, "Syntax error in "+cmd.Verb+" argument."), "arg", cmd.Arg, "err", err.Error())
 		return nil
 	}
 	if ap.Addr().Is4() != s.clientAddr.Addr().Is4() {
-		s.refuse("EPRT for the other network protocol", NewReply(522, "Network protocol not supported, use ("+s.protoOf()+")."), "arg", cmd.Arg)
+		s.refuse("EPRT for the other network protocol", wire.NewReply(522, "Network protocol not supported, use ("+s.protoOf()+")."), "arg", cmd.Arg)
 		return nil
 	}
 	if ap.Addr().Unmap() != s.clientAddr.Addr() {
-		s.refuse(cmd.Verb+" names a host other than the client", NewReply(501, cmd.Verb+" address must be your own."),
+		s.refuse(cmd.Verb+" names a host other than the client", wire.NewReply(501, cmd.Verb+" address must be your own."),
 			"arg", cmd.Arg, "client", s.clientAddr.Addr().String())
 		return nil
 	}
 	if ap.Port() < 1024 {
-		s.refuse(cmd.Verb+" names a privileged port", NewReply(501, cmd.Verb+" port must be 1024 or above."), "arg", cmd.Arg)
+		s.refuse(cmd.Verb+" names a privileged port", wire.NewReply(501, cmd.Verb+" port must be 1024 or above."), "arg", cmd.Arg)
 		return nil
 	}
 	return s.openActive(ctx, cmd, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
@@ -117,7 +112,7 @@ func (s *Session) handleActive(ctx context.Context, cmd Command) error {
 
 // sendAbort sends ABOR the way RFC 959 asks: Telnet IP, then Telnet Synch (IAC as normal data
 // and DM as urgent data), then the command.
-func (s *Session) sendAbort(cmd Command) error {
+func (s *Session) sendAbort(cmd wire.Command) error {
 	if s.sio != net.Conn(s.server) {
 		// Under TLS there is no urgent data: the Telnet signals go in band (RFC 4217).
 		if _, err := s.sio.Write(append([]byte{0xff, 0xf4, 0xff, 0xf2}, cmd.Bytes()...)); err != nil {

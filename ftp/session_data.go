@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/ftpgate/ftpgate/wire"
+
 	"github.com/ftpgate/ftpgate/datachan"
 )
 
@@ -27,7 +29,7 @@ type PortAllocator interface {
 
 // replyHook turns the server's final reply to a command into the client's reply; nil means
 // the client gets nothing now (a follow-up command will answer it).
-type replyHook func(r Reply) *Reply
+type replyHook func(r wire.Reply) *wire.Reply
 
 // supersede ends the data channel a previous PASV/PORT negotiated and no transfer used yet.
 func (s *Session) supersede() {
@@ -102,37 +104,37 @@ func (s *Session) reserve(n int) ([]uint16, error) {
 }
 
 // activeCommand is the PORT (IPv4) or EPRT (IPv6) naming ap.
-func activeCommand(ap netip.AddrPort) Command {
+func activeCommand(ap netip.AddrPort) wire.Command {
 	if ap.Addr().Is4() {
-		return Command{Verb: "PORT", Arg: FormatPORT(ap)}
+		return wire.Command{Verb: "PORT", Arg: wire.FormatPORT(ap)}
 	}
-	return Command{Verb: "EPRT", Arg: FormatEPRT(ap)}
+	return wire.Command{Verb: "EPRT", Arg: wire.FormatEPRT(ap)}
 }
 
 // passiveAnswer is the client's reply to its PASV (227) or EPSV (229) announcing port on
 // the server's address.
-func (s *Session) passiveAnswer(verb string, port uint16) Reply {
+func (s *Session) passiveAnswer(verb string, port uint16) wire.Reply {
 	if verb == "PASV" {
-		return NewReply(227, FormatPASVReply(netip.AddrPortFrom(s.serverAddr.Addr(), port)))
+		return wire.NewReply(227, wire.FormatPASVReply(netip.AddrPortFrom(s.serverAddr.Addr(), port)))
 	}
-	return NewReply(229, FormatEPSVReply(port))
+	return wire.NewReply(229, wire.FormatEPSVReply(port))
 }
 
 // handlePassive serves a client's PASV or EPSV: toward a passive server it is forwarded and
 // the server's 227/229 opens the channel; toward an active server (data_mode active) ftpgate
 // sends PORT/EPRT itself and answers the client with its own 227/229.
-func (s *Session) handlePassive(ctx context.Context, cmd Command) error {
+func (s *Session) handlePassive(ctx context.Context, cmd wire.Command) error {
 	s.supersede()
 	if s.cfg.DataMode == DataActive {
 		return s.passiveViaActive(ctx, cmd)
 	}
-	return s.forwardHook(cmd, func(r Reply) *Reply { return s.onPassiveReply(ctx, cmd.Verb, cmd.Verb, r) })
+	return s.forwardHook(cmd, func(r wire.Reply) *wire.Reply { return s.onPassiveReply(ctx, cmd.Verb, cmd.Verb, r) })
 }
 
 // onPassiveReply handles the server's reply to a PASV/EPSV (sent) made for the client's
 // PASV/EPSV (want): it checks the announced address, opens the channel and answers the
 // client. A server that refuses EPSV is asked again with PASV.
-func (s *Session) onPassiveReply(ctx context.Context, want, sent string, r Reply) *Reply {
+func (s *Session) onPassiveReply(ctx context.Context, want, sent string, r wire.Reply) *wire.Reply {
 	var (
 		ap  netip.AddrPort
 		err error
@@ -143,24 +145,24 @@ func (s *Session) onPassiveReply(ctx context.Context, want, sent string, r Reply
 			return &r // other commands are in flight: no safe place for a retry
 		}
 		s.log.Info("server refused EPSV; retrying with PASV", "reply", r.Code)
-		if err := s.forwardLocked(Command{Verb: "PASV"}, nil, func(r Reply) *Reply { return s.onPassiveReply(ctx, want, "PASV", r) }); err != nil {
+		if err := s.forwardLocked(wire.Command{Verb: "PASV"}, nil, func(r wire.Reply) *wire.Reply { return s.onPassiveReply(ctx, want, "PASV", r) }); err != nil {
 			s.log.Warn("retry with PASV", "err", err.Error())
-			out := NewReply(425, "Cannot open data connection.")
+			out := wire.NewReply(425, "Cannot open data connection.")
 			return &out
 		}
 		return nil
 	case sent == "PASV" && r.Code == 227:
-		ap, err = ParsePASVReply(r.Text())
+		ap, err = wire.ParsePASVReply(r.Text())
 	case sent == "EPSV" && r.Code == 229:
 		var port uint16
-		port, err = ParseEPSVReply(r.Text())
+		port, err = wire.ParseEPSVReply(r.Text())
 		ap = netip.AddrPortFrom(s.serverAddr.Addr(), port)
 	default:
 		return &r
 	}
-	fail := func(why string, attrs ...any) *Reply {
+	fail := func(why string, attrs ...any) *wire.Reply {
 		s.log.Warn("passive reply refused: "+why, append(attrs, "text", r.Text())...)
-		out := NewReply(425, "Cannot open data connection: "+why+".")
+		out := wire.NewReply(425, "Cannot open data connection: "+why+".")
 		return &out
 	}
 	if err != nil {
@@ -192,10 +194,10 @@ func (s *Session) onPassiveReply(ctx context.Context, want, sent string, r Reply
 }
 
 // passiveViaActive answers a client's PASV/EPSV toward an active server: both legs listen.
-func (s *Session) passiveViaActive(ctx context.Context, cmd Command) error {
+func (s *Session) passiveViaActive(ctx context.Context, cmd wire.Command) error {
 	refuse := func(err error) error {
 		s.log.Error("open data channel", "err", err.Error())
-		s.reply(NewReply(425, "Cannot open data connection."))
+		s.reply(wire.NewReply(425, "Cannot open data connection."))
 		return nil
 	}
 	x, err := s.serverListenAddr()
@@ -214,10 +216,10 @@ func (s *Session) passiveViaActive(ctx context.Context, cmd Command) error {
 		return refuse(err)
 	}
 	s.setChannel(ch)
-	return s.forwardHook(activeCommand(netip.AddrPortFrom(x, ports[1])), func(r Reply) *Reply {
+	return s.forwardHook(activeCommand(netip.AddrPortFrom(x, ports[1])), func(r wire.Reply) *wire.Reply {
 		if r.Code/100 != 2 {
 			ch.close(fmt.Errorf("ftp: server refused %d %s", r.Code, r.Text()))
-			out := NewReply(425, "Cannot open data connection.")
+			out := wire.NewReply(425, "Cannot open data connection.")
 			return &out
 		}
 		out := s.passiveAnswer(cmd.Verb, ports[0])
@@ -229,12 +231,12 @@ func (s *Session) passiveViaActive(ctx context.Context, cmd Command) error {
 // server the command goes on (rewritten when the server leg is not the client's own address);
 // toward a passive server (data_mode passive) ftpgate sends PASV/EPSV itself and answers the
 // client's PORT/EPRT. The client leg always connects from the server's address.
-func (s *Session) openActive(ctx context.Context, cmd Command, client netip.AddrPort) error {
+func (s *Session) openActive(ctx context.Context, cmd wire.Command, client netip.AddrPort) error {
 	s.supersede()
 	clientLeg := leg{to: client, from: s.serverAddr.Addr(), port: s.cfg.ActiveSourcePort}
 	refuse := func(err error) error {
 		s.log.Error("open data channel", "err", err.Error())
-		s.reply(NewReply(425, "Cannot open data connection."))
+		s.reply(wire.NewReply(425, "Cannot open data connection."))
 		return nil
 	}
 	if s.cfg.DataMode == DataPassive {
@@ -242,14 +244,14 @@ func (s *Session) openActive(ctx context.Context, cmd Command, client netip.Addr
 		if !s.clientAddr.Addr().Is4() {
 			verb = "EPSV"
 		}
-		return s.forwardHook(Command{Verb: verb}, func(r Reply) *Reply {
+		return s.forwardHook(wire.Command{Verb: verb}, func(r wire.Reply) *wire.Reply {
 			ap, ok := s.passiveTarget(verb, r)
 			if !ok {
-				out := NewReply(500, "Cannot set up the data connection: the server refused passive mode.")
+				out := wire.NewReply(500, "Cannot set up the data connection: the server refused passive mode.")
 				return &out
 			}
 			s.setChannel(s.newChannel(ctx, clientLeg, leg{to: ap, from: s.serverFrom()}))
-			out := NewReply(200, cmd.Verb+" command successful.")
+			out := wire.NewReply(200, cmd.Verb+" command successful.")
 			return &out
 		})
 	}
@@ -273,7 +275,7 @@ func (s *Session) openActive(ctx context.Context, cmd Command, client netip.Addr
 		return refuse(err)
 	}
 	s.setChannel(ch)
-	return s.forwardHook(out, func(r Reply) *Reply {
+	return s.forwardHook(out, func(r wire.Reply) *wire.Reply {
 		if r.Code/100 != 2 {
 			ch.close(fmt.Errorf("ftp: server refused %d %s", r.Code, r.Text()))
 		}
@@ -283,12 +285,12 @@ func (s *Session) openActive(ctx context.Context, cmd Command, client netip.Addr
 
 // passiveTarget checks a 227/229 to a PASV/EPSV ftpgate sent itself and returns where to
 // connect.
-func (s *Session) passiveTarget(verb string, r Reply) (netip.AddrPort, bool) {
+func (s *Session) passiveTarget(verb string, r wire.Reply) (netip.AddrPort, bool) {
 	server := s.serverAddr.Addr()
 	var ap netip.AddrPort
 	switch {
 	case verb == "PASV" && r.Code == 227:
-		a, err := ParsePASVReply(r.Text())
+		a, err := wire.ParsePASVReply(r.Text())
 		if err != nil {
 			return ap, false
 		}
@@ -298,7 +300,7 @@ func (s *Session) passiveTarget(verb string, r Reply) (netip.AddrPort, bool) {
 		}
 		ap = netip.AddrPortFrom(server, a.Port())
 	case verb == "EPSV" && r.Code == 229:
-		port, err := ParseEPSVReply(r.Text())
+		port, err := wire.ParseEPSVReply(r.Text())
 		if err != nil {
 			return ap, false
 		}

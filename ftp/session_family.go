@@ -1,6 +1,11 @@
 package ftp
 
-import "strings"
+import (
+	"errors"
+	"strconv"
+
+	"github.com/ftpgate/ftpgate/wire"
+)
 
 // protoOf is the RFC 2428 network protocol number of the control connection: 1 for IPv4,
 // 2 for IPv6.
@@ -15,31 +20,32 @@ func (s *Session) protoOf() string {
 // looks at it: PASV and PORT carry IPv4 addresses only, EPSV names the control connection's
 // network protocol, and after EPSV ALL only EPSV may set up a data connection. It returns the
 // refusal to give, or ok.
-func (s *Session) checkDataCommand(cmd Command) (refusal Reply, why string, ok bool) {
-	unsupported := NewReply(522, "Network protocol not supported, use ("+s.protoOf()+").")
+func (s *Session) checkDataCommand(cmd wire.Command) (refusal wire.Reply, why string, ok bool) {
+	unsupported := wire.NewReply(522, "Network protocol not supported, use ("+s.protoOf()+").")
 	s.mu.Lock()
 	epsvAll := s.epsvAll
 	s.mu.Unlock()
 	switch cmd.Verb {
 	case "PASV", "PORT", "EPRT":
 		if epsvAll {
-			return NewReply(503, "EPSV ALL is in effect: use EPSV."), "data command after EPSV ALL", false
+			return wire.NewReply(503, "EPSV ALL is in effect: use EPSV."), "data command after EPSV ALL", false
 		}
 		if cmd.Verb != "EPRT" && s.protoOf() == "2" {
 			return unsupported, cmd.Verb + " on an IPv6 control connection", false
 		}
 	case "EPSV":
-		switch arg := strings.TrimSpace(cmd.Arg); {
-		case arg == "", arg == s.protoOf():
-		case strings.EqualFold(arg, "ALL"):
+		switch a, err := wire.ParseEPSVArg(cmd.Arg); {
+		case errors.Is(err, wire.ErrProtocol):
+			return unsupported, "EPSV for an unknown network protocol", false
+		case err != nil:
+			return wire.NewReply(wire.CodeArgSyntax, "EPSV takes 1, 2 or ALL."), "bad EPSV argument", false
+		case a.All:
 			s.mu.Lock()
 			s.epsvAll = true
 			s.mu.Unlock()
-		case arg == "1", arg == "2":
+		case a.Proto != 0 && strconv.Itoa(a.Proto) != s.protoOf():
 			return unsupported, "EPSV for the other network protocol", false
-		default:
-			return NewReply(501, "EPSV takes 1, 2 or ALL."), "bad EPSV argument", false
 		}
 	}
-	return Reply{}, "", true
+	return wire.Reply{}, "", true
 }

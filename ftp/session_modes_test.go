@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ftpgate/ftpgate/wire"
+
 	"github.com/ftpgate/ftpgate/internal/ftptest"
 )
 
@@ -44,7 +46,7 @@ func TestDataModePassive(t *testing.T) {
 		}
 	})
 	port := cdl.Addr().(*net.TCPAddr).AddrPort()
-	if got := hs.cmd("PORT " + FormatPORT(port)); got != "200 PORT command successful." {
+	if got := hs.cmd("PORT " + wire.FormatPORT(port)); got != "200 PORT command successful." {
 		t.Fatalf("PORT: %q", got)
 	}
 	if got := hs.cmd("RETR f"); got != "150 Here it comes." {
@@ -81,7 +83,7 @@ func TestDataModeActive(t *testing.T) {
 		case line == "STOR up":
 			c.Reply("150 Send it.")
 			// The server connects to the PORT it was given: the second stand-in port.
-			ap, err := ParsePORT(strings.TrimPrefix(hs.srv.Received()[0], "PORT "))
+			ap, err := wire.ParsePORT(strings.TrimPrefix(hs.srv.Received()[0], "PORT "))
 			if err != nil {
 				c.Reply("501 Bad PORT.")
 				return
@@ -98,11 +100,11 @@ func TestDataModeActive(t *testing.T) {
 	})
 	ports.next = []uint16{hs.dataPort(), uint16(hs.data2.Addr().(*net.TCPAddr).Port)}
 	got := hs.cmd("PASV")
-	ap, err := ParsePASVReply(strings.TrimPrefix(got, "227 "))
+	ap, err := wire.ParsePASVReply(strings.TrimPrefix(got, "227 "))
 	if err != nil || ap != netip.AddrPortFrom(loop, hs.dataPort()) {
 		t.Fatalf("PASV: %q, want 227 announcing the server's address and the first port", got)
 	}
-	if rec := hs.srv.Received(); len(rec) != 1 || rec[0] != "PORT "+FormatPORT(netip.AddrPortFrom(loop, uint16(hs.data2.Addr().(*net.TCPAddr).Port))) {
+	if rec := hs.srv.Received(); len(rec) != 1 || rec[0] != "PORT "+wire.FormatPORT(netip.AddrPortFrom(loop, uint16(hs.data2.Addr().(*net.TCPAddr).Port))) {
 		t.Fatalf("server received %q, want a PORT naming the client's address and the second port", rec)
 	}
 	dc, err := net.Dial("tcp4", ap.String())
@@ -171,7 +173,7 @@ func TestPasvRewrite(t *testing.T) {
 		t.Fatalf("enforce: %q, want 425", got)
 	}
 	lax = newHarnessWith(t, 30*time.Second, Config{Spoof: true, PasvRewrite: true, Linger: 2 * time.Second}, handler(&lax))
-	want := "227 " + FormatPASVReply(netip.AddrPortFrom(loop, lax.dataPort()))
+	want := "227 " + wire.FormatPASVReply(netip.AddrPortFrom(loop, lax.dataPort()))
 	if got := lax.cmd("PASV"); got != want {
 		t.Fatalf("rewrite: %q, want %q", got, want)
 	}

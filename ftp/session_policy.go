@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 
+	"github.com/ftpgate/ftpgate/wire"
+
 	"github.com/ftpgate/ftpgate/policy"
 )
 
@@ -23,7 +25,7 @@ var unsupportedFeatures = []string{"AUTH", "PBSZ", "PROT", "CCC", "MODE Z"}
 // judgeCommand asks the policy about cmd. It returns the command to go on with and false
 // when the policy refused it (the client has its reply) or true with abort set when the
 // session must end.
-func (s *Session) judgeCommand(ctx context.Context, cmd Command) (Command, bool, bool) {
+func (s *Session) judgeCommand(ctx context.Context, cmd wire.Command) (wire.Command, bool, bool) {
 	if s.pol == nil {
 		return cmd, true, false
 	}
@@ -41,10 +43,10 @@ func (s *Session) judgeCommand(ctx context.Context, cmd Command) (Command, bool,
 		return cmd, true, false
 	case policy.Abort:
 		s.log.Warn("policy aborts the session", "command", cmd.Verb, "arg", arg, "reason", v.Reason)
-		s.writeClient(NewReply(421, "Service not available, session closed by policy."))
+		s.writeClient(wire.NewReply(421, "Service not available, session closed by policy."))
 		return cmd, false, true
 	default:
-		s.refuse("policy: "+v.Reason, NewReply(v.Code, v.Text), "command", cmd.Verb, "arg", arg)
+		s.refuse("policy: "+v.Reason, wire.NewReply(v.Code, v.Text), "command", cmd.Verb, "arg", arg)
 		return cmd, false, false
 	}
 }
@@ -52,7 +54,7 @@ func (s *Session) judgeCommand(ctx context.Context, cmd Command) (Command, bool,
 // judgeAnswer asks the policy about the answer r to verb ("Null" for the greeting). It
 // returns what the client gets, whether r itself passes unchanged, and whether the session
 // must end.
-func (s *Session) judgeAnswer(ctx context.Context, verb string, r Reply) (out Reply, asIs, abort bool) {
+func (s *Session) judgeAnswer(ctx context.Context, verb string, r wire.Reply) (out wire.Reply, asIs, abort bool) {
 	if s.pol == nil {
 		return r, true, false
 	}
@@ -65,19 +67,19 @@ func (s *Session) judgeAnswer(ctx context.Context, verb string, r Reply) (out Re
 		return r, true, false
 	case policy.Abort:
 		s.log.Warn("policy aborts the session on an answer", "command", verb, "reply", r.Code, "reason", v.Reason)
-		return NewReply(421, "Service not available, session closed by policy."), false, true
+		return wire.NewReply(421, "Service not available, session closed by policy."), false, true
 	case policy.Change:
 		s.log.Info("answer changed by policy", "command", verb, "reply", r.Code, "new", v.Code)
-		return NewReply(v.Code, v.Text), false, false
+		return wire.NewReply(v.Code, v.Text), false, false
 	default:
 		s.log.Warn("answer refused by policy", "command", verb, "reply", r.Code, "text", r.Text(), "reason", v.Reason)
-		return NewReply(v.Code, v.Text), false, false
+		return wire.NewReply(v.Code, v.Text), false, false
 	}
 }
 
 // filterFeatures rebuilds a multi-line 211 FEAT reply without the features ftpgate cannot
 // carry and with the policy's edits.
-func (s *Session) filterFeatures(r Reply) Reply {
+func (s *Session) filterFeatures(r wire.Reply) wire.Reply {
 	if r.Code != 211 || len(r.Lines) < 2 {
 		return r
 	}
@@ -98,7 +100,7 @@ func (s *Session) filterFeatures(r Reply) Reply {
 	lines = append(lines, r.Lines[0])
 	lines = append(lines, body...)
 	lines = append(lines, r.Lines[len(r.Lines)-1])
-	return Reply{Code: r.Code, Lines: lines}
+	return wire.Reply{Code: r.Code, Lines: lines}
 }
 
 // unsupported reports whether a FEAT body line names a feature in unsupportedFeatures.

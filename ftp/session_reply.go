@@ -2,12 +2,14 @@ package ftp
 
 import (
 	"context"
+
+	"github.com/ftpgate/ftpgate/wire"
 )
 
 // handleReply processes one server reply and passes it (or what replaces it) to the client,
 // followed by any of ftpgate's own replies that were waiting behind it. It reports true when
 // the session is over.
-func (s *Session) handleReply(ctx context.Context, r Reply) bool {
+func (s *Session) handleReply(ctx context.Context, r wire.Reply) bool {
 	s.qmu.Lock()
 	defer s.qmu.Unlock()
 	var head *pendingCmd
@@ -59,7 +61,7 @@ func (s *Session) handleReply(ctx context.Context, r Reply) bool {
 
 // onFinal acts on the final reply r to cmd, which the policy accepted, and returns the reply
 // the client gets.
-func (s *Session) onFinal(cmd Command, r Reply) Reply {
+func (s *Session) onFinal(cmd wire.Command, r wire.Reply) wire.Reply {
 	switch {
 	case cmd.Verb == "FEAT" && r.Code == 211:
 		return s.filterFeatures(r)

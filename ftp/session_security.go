@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/ftpgate/ftpgate/wire"
 )
 
 // securityGate refuses, while the client leg must be TLS and is not yet, everything but the
 // commands that lead there.
-func (s *Session) securityGate(cmd Command) bool {
+func (s *Session) securityGate(verb wire.Verb) bool {
 	t := s.cfg.TLS
 	if t == nil || t.Client != "required" {
 		return true
@@ -18,51 +20,47 @@ func (s *Session) securityGate(cmd Command) bool {
 	s.mu.Lock()
 	done := s.tls.client != nil || s.tls.cleared
 	s.mu.Unlock()
-	if done {
+	if done || verb.BeforeTLS {
 		return true
 	}
-	switch cmd.Verb {
-	case "AUTH", "FEAT", "QUIT", "NOOP", "HELP":
-		return true
-	}
-	s.refuse("TLS required on the client leg", NewReply(530, "TLS required: send AUTH TLS first."), "command", cmd.Verb)
+	s.refuse("TLS required on the client leg", wire.NewReply(wire.CodeNotLoggedIn, "TLS required: send AUTH TLS first."), "command", verb.Name)
 	return false
 }
 
 // handleSecurity serves AUTH, PBSZ, PROT, CCC and the other RFC 2228 commands.
-func (s *Session) handleSecurity(ctx context.Context, cmd Command) error {
+func (s *Session) handleSecurity(ctx context.Context, cmd wire.Command) error {
 	clientTLS, serverTLS := s.tlsLegs()
 	switch cmd.Verb {
 	case "AUTH":
 		return s.handleAuth(ctx, cmd)
 	case "PBSZ":
 		if !clientTLS {
-			s.refuse("PBSZ without TLS", NewReply(503, "No security mechanism in use."))
+			s.refuse("PBSZ without TLS", wire.NewReply(503, "No security mechanism in use."))
 			return nil
 		}
 		if serverTLS {
 			return s.forward(cmd, nil)
 		}
-		s.reply(NewReply(200, "PBSZ=0"))
+		s.reply(wire.NewReply(200, "PBSZ=0"))
 		return nil
 	case "PROT":
 		if !clientTLS {
-			s.refuse("PROT without TLS", NewReply(503, "No security mechanism in use."))
+			s.refuse("PROT without TLS", wire.NewReply(503, "No security mechanism in use."))
 			return nil
 		}
 		level := strings.ToUpper(strings.TrimSpace(cmd.Arg))
 		if level != "C" && level != "P" {
-			s.refuse("PROT level not supported", NewReply(536, "Only PROT C and PROT P are supported."), "arg", cmd.Arg)
+			s.refuse("PROT level not supported", wire.NewReply(536, "Only PROT C and PROT P are supported."), "arg", cmd.Arg)
 			return nil
 		}
 		s.mu.Lock()
 		s.tls.clientProt = level == "P"
 		s.mu.Unlock()
 		if !serverTLS {
-			s.reply(NewReply(200, "Protection level set to "+level+"."))
+			s.reply(wire.NewReply(200, "Protection level set to "+level+"."))
 			return nil
 		}
-		return s.forwardHook(Command{Verb: "PROT", Arg: level}, func(r Reply) *Reply {
+		return s.forwardHook(wire.Command{Verb: "PROT", Arg: level}, func(r wire.Reply) *wire.Reply {
 			if r.Code/100 == 2 {
 				s.mu.Lock()
 				s.tls.serverProt = level == "P"
@@ -73,56 +71,56 @@ func (s *Session) handleSecurity(ctx context.Context, cmd Command) error {
 	case "CCC":
 		switch {
 		case !s.cfg.TLS.AllowCCC:
-			s.refuse("CCC not allowed", NewReply(534, "CCC is not allowed by policy."))
+			s.refuse("CCC not allowed", wire.NewReply(534, "CCC is not allowed by policy."))
 			return nil
 		case !clientTLS:
-			s.refuse("CCC without TLS", NewReply(533, "The control connection is not protected."))
+			s.refuse("CCC without TLS", wire.NewReply(533, "The control connection is not protected."))
 			return nil
 		case !s.awaitReplies(ctx):
-			s.refuse("CCC behind unanswered commands", NewReply(503, "Send CCC when all replies have arrived."))
+			s.refuse("CCC behind unanswered commands", wire.NewReply(503, "Send CCC when all replies have arrived."))
 			return nil
 		}
-		s.writeClient(NewReply(200, "CCC command successful; the control connection continues in the clear."))
+		s.writeClient(wire.NewReply(200, "CCC command successful; the control connection continues in the clear."))
 		return s.clearClient()
 	default: // ADAT, CONF, ENC, MIC: other mechanisms
-		s.refuse("security mechanism not supported", NewReply(504, "Only AUTH TLS is supported."), "command", cmd.Verb)
+		s.refuse("security mechanism not supported", wire.NewReply(504, "Only AUTH TLS is supported."), "command", cmd.Verb)
 		return nil
 	}
 }
 
 // handleAuth serves AUTH TLS: the server leg is asked first (when policy lets it be TLS), then
 // the client gets 234 and the client leg is upgraded.
-func (s *Session) handleAuth(ctx context.Context, cmd Command) error {
+func (s *Session) handleAuth(ctx context.Context, cmd wire.Command) error {
 	t := s.cfg.TLS
 	switch mech := strings.ToUpper(strings.TrimSpace(cmd.Arg)); {
 	case mech != "TLS" && mech != "SSL" && mech != "TLS-C":
-		s.refuse("AUTH mechanism not supported", NewReply(504, "AUTH mechanism not supported; use AUTH TLS."), "arg", cmd.Arg)
+		s.refuse("AUTH mechanism not supported", wire.NewReply(504, "AUTH mechanism not supported; use AUTH TLS."), "arg", cmd.Arg)
 		return nil
 	case !t.clientOK():
-		s.refuse("TLS refused on the client leg", NewReply(534, "TLS is not available here."))
+		s.refuse("TLS refused on the client leg", wire.NewReply(534, "TLS is not available here."))
 		return nil
 	}
 	clientTLS, serverTLS := s.tlsLegs()
 	if clientTLS {
-		s.refuse("AUTH on a TLS connection", NewReply(503, "TLS is already in use."))
+		s.refuse("AUTH on a TLS connection", wire.NewReply(503, "TLS is already in use."))
 		return nil
 	}
 	// AUTH answers after every reply owed before it (the server leg may still be on its
 	// way to TLS on ftpgate's own behalf).
 	if !s.awaitReplies(ctx) {
-		s.refuse("AUTH behind unanswered commands", NewReply(503, "Send AUTH when all replies have arrived."))
+		s.refuse("AUTH behind unanswered commands", wire.NewReply(503, "Send AUTH when all replies have arrived."))
 		return nil
 	}
 	clientTLS, serverTLS = s.tlsLegs()
 	if serverTLS || t.Server == "refused" {
-		s.writeClient(NewReply(234, "AUTH TLS successful."))
+		s.writeClient(wire.NewReply(234, "AUTH TLS successful."))
 		return s.upgradeClient(ctx)
 	}
-	err := s.forwardHook(Command{Verb: "AUTH", Arg: "TLS"}, func(r Reply) *Reply {
+	err := s.forwardHook(wire.Command{Verb: "AUTH", Arg: "TLS"}, func(r wire.Reply) *wire.Reply {
 		if r.Code == 234 {
 			if err := s.upgradeServer(ctx); err != nil {
 				s.log.Warn("TLS toward the server failed; closing the session", "err", err.Error())
-				s.writeClient(NewReply(431, "Cannot establish a trusted TLS connection to the server: "+reason(err)))
+				s.writeClient(wire.NewReply(431, "Cannot establish a trusted TLS connection to the server: "+reason(err)))
 				s.upgrade <- false
 				s.cancel()
 				return nil
@@ -130,7 +128,7 @@ func (s *Session) handleAuth(ctx context.Context, cmd Command) error {
 		} else {
 			s.log.Info("the server refused AUTH TLS; its leg stays plain", "reply", r.Code)
 		}
-		s.writeClient(NewReply(234, "AUTH TLS successful."))
+		s.writeClient(wire.NewReply(234, "AUTH TLS successful."))
 		s.upgrade <- true
 		return nil
 	})
@@ -192,7 +190,7 @@ func (s *Session) clearClient() error {
 	s.cw.Lock()
 	s.cio = rec
 	s.cw.Unlock()
-	s.lr = NewLineReader(rec, s.cfg.MaxLine)
+	s.lr = wire.NewLineReader(rec, s.cfg.MaxLine)
 	s.mu.Lock()
 	s.tls.client, s.tls.cleared = nil, true
 	s.mu.Unlock()
@@ -205,23 +203,23 @@ func (s *Session) clearClient() error {
 // own behalf while the client's commands wait. It runs in handleReply with s.qmu held.
 func (s *Session) requireServerTLS(ctx context.Context) {
 	s.hold = true
-	s.pending = append(s.pending, pendingCmd{cmd: Command{Verb: "AUTH", Arg: "TLS"}, hook: func(r Reply) *Reply {
+	s.pending = append(s.pending, pendingCmd{cmd: wire.Command{Verb: "AUTH", Arg: "TLS"}, hook: func(r wire.Reply) *wire.Reply {
 		if r.Code != 234 {
 			s.log.Warn("the server refused AUTH TLS, which policy requires; closing", "reply", r.Code)
-			s.writeClient(NewReply(421, "The server does not offer TLS, which policy requires."))
+			s.writeClient(wire.NewReply(421, "The server does not offer TLS, which policy requires."))
 			s.cancel()
 			return nil
 		}
 		if err := s.upgradeServer(ctx); err != nil {
 			s.log.Warn("TLS toward the server failed; closing the session", "err", err.Error())
-			s.writeClient(NewReply(421, "Cannot establish a trusted TLS connection to the server: "+reason(err)))
+			s.writeClient(wire.NewReply(421, "Cannot establish a trusted TLS connection to the server: "+reason(err)))
 			s.cancel()
 			return nil
 		}
 		// PBSZ and PROT go first, ahead of the client's commands that waited.
 		internal := []pendingCmd{
-			{cmd: Command{Verb: "PBSZ", Arg: "0"}, hook: func(Reply) *Reply { return nil }},
-			{cmd: Command{Verb: "PROT", Arg: "P"}, hook: func(r Reply) *Reply {
+			{cmd: wire.Command{Verb: "PBSZ", Arg: "0"}, hook: func(wire.Reply) *wire.Reply { return nil }},
+			{cmd: wire.Command{Verb: "PROT", Arg: "P"}, hook: func(r wire.Reply) *wire.Reply {
 				s.mu.Lock()
 				s.tls.serverProt = r.Code/100 == 2
 				s.mu.Unlock()
@@ -242,5 +240,5 @@ func (s *Session) requireServerTLS(ctx context.Context) {
 	}})
 	s.sw.Lock()
 	defer s.sw.Unlock()
-	s.sio.Write(Command{Verb: "AUTH", Arg: "TLS"}.Bytes())
+	s.sio.Write(wire.Command{Verb: "AUTH", Arg: "TLS"}.Bytes())
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ftpgate/ftpgate/wire"
+
 	"github.com/ftpgate/ftpgate/internal/ftptest"
 )
 
@@ -18,7 +20,7 @@ var loop = netip.MustParseAddr("127.0.0.1")
 
 // pasvText formats a 227 text announcing addr:port.
 func pasvText(addr netip.Addr, port uint16) string {
-	return "227 " + FormatPASVReply(netip.AddrPortFrom(addr, port))
+	return "227 " + wire.FormatPASVReply(netip.AddrPortFrom(addr, port))
 }
 
 func TestSessionRelaysCommandsAndReplies(t *testing.T) {
@@ -169,7 +171,7 @@ func TestSessionActiveStore(t *testing.T) {
 		}
 	})
 	hs.dialer.redirect(netip.AddrPortFrom(loop, hs.dataPort()), cdl.Addr().(*net.TCPAddr).AddrPort())
-	port := FormatPORT(netip.AddrPortFrom(loop, hs.dataPort()))
+	port := wire.FormatPORT(netip.AddrPortFrom(loop, hs.dataPort()))
 	if got := hs.cmd("PORT " + port); got != "200 PORT ok." {
 		t.Fatalf("PORT: %q", got)
 	}
@@ -376,7 +378,7 @@ func TestSessionHoldsFinalReply(t *testing.T) {
 	})
 	hs.dialer.slow = 300 * time.Millisecond
 	hs.dialer.redirect(netip.AddrPortFrom(loop, hs.dataPort()), cdl.Addr().(*net.TCPAddr).AddrPort())
-	if got := hs.cmd("PORT " + FormatPORT(netip.AddrPortFrom(loop, hs.dataPort()))); got != "200 PORT ok." {
+	if got := hs.cmd("PORT " + wire.FormatPORT(netip.AddrPortFrom(loop, hs.dataPort()))); got != "200 PORT ok." {
 		t.Fatalf("PORT: %q", got)
 	}
 	if got := hs.cmd("LIST"); got != "150 Here comes the listing." {

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/ftpgate/ftpgate/wire"
+
 	"github.com/ftpgate/ftpgate/ftptls"
 	"github.com/ftpgate/ftpgate/policy"
 )
@@ -106,7 +108,7 @@ func (s *Session) upgradeServer(ctx context.Context) error {
 	s.sw.Lock()
 	s.sio = tc
 	s.sw.Unlock()
-	s.rr = NewReplyReader(tc, s.cfg.MaxLine, s.cfg.MaxReplyLines)
+	s.rr = wire.NewReplyReader(tc, s.cfg.MaxLine, s.cfg.MaxReplyLines)
 	s.mu.Lock()
 	s.tls.server = tc
 	s.mu.Unlock()
@@ -131,7 +133,7 @@ func (s *Session) upgradeClient(ctx context.Context) error {
 	s.cw.Lock()
 	s.cio = tc
 	s.cw.Unlock()
-	s.lr = NewLineReader(tc, s.cfg.MaxLine)
+	s.lr = wire.NewLineReader(tc, s.cfg.MaxLine)
 	s.mu.Lock()
 	s.tls.client, s.tls.crec = tc, rec
 	s.mu.Unlock()

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 
+	"github.com/ftpgate/ftpgate/wire"
+
 	"github.com/ftpgate/ftpgate/policy"
 )
 
@@ -24,7 +26,7 @@ func Replay(ctx context.Context, pol PolicySession, r io.Reader, w io.Writer) er
 		if len(server) == 0 {
 			return nil
 		}
-		rr := NewReplyReader(strings.NewReader(strings.Join(server, "\r\n")+"\r\n"), 0, 0)
+		rr := wire.NewReplyReader(strings.NewReader(strings.Join(server, "\r\n")+"\r\n"), 0, 0)
 		for {
 			rep, err := rr.ReadReply()
 			if err == io.EOF {
@@ -50,10 +52,10 @@ func Replay(ctx context.Context, pol PolicySession, r io.Reader, w io.Writer) er
 				return err
 			}
 			text := strings.TrimPrefix(strings.TrimPrefix(line, "C:"), " ")
-			var cmd Command
+			var cmd wire.Command
 			if text != "" {
 				var err error
-				if cmd, err = ParseCommand(text); err != nil {
+				if cmd, err = wire.ParseCommand(text); err != nil {
 					fmt.Fprintf(w, "C: %-40s -> 500 (ftpgate: %v)\n", text, err)
 					continue
 				}

@@ -4,21 +4,14 @@ import (
 	"context"
 	"sync"
 	"time"
-)
 
-// Direction is the way a transfer command moves data.
-type Direction string
-
-// The directions of transfer commands.
-const (
-	Download Direction = "download" // server to client: RETR, LIST, NLST, MLSD
-	Upload   Direction = "upload"   // client to server: STOR, STOU, APPE
+	"github.com/ftpgate/ftpgate/wire"
 )
 
 // transfer is one transfer command on its way to its final reply.
 type transfer struct {
-	cmd   Command
-	dir   Direction
+	cmd   wire.Command
+	dir   wire.Direction
 	rest  int64
 	typ   string
 	user  string
@@ -38,7 +31,7 @@ func (x *transfer) preliminary(code int) {
 
 // beginTransfer starts the record of a transfer command, binding it to the data channel the
 // last PASV/PORT opened. REST applies to this transfer only.
-func (s *Session) beginTransfer(cmd Command, dir Direction) *transfer {
+func (s *Session) beginTransfer(cmd wire.Command, dir wire.Direction) *transfer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	x := &transfer{cmd: cmd, dir: dir, rest: s.rest, typ: s.typ, user: s.user, data: s.cur, start: time.Now(),
@@ -61,7 +54,7 @@ func (s *Session) awaitFinal(ctx context.Context, x *transfer) {
 	case <-t.C:
 		s.log.Warn("no final reply after the data connection closed; closing the session",
 			"command", x.cmd.Verb, "timeout", s.cfg.ReplyTimeout.String())
-		s.writeClient(NewReply(421, "No reply from the server after the transfer, closing control connection."))
+		s.writeClient(wire.NewReply(421, "No reply from the server after the transfer, closing control connection."))
 		s.cancel()
 	}
 }
@@ -104,7 +97,7 @@ func (s *Session) logTransfer(x *transfer, code int) {
 	arg := x.cmd.Arg
 	attrs := []any{
 		"client", s.clientAddr.Addr().String(), "server", s.serverAddr.String(), "user", x.user,
-		"command", x.cmd.Verb, "arg", arg, "rest", x.rest, "type", x.typ, "direction", string(x.dir),
+		"command", x.cmd.Verb, "arg", arg, "rest", x.rest, "type", x.typ, "direction", x.dir.String(),
 		"bytes_to_client", toClient, "bytes_to_server", toServer,
 		"duration", time.Since(x.start).Round(time.Millisecond).String(), "reply", code,
 		"complete", code/100 == 2 && dataErr == "",

@@ -1,9 +1,10 @@
 package policy
 
 import (
-	"net/netip"
-	"strconv"
+	"errors"
 	"strings"
+
+	"github.com/ftpgate/ftpgate/wire"
 )
 
 // refusal is a built-in check's reply and the reason for the log.
@@ -15,14 +16,9 @@ type refusal struct {
 
 // The replies of the argument checks.
 const (
-	textSyntax        = "Syntax error in parameters or arguments."
-	textNotForParam   = "Command not implemented for that parameter."
-	textBadProtocol   = "Network protocol not supported, use (1,2)"
-	maxRestDigits     = 19 // the digits of the largest int64
-	eprtMinDelimiter  = 33
-	eprtMaxDelimiter  = 126
-	portFieldCount    = 6
-	maxPortFieldValue = 255
+	textSyntax      = "Syntax error in parameters or arguments."
+	textNotForParam = "Command not implemented for that parameter."
+	textBadProtocol = "Network protocol not supported, use (1,2)"
 )
 
 // checkArg checks the argument of the commands whose argument ftpgate must understand:
@@ -38,12 +34,12 @@ func checkArg(verb, arg string) *refusal {
 	case "STRU":
 		return checkOneOf(verb, arg, "F")
 	case "REST":
-		if _, ok := parseRest(arg); !ok {
+		if _, err := wire.ParseREST(arg); err != nil {
 			return &refusal{501, textSyntax, "REST needs a non-negative 64-bit decimal offset"}
 		}
 	case "PORT":
-		if !validPort(arg) {
-			return &refusal{501, textSyntax, "PORT needs h1,h2,h3,h4,p1,p2 with each field 0..255"}
+		if _, err := wire.ParsePORT(arg); err != nil {
+			return &refusal{501, textSyntax, "PORT needs h1,h2,h3,h4,p1,p2 with each field 0..255 and a port above 0"}
 		}
 	case "EPRT":
 		return checkEPRT(arg)
@@ -89,74 +85,27 @@ func checkOneOf(verb, arg, want string) *refusal {
 	return nil
 }
 
-// parseRest parses a REST argument: decimal digits only, no sign, fitting an int64.
-func parseRest(arg string) (int64, bool) {
-	if arg == "" || len(arg) > maxRestDigits {
-		return 0, false
-	}
-	for i := 0; i < len(arg); i++ {
-		if arg[i] < '0' || arg[i] > '9' {
-			return 0, false
-		}
-	}
-	n, err := strconv.ParseInt(arg, 10, 64)
-	return n, err == nil
-}
-
-// validPort checks PORT's syntax: six comma-separated decimal fields, each 0..255.
-func validPort(arg string) bool {
-	f := strings.Split(strings.TrimSpace(arg), ",")
-	if len(f) != portFieldCount {
-		return false
-	}
-	for _, s := range f {
-		if s == "" || len(s) > 3 || strings.Trim(s, "0123456789") != "" {
-			return false
-		}
-		if n, _ := strconv.Atoi(s); n > maxPortFieldValue {
-			return false
-		}
-	}
-	return true
-}
-
-// checkEPRT checks EPRT's syntax (RFC 2428): <d>proto<d>address<d>port<d>, the delimiter
-// a printable ASCII character, proto 1 (IPv4) or 2 (IPv6) matching the address, port
-// 1..65535. An unknown protocol number gets 522.
+// checkEPRT checks EPRT's syntax (RFC 2428) with the wire grammar; an unknown network
+// protocol number gets 522.
 func checkEPRT(arg string) *refusal {
-	bad := &refusal{501, textSyntax, "EPRT needs |proto|address|port|"}
-	if len(arg) < 2 || arg[0] < eprtMinDelimiter || arg[0] > eprtMaxDelimiter {
-		return bad
+	_, err := wire.ParseEPRT(arg)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, wire.ErrProtocol):
+		return &refusal{522, textBadProtocol, "EPRT network protocol not supported"}
 	}
-	d := arg[:1]
-	f := strings.Split(arg, d)
-	if len(f) != 5 || f[0] != "" || f[4] != "" {
-		return bad
-	}
-	if f[1] != "1" && f[1] != "2" {
-		if _, err := strconv.Atoi(f[1]); err == nil {
-			return &refusal{522, textBadProtocol, "EPRT network protocol " + f[1] + " not supported"}
-		}
-		return bad
-	}
-	addr, err := netip.ParseAddr(f[2])
-	if err != nil || addr.Zone() != "" || (f[1] == "1") != addr.Is4() {
-		return &refusal{501, textSyntax, "EPRT address does not match protocol " + f[1]}
-	}
-	if port, err := strconv.Atoi(f[3]); err != nil || port < 1 || port > 65535 || strings.Trim(f[3], "0123456789") != "" {
-		return &refusal{501, textSyntax, "EPRT port must be 1..65535"}
-	}
-	return nil
+	return &refusal{501, textSyntax, "EPRT needs |proto|address|port| with a matching address and a port 1..65535"}
 }
 
 // checkEPSV checks EPSV's argument (RFC 2428): none, "1", "2" or "ALL". Another protocol
 // number gets 522.
 func checkEPSV(arg string) *refusal {
-	switch strings.ToUpper(strings.TrimSpace(arg)) {
-	case "", "1", "2", "ALL":
+	_, err := wire.ParseEPSVArg(arg)
+	switch {
+	case err == nil:
 		return nil
-	}
-	if _, err := strconv.Atoi(strings.TrimSpace(arg)); err == nil {
+	case errors.Is(err, wire.ErrProtocol):
 		return &refusal{522, textBadProtocol, "EPSV network protocol " + arg + " not supported"}
 	}
 	return &refusal{501, textSyntax, "EPSV takes no argument, a protocol number or ALL"}

@@ -44,7 +44,7 @@ func TestCheckArg(t *testing.T) {
 		{"REST", "", 501},
 		{"REST", " 1", 501},
 		{"PORT", "192,168,1,2,4,1", 0},
-		{"PORT", "0,0,0,0,0,0", 0},
+		{"PORT", "0,0,0,0,0,0", 501}, // port 0: one PORT grammar (wire) for policy and session
 		{"PORT", "192,168,1,2,4,256", 501},
 		{"PORT", "192,168,1,2,4", 501},
 		{"PORT", "192,168,1,2,4,1,1", 501},

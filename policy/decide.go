@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/ftpgate/ftpgate/wire"
 )
 
 // The replies the policy gives when an entry names no code or text.
@@ -26,7 +28,7 @@ func (s *Session) decideCommand(ctx context.Context, verb, arg string) Verdict {
 	a, key := Action{}, verb
 	if exact, ok := s.p.Commands[verb]; ok {
 		a = exact
-	} else if !KnownVerb(verb) {
+	} else if !wire.Known(verb) {
 		if s.p.PermitUnknownCommand {
 			return Verdict{Kind: Accept, Arg: arg}
 		}
@@ -73,7 +75,7 @@ func (s *Session) applyCommand(ctx context.Context, a Action, key, verb, arg str
 func rejectReply(verb string, code int, text string) (int, string) {
 	if code == 0 {
 		code = 500
-		if fileVerb(verb) {
+		if v, _ := wire.Lookup(verb); v.File {
 			code = 550
 		}
 	}

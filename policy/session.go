@@ -3,6 +3,8 @@ package policy
 import (
 	"context"
 	"strings"
+
+	"github.com/ftpgate/ftpgate/wire"
 )
 
 // Session is one control connection's view of its policy: the state machine (login,
@@ -52,10 +54,10 @@ func (s *Session) Info() Info {
 
 // Command decides on a command from the client. In order: an empty command (allowed only
 // by PermitEmptyCommand); the limits (line length, user name length and characters,
-// password length); the state machine (before login only AllowedBeforeLogin verbs, RNTO
+// password length); the state machine (before login only the verbs wire.Lookup allows before login, RNTO
 // only right after an RNFR the server answered 350); the argument checks (TYPE, MODE,
 // STRU, REST, PORT, EPRT, EPSV, PASV, USER) and OPTS for a removed feature; then the
-// command table (exact verb, else "*"; a verb that neither the table nor KnownVerb knows is
+// command table (exact verb, else "*"; a verb that neither the table nor wire.Known knows is
 // refused with 500 unless PermitUnknownCommand), AllowedUsers, and callbacks. A log
 // modifier or learning mode turns a refusal by the policy (not by the built-in checks) into
 // an accepted verdict with WouldRefuse set. An accepted verdict carries the argument to
@@ -107,7 +109,7 @@ func (s *Session) builtin(verb, arg string) *refusal {
 			return &refusal{501, "Password too long.", why}
 		}
 	}
-	if !s.loggedIn && !AllowedBeforeLogin(verb) {
+	if v, _ := wire.Lookup(verb); !s.loggedIn && !v.BeforeLogin {
 		return &refusal{530, "Please login with USER and PASS.", verb + " before login"}
 	}
 	if verb == "RNTO" && !s.rnfrArmed {
@@ -127,19 +129,19 @@ func (s *Session) builtin(verb, arg string) *refusal {
 // forwarded updates the state for a command that passes to the server.
 func (s *Session) forwarded(verb, arg string) {
 	s.rnfrArmed = false
-	switch {
+	switch v, _ := wire.Lookup(verb); {
 	case verb == "USER":
 		s.pendingUser = arg
 	case verb == "REST":
-		s.restPending, _ = parseRest(arg)
+		s.restPending, _ = wire.ParseREST(arg)
 		s.restReady = false
-	case restartVerb(verb):
+	case v.Restart:
 		s.xferOffset = 0
 		if s.restReady {
 			s.xferOffset = s.restPending
 		}
 		s.restReady = false
-	case !keepsRestart(verb):
+	case !v.KeepsRest:
 		s.restReady = false
 	}
 }

@@ -204,7 +204,7 @@ func TestDefault(t *testing.T) {
 
 // TestDeployExample checks that the shipped example configuration and script load.
 func TestDeployExample(t *testing.T) {
-	path := filepath.Join("..", "..", "..", "deploy", "ftpgate.yaml")
+	path := filepath.Join("..", "..", "deploy", "ftpgate.yaml")
 	cfg, err := Load(path)
 	if err != nil {
 		t.Fatalf("Load(%s): %v", path, err)

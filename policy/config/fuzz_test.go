@@ -8,7 +8,7 @@ import (
 // FuzzParse: any configuration text gives a configuration or an error, never a panic; a
 // parsed configuration's services all have a policy.
 func FuzzParse(f *testing.F) {
-	if b, err := os.ReadFile("../../../deploy/ftpgate.yaml"); err == nil {
+	if b, err := os.ReadFile("../../deploy/ftpgate.yaml"); err == nil {
 		f.Add(b)
 	}
 	f.Add([]byte("version: 1\nservices:\n  - name: a\n    policy: readonly\n"))

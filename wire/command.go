@@ -1,4 +1,4 @@
-package ftp
+package wire
 
 import (
 	"errors"
@@ -63,11 +63,8 @@ func (c Command) Bytes() []byte {
 
 // Sensitive reports whether the argument must not be logged (PASS, ACCT).
 func (c Command) Sensitive() bool {
-	switch c.Verb {
-	case "PASS", "ACCT":
-		return true
-	}
-	return false
+	v, _ := Lookup(c.Verb)
+	return v.Sensitive
 }
 
 // Redacted returns String(), with the argument replaced by "****" if the command is

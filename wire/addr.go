@@ -1,4 +1,4 @@
-package ftp
+package wire
 
 import (
 	"errors"
@@ -85,6 +85,12 @@ func ParseEPRT(arg string) (netip.AddrPort, error) {
 	if len(f) != 3 {
 		return bad("want <d>proto<d>addr<d>port<d>")
 	}
+	if f[0] != "1" && f[0] != "2" {
+		if _, err := strconv.Atoi(f[0]); err == nil {
+			return netip.AddrPort{}, fmt.Errorf("%w: %w: EPRT %q", ErrBadAddress, ErrProtocol, truncate(arg, 64))
+		}
+		return bad("protocol is not 1 or 2")
+	}
 	port, ok := parsePort(f[2])
 	if !ok {
 		return bad("port is not 1..65535")
@@ -98,12 +104,10 @@ func ParseEPRT(arg string) (netip.AddrPort, error) {
 		if !addr.Is4() {
 			return bad("protocol 1 needs an IPv4 address")
 		}
-	case "2":
+	default:
 		if !addr.Is6() {
 			return bad("protocol 2 needs an IPv6 address")
 		}
-	default:
-		return bad("protocol is not 1 or 2")
 	}
 	return netip.AddrPortFrom(addr.Unmap(), port), nil
 }
