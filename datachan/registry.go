@@ -16,22 +16,15 @@ import (
 // ErrInUse is returned by Expect when another session already expects the same connection.
 var ErrInUse = errors.New("datachan: expectation already held by another session")
 
-// Key identifies one expected connection: from Src to Dst:Port, as the nft element does.
-type Key struct {
-	Src, Dst netip.Addr
-	Port     uint16
-}
-
-func (k Key) String() string {
-	return fmt.Sprintf("%s . %s . %d", k.Src, k.Dst, k.Port)
-}
+// An expected connection is named by its nft element (from Src to Dst:Port); the registry
+// keys elements without their timeout, and installs them with its own.
 
 // Handler takes over an arrived data connection. It runs on its own goroutine and owns conn.
 type Handler func(conn *net.TCPConn)
 
 type entry struct {
 	owner   uint64
-	key     Key
+	key     nft.Element // Timeout zero
 	handler Handler
 	timer   *time.Timer
 }
@@ -44,7 +37,7 @@ type Registry struct {
 	log     *slog.Logger
 
 	mu      sync.Mutex
-	byKey   map[Key]*entry
+	byKey   map[nft.Element]*entry
 	byOwner map[uint64]*entry
 }
 
@@ -58,18 +51,18 @@ func NewRegistry(inst nft.Installer, timeout time.Duration, log *slog.Logger) *R
 		inst:    inst,
 		timeout: timeout,
 		log:     log,
-		byKey:   make(map[Key]*entry),
+		byKey:   make(map[nft.Element]*entry),
 		byOwner: make(map[uint64]*entry),
 	}
 }
 
 // Expect installs the expectation k for owner, superseding owner's previous one. When the
 // connection arrives, h is called with it; at most one connection is admitted.
-func (r *Registry) Expect(ctx context.Context, owner uint64, k Key, h Handler) error {
+func (r *Registry) Expect(ctx context.Context, owner uint64, k nft.Element, h Handler) error {
 	if !k.Src.IsValid() || !k.Dst.IsValid() || k.Src.Is4() != k.Dst.Is4() || k.Port == 0 {
 		return fmt.Errorf("datachan: invalid expectation %s", k)
 	}
-	k.Src, k.Dst = k.Src.Unmap(), k.Dst.Unmap()
+	k = keyOf(k)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if e, ok := r.byKey[k]; ok && e.owner != owner {
@@ -78,7 +71,9 @@ func (r *Registry) Expect(ctx context.Context, owner uint64, k Key, h Handler) e
 	if old := r.byOwner[owner]; old != nil {
 		r.removeLocked(ctx, old)
 	}
-	if err := r.inst.Add(ctx, nft.Element{Src: k.Src, Dst: k.Dst, Port: k.Port, Timeout: r.timeout}); err != nil {
+	el := k
+	el.Timeout = r.timeout
+	if err := r.inst.Add(ctx, el); err != nil {
 		return fmt.Errorf("datachan: add expectation %s: %w", k, err)
 	}
 	e := &entry{owner: owner, key: k, handler: h}
@@ -100,8 +95,8 @@ func (r *Registry) Cancel(ctx context.Context, owner uint64) {
 
 // Withdraw removes owner's expectation if it is still k (a newer expectation of the same
 // owner stays).
-func (r *Registry) Withdraw(ctx context.Context, owner uint64, k Key) {
-	k.Src, k.Dst = k.Src.Unmap(), k.Dst.Unmap()
+func (r *Registry) Withdraw(ctx context.Context, owner uint64, k nft.Element) {
+	k = keyOf(k)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if e := r.byOwner[owner]; e != nil && e.key == k {
@@ -112,7 +107,7 @@ func (r *Registry) Withdraw(ctx context.Context, owner uint64, k Key) {
 // Claim takes the expectation that admits a connection from src to dst, removing it and its
 // element so no second connection gets in. It reports false for an unexpected connection.
 func (r *Registry) Claim(ctx context.Context, src, dst netip.AddrPort) (owner uint64, h Handler, ok bool) {
-	k := Key{Src: src.Addr().Unmap(), Dst: dst.Addr().Unmap(), Port: dst.Port()}
+	k := keyOf(nft.Element{Src: src.Addr(), Dst: dst.Addr(), Port: dst.Port()})
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e := r.byKey[k]
@@ -148,9 +143,13 @@ func (r *Registry) removeLocked(ctx context.Context, e *entry) {
 	if r.byOwner[e.owner] == e {
 		delete(r.byOwner, e.owner)
 	}
-	el := nft.Element{Src: e.key.Src, Dst: e.key.Dst, Port: e.key.Port}
-	if err := r.inst.Delete(context.WithoutCancel(ctx), el); err != nil {
+	if err := r.inst.Delete(context.WithoutCancel(ctx), e.key); err != nil {
 		// The element still expires on its own; say so loudly.
 		r.log.Error("delete expectation", "session", e.owner, "element", e.key.String(), "err", err)
 	}
+}
+
+// keyOf is k as the registry's maps key it: addresses unmapped, no timeout.
+func keyOf(k nft.Element) nft.Element {
+	return nft.Element{Src: k.Src.Unmap(), Dst: k.Dst.Unmap(), Port: k.Port}
 }

@@ -45,7 +45,7 @@ func elementsOf(t *testing.T, f *nft.Fake) string {
 func TestRegistryLifecycle(t *testing.T) {
 	ctx := context.Background()
 	f, r := newFakeRegistry(t, 30*time.Second)
-	k := Key{Src: client, Dst: server, Port: 40001}
+	k := nft.Element{Src: client, Dst: server, Port: 40001}
 	if err := r.Expect(ctx, 1, k, func(*net.TCPConn) {}); err != nil {
 		t.Fatal(err)
 	}
@@ -85,16 +85,16 @@ func TestRegistrySupersedeCancelCollide(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must(r.Expect(ctx, 1, Key{client, server, 40001}, nil))
-	must(r.Expect(ctx, 1, Key{client, server, 40002}, nil))
-	must(r.Expect(ctx, 2, Key{c6, s6, 40001}, nil))
+	must(r.Expect(ctx, 1, nft.Element{Src: client, Dst: server, Port: 40001}, nil))
+	must(r.Expect(ctx, 1, nft.Element{Src: client, Dst: server, Port: 40002}, nil))
+	must(r.Expect(ctx, 2, nft.Element{Src: c6, Dst: s6, Port: 40001}, nil))
 	if got, want := elementsOf(t, f), "198.51.100.2 . 203.0.113.2 . 40002 timeout 30s; 2001:db8:1::2 . 2001:db8:2::2 . 40001 timeout 30s"; got != want {
 		t.Fatalf("elements %q, want %q", got, want)
 	}
-	if err := r.Expect(ctx, 3, Key{client, server, 40002}, nil); !errors.Is(err, ErrInUse) {
+	if err := r.Expect(ctx, 3, nft.Element{Src: client, Dst: server, Port: 40002}, nil); !errors.Is(err, ErrInUse) {
 		t.Fatalf("collision: err = %v, want ErrInUse", err)
 	}
-	if err := r.Expect(ctx, 3, Key{client, s6, 40002}, nil); err == nil {
+	if err := r.Expect(ctx, 3, nft.Element{Src: client, Dst: s6, Port: 40002}, nil); err == nil {
 		t.Fatal("mixed families accepted")
 	}
 	r.Cancel(ctx, 1)
@@ -112,7 +112,7 @@ func TestRegistryKernelFailure(t *testing.T) {
 	ctx := context.Background()
 	f, r := newFakeRegistry(t, 30*time.Second)
 	f.FailNext(errors.New("netlink: no buffer space"))
-	if err := r.Expect(ctx, 1, Key{client, server, 40001}, nil); err == nil {
+	if err := r.Expect(ctx, 1, nft.Element{Src: client, Dst: server, Port: 40001}, nil); err == nil {
 		t.Fatal("Expect hid the kernel failure")
 	}
 	if r.Len() != 0 {
@@ -122,7 +122,7 @@ func TestRegistryKernelFailure(t *testing.T) {
 
 func TestRegistryExpiry(t *testing.T) {
 	f, r := newFakeRegistry(t, 200*time.Millisecond)
-	if err := r.Expect(context.Background(), 1, Key{client, server, 40001}, nil); err != nil {
+	if err := r.Expect(context.Background(), 1, nft.Element{Src: client, Dst: server, Port: 40001}, nil); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(3 * time.Second)
@@ -137,7 +137,7 @@ func TestRegistryExpiry(t *testing.T) {
 func TestRegistryWithdraw(t *testing.T) {
 	ctx := context.Background()
 	f, r := newFakeRegistry(t, 30*time.Second)
-	old, cur := Key{client, server, 40001}, Key{client, server, 40002}
+	old, cur := nft.Element{Src: client, Dst: server, Port: 40001}, nft.Element{Src: client, Dst: server, Port: 40002}
 	if err := r.Expect(ctx, 1, old, nil); err != nil {
 		t.Fatal(err)
 	}

@@ -8,51 +8,30 @@ import (
 	"io"
 	"net"
 	"sync"
+
+	"github.com/ftpgate/ftpgate/wire"
 )
 
 // Counts are the bytes a relay carried each way.
 type Counts struct {
-	// AToB counts bytes read from a and written to b; BToA the other way. For the direction a
-	// one-way relay forbids, it counts the offending bytes read (and dropped), if any.
-	AToB, BToA int64
+	// ToServer counts bytes read from the client leg and written to the server leg; ToClient
+	// the other way. For the direction a one-way relay forbids, it counts the offending bytes
+	// read (and dropped), if any.
+	ToServer, ToClient int64
 }
 
-// Direction says which way a relay may carry bytes.
-type Direction int
+// allows reports whether a relay for a transfer in direction d lets bytes flow toward the
+// server (toServer) or toward the client. NoData allows both ways.
+func allows(d wire.Direction, toServer bool) bool {
+	return d == wire.NoData || (d == wire.Upload) == toServer
+}
 
-const (
-	// Both carries bytes both ways (no transfer command known).
-	Both Direction = iota
-	// AToB carries bytes only from a to b; a byte from b toward a is a violation.
-	AToB
-	// BToA carries bytes only from b to a; a byte from a toward b is a violation.
-	BToA
-)
-
-// String returns "both", "a->b" or "b->a".
-func (d Direction) String() string {
-	switch d {
-	case Both:
-		return "both"
-	case AToB:
-		return "a->b"
-	case BToA:
-		return "b->a"
+// way names the direction of the copy toward the server (toServer) or toward the client.
+func way(toServer bool) wire.Direction {
+	if toServer {
+		return wire.Upload
 	}
-	return fmt.Sprintf("Direction(%d)", int(d))
-}
-
-// allows reports whether d lets bytes flow from a to b (aToB) or from b to a.
-func (d Direction) allows(aToB bool) bool {
-	return d == Both || (d == AToB) == aToB
-}
-
-// way returns the one-way Direction of the copy from a to b (aToB) or from b to a.
-func way(aToB bool) Direction {
-	if aToB {
-		return AToB
-	}
-	return BToA
+	return wire.Download
 }
 
 // ErrWrongDirection is returned (wrapped, naming the direction and the byte count) when bytes
@@ -63,12 +42,13 @@ var ErrWrongDirection = errors.New("datachan: data in the wrong direction")
 // Any byte is a violation, so it only needs to be large enough to report a useful count.
 const guardBuf = 512
 
-// Relay joins a and b until both directions have ended, propagating half-close: when one side
+// Relay joins the client leg a and the server leg b until both directions have ended, propagating half-close: when one side
 // finishes sending, the other side's write half is shut down, so a reader sees EOF exactly
 // when the writer closed. Cancelling ctx closes both connections. Relay closes a and b before
 // it returns.
 //
-// dir says which way bytes may flow. An allowed direction is copied between the
+// dir says which way bytes may flow: toward the client (Download), toward the server
+// (Upload) or both (NoData). An allowed direction is copied between the
 // *net.TCPConn values, so Linux splices it inside the kernel. A forbidden direction is only
 // watched: its EOF is propagated as a half-close like any other, but a single byte is a
 // violation, upon which both connections are reset and Relay returns an error wrapping
@@ -81,8 +61,8 @@ const guardBuf = 512
 //
 // a and b are TCP connections, or TLS connections over them (FTPS data channels, which
 // ftpgate decrypts and re-encrypts); only TCP to TCP is spliced.
-func Relay(ctx context.Context, a, b net.Conn, dir Direction, half func(aToB bool, n int64)) (Counts, error) {
-	if dir != Both && dir != AToB && dir != BToA {
+func Relay(ctx context.Context, a, b net.Conn, dir wire.Direction, half func(toServer bool, n int64)) (Counts, error) {
+	if dir != wire.NoData && dir != wire.Upload && dir != wire.Download {
 		a.Close()
 		b.Close()
 		return Counts{}, fmt.Errorf("datachan: relay: invalid direction %d", int(dir))
@@ -97,28 +77,9 @@ func Relay(ctx context.Context, a, b net.Conn, dir Direction, half func(aToB boo
 		b.Close()
 	})
 	defer stop()
-	run := func(aToB bool, n *int64, err *error) {
-		defer wg.Done()
-		src, dst := a, b
-		if !aToB {
-			src, dst = b, a
-		}
-		if dir.allows(aToB) {
-			*n, *err = pipe(dst, src)
-		} else {
-			*n, *err = guard(dst, src)
-			if errors.Is(*err, ErrWrongDirection) {
-				*err = fmt.Errorf("%w: %d bytes %s on a relay that carries only %s",
-					*err, *n, way(aToB), dir)
-			}
-		}
-		if half != nil {
-			half(aToB, *n)
-		}
-	}
 	wg.Add(2)
-	go run(true, &c.AToB, &errs[0])
-	go run(false, &c.BToA, &errs[1])
+	go relayToServer(&wg, a, b, dir, half, &c.ToServer, &errs[0])
+	go relayToClient(&wg, a, b, dir, half, &c.ToClient, &errs[1])
 	wg.Wait()
 	a.Close()
 	b.Close()
@@ -133,6 +94,38 @@ func Relay(ctx context.Context, a, b net.Conn, dir Direction, half func(aToB boo
 		}
 	}
 	return c, ctx.Err()
+}
+
+// relayToServer is the goroutine that carries (or guards) the bytes from the client leg a
+// to the server leg b; a named function, so it shows up by name in stack dumps.
+func relayToServer(wg *sync.WaitGroup, a, b net.Conn, dir wire.Direction, half func(bool, int64), n *int64, err *error) {
+	defer wg.Done()
+	*n, *err = carry(b, a, dir, true)
+	if half != nil {
+		half(true, *n)
+	}
+}
+
+// relayToClient is the goroutine that carries (or guards) the bytes from the server leg b to
+// the client leg a.
+func relayToClient(wg *sync.WaitGroup, a, b net.Conn, dir wire.Direction, half func(bool, int64), n *int64, err *error) {
+	defer wg.Done()
+	*n, *err = carry(a, b, dir, false)
+	if half != nil {
+		half(false, *n)
+	}
+}
+
+// carry runs one direction of a relay: pipe where dir allows it, guard where it does not.
+func carry(dst, src net.Conn, dir wire.Direction, toServer bool) (int64, error) {
+	if allows(dir, toServer) {
+		return pipe(dst, src)
+	}
+	n, err := guard(dst, src)
+	if errors.Is(err, ErrWrongDirection) {
+		err = fmt.Errorf("%w: %d bytes of %s on a %s relay", err, n, way(toServer), dir)
+	}
+	return n, err
 }
 
 // pipe copies src to dst and then half-closes: dst stops writing, src stops reading. On an

@@ -4,18 +4,20 @@ import (
 	"context"
 	"io"
 	"testing"
+
+	"github.com/ftpgate/ftpgate/wire"
 )
 
 // BenchmarkRelay measures the relay's throughput on loopback: 64 MiB per operation from one
 // peer through Relay (spliced TCP to TCP) to the other, both ways allowed and one way only
 // (the reverse direction watched for stray bytes).
 func BenchmarkRelay(b *testing.B) {
-	for _, dir := range []Direction{Both, AToB} {
+	for _, dir := range []wire.Direction{wire.NoData, wire.Upload} {
 		b.Run(dir.String(), func(b *testing.B) { benchmarkRelay(b, dir) })
 	}
 }
 
-func benchmarkRelay(b *testing.B, dir Direction) {
+func benchmarkRelay(b *testing.B, dir wire.Direction) {
 	const size = 64 << 20
 	buf := make([]byte, 1<<20)
 	b.SetBytes(size)

@@ -13,6 +13,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ftpgate/ftpgate/nft"
+	"github.com/ftpgate/ftpgate/wire"
 )
 
 // tcpPair returns both ends of a loopback TCP connection.
@@ -35,7 +38,7 @@ func tcpPair(t testing.TB) (*net.TCPConn, *net.TCPConn) {
 	return c, s
 }
 
-// TestRelayHalfClose checks Both: each way carries data and ends on its own half-close.
+// TestRelayHalfClose checks wire.NoData: each way carries data and ends on its own half-close.
 func TestRelayHalfClose(t *testing.T) {
 	// peerA <-> a  [relay]  b <-> peerB
 	peerA, a := tcpPair(t)
@@ -50,7 +53,7 @@ func TestRelayHalfClose(t *testing.T) {
 		halves []bool
 	)
 	go func() {
-		c, err := Relay(context.Background(), a, b, Both, func(aToB bool, n int64) {
+		c, err := Relay(context.Background(), a, b, wire.NoData, func(aToB bool, n int64) {
 			mu.Lock()
 			halves = append(halves, aToB)
 			mu.Unlock()
@@ -75,7 +78,7 @@ func TestRelayHalfClose(t *testing.T) {
 	}
 	select {
 	case r := <-done:
-		if r.err != nil || r.c.AToB != int64(len(up)) || r.c.BToA != int64(len(down)) {
+		if r.err != nil || r.c.ToServer != int64(len(up)) || r.c.ToClient != int64(len(down)) {
 			t.Fatalf("Relay = %+v, %v", r.c, r.err)
 		}
 	case <-time.After(10 * time.Second):
@@ -89,7 +92,7 @@ func TestRelayHalfClose(t *testing.T) {
 }
 
 func TestRelayCancel(t *testing.T) {
-	for _, dir := range []Direction{Both, AToB, BToA} {
+	for _, dir := range []wire.Direction{wire.NoData, wire.Upload, wire.Download} {
 		t.Run(dir.String(), func(t *testing.T) {
 			_, a := tcpPair(t)
 			b, _ := tcpPair(t)
@@ -121,7 +124,7 @@ func TestServerRefusesUnexpected(t *testing.T) {
 	go s.Serve(ctx, ln)
 	port := uint16(ln.Addr().(*net.TCPAddr).Port)
 	got := make(chan *net.TCPConn, 1)
-	if err := r.Expect(ctx, 9, Key{loopback, loopback, port}, func(c *net.TCPConn) { got <- c }); err != nil {
+	if err := r.Expect(ctx, 9, nft.Element{Src: loopback, Dst: loopback, Port: port}, func(c *net.TCPConn) { got <- c }); err != nil {
 		t.Fatal(err)
 	}
 	c1, err := net.Dial("tcp4", ln.Addr().String())
@@ -170,7 +173,7 @@ type relayResult struct {
 	err error
 }
 
-func startRelay(t *testing.T, dir Direction) *relayRun {
+func startRelay(t *testing.T, dir wire.Direction) *relayRun {
 	t.Helper()
 	peerA, a := tcpPair(t)
 	b, peerB := tcpPair(t)
@@ -202,8 +205,8 @@ func (r *relayRun) wait(t *testing.T) relayResult {
 }
 
 // ends sides a one-way relay test from dir: the peer that sends and the one that receives.
-func (r *relayRun) ends(dir Direction) (sender, receiver *net.TCPConn) {
-	if dir == AToB {
+func (r *relayRun) ends(dir wire.Direction) (sender, receiver *net.TCPConn) {
+	if dir == wire.Upload {
 		return r.peerA, r.peerB
 	}
 	return r.peerB, r.peerA
@@ -226,13 +229,13 @@ func readToEnd(t *testing.T, name string, c *net.TCPConn) ([]byte, error) {
 func TestRelayOneWay(t *testing.T) {
 	payload := bytes.Repeat([]byte("0123456789abcdef"), 3<<16) // 3 MiB
 	for _, tc := range []struct {
-		dir           Direction
+		dir           wire.Direction
 		receiverFirst bool
 	}{
-		{AToB, true},
-		{AToB, false},
-		{BToA, true},
-		{BToA, false},
+		{wire.Upload, true},
+		{wire.Upload, false},
+		{wire.Download, true},
+		{wire.Download, false},
 	} {
 		name := tc.dir.String() + "/sender-closes-first"
 		if tc.receiverFirst {
@@ -270,16 +273,16 @@ func TestRelayOneWay(t *testing.T) {
 				}
 			}
 			res := r.wait(t)
-			want := Counts{AToB: int64(len(payload))}
-			if tc.dir == BToA {
-				want = Counts{BToA: int64(len(payload))}
+			want := Counts{ToServer: int64(len(payload))}
+			if tc.dir == wire.Download {
+				want = Counts{ToClient: int64(len(payload))}
 			}
 			if res.err != nil || res.c != want {
 				t.Fatalf("Relay = %+v, %v; want %+v, nil", res.c, res.err, want)
 			}
 			r.mu.Lock()
 			defer r.mu.Unlock()
-			if wantHalves := map[bool]int64{true: want.AToB, false: want.BToA}; !maps.Equal(r.halves, wantHalves) {
+			if wantHalves := map[bool]int64{true: want.ToServer, false: want.ToClient}; !maps.Equal(r.halves, wantHalves) {
 				t.Fatalf("half callbacks %v, want %v", r.halves, wantHalves)
 			}
 		})
@@ -290,15 +293,15 @@ func TestRelayOneWay(t *testing.T) {
 // connections, reaches nobody, and fails the relay with ErrWrongDirection.
 func TestRelayWrongDirection(t *testing.T) {
 	for _, tc := range []struct {
-		dir Direction
+		dir wire.Direction
 		// midStream keeps the sender writing (far more than the buffers hold) while the
 		// receiver misbehaves; otherwise the sender sends a few bytes and waits.
 		midStream bool
 	}{
-		{AToB, false},
-		{AToB, true},
-		{BToA, false},
-		{BToA, true},
+		{wire.Upload, false},
+		{wire.Upload, true},
+		{wire.Download, false},
+		{wire.Download, true},
 	} {
 		name := tc.dir.String() + "/idle-sender"
 		if tc.midStream {
@@ -335,9 +338,9 @@ func TestRelayWrongDirection(t *testing.T) {
 			if !errors.Is(res.err, ErrWrongDirection) {
 				t.Fatalf("Relay error %v, want ErrWrongDirection", res.err)
 			}
-			wrong := res.c.BToA
-			if tc.dir == BToA {
-				wrong = res.c.AToB
+			wrong := res.c.ToClient
+			if tc.dir == wire.Download {
+				wrong = res.c.ToServer
 			}
 			if wrong != 1 {
 				t.Fatalf("Relay counted %d wrong-way bytes (%+v), want 1", wrong, res.c)
@@ -345,7 +348,7 @@ func TestRelayWrongDirection(t *testing.T) {
 			if msg := res.err.Error(); !strings.Contains(msg, "1 bytes") || !strings.Contains(msg, tc.dir.String()) {
 				t.Errorf("error %q does not name the count and the direction", msg)
 			}
-			// Both peers see the connection end; the stray byte reaches nobody.
+			// wire.NoData peers see the connection end; the stray byte reaches nobody.
 			if _, err := readToEnd(t, "receiver", receiver); err != nil && !errors.Is(err, syscall.ECONNRESET) {
 				t.Errorf("receiver: %v, want EOF or a reset", err)
 			}
@@ -365,7 +368,7 @@ func TestRelayWrongDirection(t *testing.T) {
 			}
 			r.mu.Lock()
 			defer r.mu.Unlock()
-			if len(r.halves) != 2 || r.halves[tc.dir == BToA] != 1 {
+			if len(r.halves) != 2 || r.halves[tc.dir == wire.Download] != 1 {
 				t.Errorf("half callbacks %v, want both directions, the forbidden one with 1", r.halves)
 			}
 		})
@@ -375,7 +378,7 @@ func TestRelayWrongDirection(t *testing.T) {
 func TestRelayInvalidDirection(t *testing.T) {
 	peerA, a := tcpPair(t)
 	b, peerB := tcpPair(t)
-	if _, err := Relay(context.Background(), a, b, Direction(7), nil); err == nil {
+	if _, err := Relay(context.Background(), a, b, wire.Direction(7), nil); err == nil {
 		t.Fatal("Relay accepted Direction(7)")
 	}
 	for name, c := range map[string]*net.TCPConn{"A": peerA, "B": peerB} {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/ftpgate/ftpgate/datachan"
 	"github.com/ftpgate/ftpgate/wire"
 
 	"github.com/ftpgate/ftpgate/ftptls"
@@ -19,8 +20,8 @@ import (
 // Server accepts intercepted control connections and runs a Session for each.
 type Server struct {
 	Config Config
-	Dialer Dialer
-	Data   DataChannels
+	Dialer datachan.Dialer
+	Data   datachan.Expecter
 	Log    *slog.Logger
 	// IsLocal reports whether an address belongs to this box. A connection whose original
 	// destination is the box itself is refused: relaying it would loop back into ftpgate.

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ftpgate/ftpgate/datachan"
 	"github.com/ftpgate/ftpgate/wire"
 
 	"golang.org/x/sys/unix"
@@ -25,8 +26,8 @@ type Session struct {
 
 	cfg    Config
 	log    *slog.Logger
-	dialer Dialer
-	data   DataChannels
+	dialer datachan.Dialer
+	dc     *datachan.Set // the session's data channels
 	pol    PolicySession
 
 	client     *net.TCPConn // the raw connections; closing them ends everything on them
@@ -38,20 +39,20 @@ type Session struct {
 	clientAddr netip.AddrPort
 	serverAddr netip.AddrPort
 
-	cw      sync.Mutex // serialises writes to the client
-	sw      sync.Mutex // serialises writes to the server
-	qmu     sync.Mutex // guards pending
+	// Lock order: cw or sw before qmu; pmu alone. None is held across a wait, a TLS
+	// handshake or a netlink call; cw and sw are held across the one write they order.
+	cw      sync.Mutex // the client write lock: orders everything written to the client
+	sw      sync.Mutex // the server write lock: orders commands queued and written to the server
+	qmu     sync.Mutex // guards pending, hold, held and each transfer's wait
 	pending []pendingCmd
-	hold    bool     // the server leg is being upgraded to TLS: commands wait in held
-	held    [][]byte // commands to send once the upgrade is done
+	hold    bool       // the server leg is being upgraded to TLS: commands wait in held
+	held    [][]byte   // commands to send once the upgrade is done
+	pmu     sync.Mutex // serialises the policy session: both loops consult it
 
 	mu       sync.Mutex // guards the fields below
 	user     string
 	typ      string
 	rest     int64
-	cur      *dataChannel // negotiated by the last PASV/PORT, not yet used by a transfer
-	active   *dataChannel // used by the transfer in progress
-	running  int          // data relays in progress; they suspend the idle timeout
 	idle     *time.Timer
 	cancel   context.CancelFunc // ends the session
 	lastLine atomic.Int64       // UnixNano of the client's last command line
@@ -59,41 +60,26 @@ type Session struct {
 	epsvAll  bool // EPSV ALL was sent: only EPSV may set up data connections (RFC 2428)
 	tls      tlsState
 	upgrade  chan bool // reply loop to command loop: upgrade the client leg after AUTH (or not)
-	dataWG   sync.WaitGroup
 }
 
 // errPolicyAbort ends a session that the policy aborted.
 var errPolicyAbort = errors.New("ftp: session aborted by policy")
 
-// maxPending bounds the commands (and ftpgate's own replies) waiting for the server's replies
-// to earlier commands: a client that pipelines more is disconnected, so memory stays bounded.
-const maxPending = 256
-
-// pendingCmd is a command forwarded to the server and not yet answered with a final reply, or
-// a reply ftpgate itself gives, queued so that replies reach the client in command order.
-type pendingCmd struct {
-	cmd   wire.Command
-	xfer  *transfer
-	local *wire.Reply
-	hook  replyHook // makes the client's reply out of the server's final reply
-}
-
 // NewSession prepares a session for the accepted client connection whose original destination
 // was server.
 // pol decides on commands and answers; nil accepts everything.
-func NewSession(id uint64, client *net.TCPConn, server netip.AddrPort, cfg Config, d Dialer, dc DataChannels, pol PolicySession, log *slog.Logger) *Session {
+func NewSession(id uint64, client *net.TCPConn, server netip.AddrPort, cfg Config, d datachan.Dialer, dc datachan.Expecter, pol PolicySession, log *slog.Logger) *Session {
 	cfg = cfg.WithDefaults()
 	ca := addrPort(client.RemoteAddr())
 	server = netip.AddrPortFrom(server.Addr().Unmap(), server.Port())
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Session{
+	s := &Session{
 		ID:         id,
 		cfg:        cfg,
 		log:        log.With("session", id),
 		dialer:     d,
-		data:       dc,
 		pol:        pol,
 		client:     client,
 		cio:        client,
@@ -102,6 +88,9 @@ func NewSession(id uint64, client *net.TCPConn, server netip.AddrPort, cfg Confi
 		serverAddr: server,
 		typ:        "A",
 	}
+	s.dc = datachan.NewSet(datachan.Config{Owner: id, Expect: dc, Dialer: d, Ports: cfg.Ports,
+		ConnectTimeout: cfg.ConnectTimeout, Log: s.log}, s)
+	return s
 }
 
 // Serve runs the session until either side closes, the client quits, or ctx is cancelled. It
@@ -115,17 +104,8 @@ func (s *Session) Serve(ctx context.Context) error {
 	cancel()
 	s.mu.Lock()
 	s.closed = true
-	chans := []*dataChannel{s.cur, s.active}
 	s.mu.Unlock()
-	for _, ch := range chans {
-		if ch != nil {
-			ch.close(errChannelClosed)
-		}
-	}
-	for sd := clientSide; sd <= serverSide; sd++ {
-		s.data.Cancel(context.WithoutCancel(ctx), s.owner(sd))
-	}
-	s.dataWG.Wait()
+	s.dc.Close(ctx)
 	s.client.Close()
 	if s.server != nil {
 		s.server.Close()
@@ -189,17 +169,18 @@ func (s *Session) serve(ctx context.Context, cancel context.CancelFunc) error {
 func (s *Session) idleExpired(cancel context.CancelFunc) {
 	quiet := time.Since(time.Unix(0, s.lastLine.Load()))
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	idle := s.idle
+	s.mu.Unlock()
 	switch {
-	case s.running > 0:
-		s.idle.Reset(s.cfg.IdleTimeout)
+	case s.dc.Busy():
+		idle.Reset(s.cfg.IdleTimeout)
 		return
 	case quiet < s.cfg.IdleTimeout:
-		s.idle.Reset(s.cfg.IdleTimeout - quiet)
+		idle.Reset(s.cfg.IdleTimeout - quiet)
 		return
 	}
 	s.log.Info("control connection idle, closing", "idle", s.cfg.IdleTimeout.String())
-	s.writeClient(wire.NewReply(421, "Idle timeout, closing control connection."))
+	s.writeClient(wire.NewReply(wire.CodeUnavailable, "Idle timeout, closing control connection."))
 	cancel()
 }
 
@@ -221,10 +202,7 @@ func (s *Session) commandLoop(ctx context.Context) error {
 		default:
 			return fmt.Errorf("ftp: read command: %w", err)
 		}
-		s.qmu.Lock()
-		backlog := len(s.pending)
-		s.qmu.Unlock()
-		if backlog >= maxPending {
+		if backlog := s.backlog(); backlog >= maxPending {
 			s.log.Warn("client pipelines too many unanswered commands, closing session", "pending", backlog)
 			s.writeClient(wire.NewReply(421, "Too many commands waiting for replies, closing control connection."))
 			return fmt.Errorf("ftp: %d commands pending", backlog)
@@ -269,87 +247,6 @@ func (s *Session) replyLoop(ctx context.Context) error {
 			return nil
 		}
 	}
-}
-
-// writeClient writes a reply to the client now.
-func (s *Session) writeClient(r wire.Reply) {
-	s.cw.Lock()
-	defer s.cw.Unlock()
-	if _, err := s.cio.Write(r.Bytes()); err != nil {
-		s.log.Debug("write to client", "err", err.Error())
-	}
-}
-
-// reply answers the client on ftpgate's own behalf, after every reply still owed to
-// commands sent before.
-func (s *Session) reply(r wire.Reply) {
-	s.qmu.Lock()
-	defer s.qmu.Unlock()
-	if len(s.pending) == 0 {
-		s.writeClient(r)
-		return
-	}
-	s.pending = append(s.pending, pendingCmd{local: &r})
-}
-
-// refuse logs why a command was refused and answers the client with r.
-func (s *Session) refuse(why string, r wire.Reply, attrs ...any) {
-	s.log.Warn("command refused: "+why, append(attrs, "reply", r.Code)...)
-	s.reply(r)
-}
-
-// forward queues cmd as owed a reply and sends it to the server.
-func (s *Session) forward(cmd wire.Command, x *transfer) error {
-	s.qmu.Lock()
-	defer s.qmu.Unlock()
-	return s.forwardLocked(cmd, x, nil)
-}
-
-// forwardHook forwards cmd; hook makes the client's reply out of the server's.
-func (s *Session) forwardHook(cmd wire.Command, hook replyHook) error {
-	s.qmu.Lock()
-	defer s.qmu.Unlock()
-	return s.forwardLocked(cmd, nil, hook)
-}
-
-// forwardLocked is forward with s.qmu held.
-func (s *Session) forwardLocked(cmd wire.Command, x *transfer, hook replyHook) error {
-	s.pending = append(s.pending, pendingCmd{cmd: cmd, xfer: x, hook: hook})
-	if s.hold {
-		s.held = append(s.held, cmd.Bytes())
-		return nil
-	}
-	s.sw.Lock()
-	defer s.sw.Unlock()
-	if cmd.Verb == "ABOR" {
-		return s.sendAbort(cmd)
-	}
-	if _, err := s.sio.Write(cmd.Bytes()); err != nil {
-		return fmt.Errorf("ftp: write command: %w", err)
-	}
-	return nil
-}
-
-// goData runs f as part of the session's data work: Serve waits for it, and it suspends
-// the idle timeout. After the session closed it does not run.
-func (s *Session) goData(f func()) {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return
-	}
-	s.dataWG.Add(1)
-	s.running++
-	s.mu.Unlock()
-	go func() {
-		defer func() {
-			s.mu.Lock()
-			s.running--
-			s.mu.Unlock()
-			s.dataWG.Done()
-		}()
-		f()
-	}()
 }
 
 // addrPort returns a TCP address as an unmapped netip.AddrPort.

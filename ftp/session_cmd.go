@@ -2,7 +2,6 @@ package ftp
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -34,12 +33,7 @@ func (s *Session) handleCommand(ctx context.Context, cmd wire.Command) error {
 		return s.handlePassive(ctx, cmd)
 	case "ABOR":
 		// The transfer's data legs close now; the server's 426/226 (or 225) follow in order.
-		s.mu.Lock()
-		active := s.active
-		s.mu.Unlock()
-		if active != nil {
-			active.close(errAborted)
-		}
+		s.dc.Abort()
 	case "AUTH", "ADAT", "CCC", "CONF", "ENC", "MIC", "PBSZ", "PROT":
 		return s.handleSecurity(ctx, cmd)
 	case "REIN":
@@ -70,13 +64,10 @@ func (s *Session) handleCommand(ctx context.Context, cmd wire.Command) error {
 		return err
 	}
 	if x.data != nil {
-		x.data.activate(dir)
+		x.data.Activate(dir)
 	}
 	return nil
 }
-
-// errAborted marks a transfer whose data channel ABOR closed.
-var errAborted = errors.New("ftp: transfer aborted")
 
 // handleActive checks a PORT or EPRT: the address must be the client's own and the port 1024
 // or above; then openActive sets the channel up.

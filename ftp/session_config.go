@@ -1,36 +1,11 @@
 package ftp
 
 import (
-	"context"
-	"net"
 	"net/netip"
 	"time"
 
 	"github.com/ftpgate/ftpgate/datachan"
 )
-
-// Dialer connects onward to a server. When src is valid the connection leaves from that
-// address (the client's own, spoofed); otherwise from the box's own address.
-type Dialer interface {
-	Dial(ctx context.Context, src netip.Addr, dst netip.AddrPort) (*net.TCPConn, error)
-}
-
-// PortDialer is a Dialer that also chooses the source port. intercept.Dialer is one.
-type PortDialer interface {
-	DialPort(ctx context.Context, src, dst netip.AddrPort) (*net.TCPConn, error)
-}
-
-// DataChannels opens and closes a session's data channel expectations. datachan.Registry
-// implements it.
-type DataChannels interface {
-	// Expect admits one connection matching k and hands it to h, superseding the owner's
-	// previous expectation.
-	Expect(ctx context.Context, owner uint64, k datachan.Key, h datachan.Handler) error
-	// Cancel removes the owner's expectation, if any.
-	Cancel(ctx context.Context, owner uint64)
-	// Withdraw removes the owner's expectation if it is still k.
-	Withdraw(ctx context.Context, owner uint64, k datachan.Key)
-}
 
 // Config holds the session limits and timeouts. Zero fields take their defaults.
 type Config struct {
@@ -62,7 +37,7 @@ type Config struct {
 	ActiveSourcePort uint16
 	// Ports hands out the data ports ftpgate announces itself (translated modes, the box's
 	// own address).
-	Ports PortAllocator
+	Ports datachan.PortAllocator
 	// BoxSource returns the box's own address toward a server.
 	BoxSource func(server netip.Addr) (netip.Addr, error)
 	// TLS configures FTPS; nil refuses AUTH.

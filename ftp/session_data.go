@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 
+	"github.com/ftpgate/ftpgate/nft"
 	"github.com/ftpgate/ftpgate/wire"
 
 	"github.com/ftpgate/ftpgate/datachan"
@@ -19,35 +20,6 @@ const (
 	DataPassive DataMode = "passive" // always PASV/EPSV toward the server
 	DataActive  DataMode = "active"  // always PORT/EPRT toward the server
 )
-
-// PortAllocator hands out data ports without collisions across sessions. datachan.Ports
-// implements it.
-type PortAllocator interface {
-	Reserve() (uint16, error)
-	Release(port uint16)
-}
-
-// replyHook turns the server's final reply to a command into the client's reply; nil means
-// the client gets nothing now (a follow-up command will answer it).
-type replyHook func(r wire.Reply) *wire.Reply
-
-// supersede ends the data channel a previous PASV/PORT negotiated and no transfer used yet.
-func (s *Session) supersede() {
-	s.mu.Lock()
-	old := s.cur
-	s.cur = nil
-	s.mu.Unlock()
-	if old != nil {
-		old.close(errChannelClosed)
-	}
-}
-
-// setChannel makes ch the channel the next transfer command uses.
-func (s *Session) setChannel(ch *dataChannel) {
-	s.mu.Lock()
-	s.cur = ch
-	s.mu.Unlock()
-}
 
 // serverFrom is the address the server leg connects from: the client's own (spoofing) or
 // the box's own (invalid: the kernel picks it).
@@ -84,25 +56,6 @@ func (s *Session) serverListenAddr() (netip.Addr, error) {
 	return s.cfg.BoxSource(s.serverAddr.Addr())
 }
 
-// reserve takes n ports from the allocator.
-func (s *Session) reserve(n int) ([]uint16, error) {
-	if s.cfg.Ports == nil {
-		return nil, fmt.Errorf("ftp: no data port range configured")
-	}
-	var ports []uint16
-	for i := 0; i < n; i++ {
-		p, err := s.cfg.Ports.Reserve()
-		if err != nil {
-			for _, q := range ports {
-				s.cfg.Ports.Release(q)
-			}
-			return nil, fmt.Errorf("ftp: reserve data port: %w", err)
-		}
-		ports = append(ports, p)
-	}
-	return ports, nil
-}
-
 // activeCommand is the PORT (IPv4) or EPRT (IPv6) naming ap.
 func activeCommand(ap netip.AddrPort) wire.Command {
 	if ap.Addr().Is4() {
@@ -124,7 +77,7 @@ func (s *Session) passiveAnswer(verb string, port uint16) wire.Reply {
 // the server's 227/229 opens the channel; toward an active server (data_mode active) ftpgate
 // sends PORT/EPRT itself and answers the client with its own 227/229.
 func (s *Session) handlePassive(ctx context.Context, cmd wire.Command) error {
-	s.supersede()
+	s.dc.Supersede()
 	if s.cfg.DataMode == DataActive {
 		return s.passiveViaActive(ctx, cmd)
 	}
@@ -141,11 +94,13 @@ func (s *Session) onPassiveReply(ctx context.Context, want, sent string, r wire.
 	)
 	switch {
 	case sent == "EPSV" && r.Code/100 == 5 && r.Code != 522 && s.clientAddr.Addr().Is4():
-		if len(s.pending) > 0 {
+		retry := pendingCmd{cmd: wire.Command{Verb: "PASV"}, hook: func(r wire.Reply) *wire.Reply { return s.onPassiveReply(ctx, want, "PASV", r) }}
+		sent, err := s.send(retry, true)
+		if !sent {
 			return &r // other commands are in flight: no safe place for a retry
 		}
 		s.log.Info("server refused EPSV; retrying with PASV", "reply", r.Code)
-		if err := s.forwardLocked(wire.Command{Verb: "PASV"}, nil, func(r wire.Reply) *wire.Reply { return s.onPassiveReply(ctx, want, "PASV", r) }); err != nil {
+		if err != nil {
 			s.log.Warn("retry with PASV", "err", err.Error())
 			out := wire.NewReply(425, "Cannot open data connection.")
 			return &out
@@ -179,13 +134,12 @@ func (s *Session) onPassiveReply(ctx context.Context, want, sent string, r wire.
 		return fail("server announced a privileged port", "port", ap.Port())
 	}
 	target := netip.AddrPortFrom(server, ap.Port())
-	ch := s.newChannel(ctx,
-		leg{listen: true, key: datachan.Key{Src: s.clientAddr.Addr(), Dst: server, Port: ap.Port()}},
-		leg{to: target, from: s.serverFrom()})
-	if err := ch.open(); err != nil {
+	if _, err := s.openChannel(ctx, datachan.Spec{
+		Client: datachan.Leg{Listen: true, Expect: nft.Element{Src: s.clientAddr.Addr(), Dst: server, Port: ap.Port()}},
+		Server: datachan.Leg{To: target, From: s.serverFrom()},
+	}); err != nil {
 		return fail("cannot install expectation", "err", err.Error())
 	}
-	s.setChannel(ch)
 	if want == sent && ap.Addr().Unmap() == server {
 		return &r
 	}
@@ -204,21 +158,21 @@ func (s *Session) passiveViaActive(ctx context.Context, cmd wire.Command) error 
 	if err != nil {
 		return refuse(err)
 	}
-	ports, err := s.reserve(2)
+	ports, err := s.dc.Reserve(2)
 	if err != nil {
 		return refuse(err)
 	}
-	ch := s.newChannel(ctx,
-		leg{listen: true, key: datachan.Key{Src: s.clientAddr.Addr(), Dst: s.serverAddr.Addr(), Port: ports[0]}},
-		leg{listen: true, key: datachan.Key{Src: s.serverAddr.Addr(), Dst: x, Port: ports[1]}})
-	ch.ports = ports
-	if err := ch.open(); err != nil {
+	ch, err := s.openChannel(ctx, datachan.Spec{
+		Client: datachan.Leg{Listen: true, Expect: nft.Element{Src: s.clientAddr.Addr(), Dst: s.serverAddr.Addr(), Port: ports[0]}},
+		Server: datachan.Leg{Listen: true, Expect: nft.Element{Src: s.serverAddr.Addr(), Dst: x, Port: ports[1]}},
+		Ports:  ports,
+	})
+	if err != nil {
 		return refuse(err)
 	}
-	s.setChannel(ch)
 	return s.forwardHook(activeCommand(netip.AddrPortFrom(x, ports[1])), func(r wire.Reply) *wire.Reply {
-		if r.Code/100 != 2 {
-			ch.close(fmt.Errorf("ftp: server refused %d %s", r.Code, r.Text()))
+		if !wire.Positive(r.Code) {
+			ch.Close(fmt.Errorf("ftp: server refused %d %s", r.Code, r.Text()))
 			out := wire.NewReply(425, "Cannot open data connection.")
 			return &out
 		}
@@ -232,8 +186,8 @@ func (s *Session) passiveViaActive(ctx context.Context, cmd wire.Command) error 
 // toward a passive server (data_mode passive) ftpgate sends PASV/EPSV itself and answers the
 // client's PORT/EPRT. The client leg always connects from the server's address.
 func (s *Session) openActive(ctx context.Context, cmd wire.Command, client netip.AddrPort) error {
-	s.supersede()
-	clientLeg := leg{to: client, from: s.serverAddr.Addr(), port: s.cfg.ActiveSourcePort}
+	s.dc.Supersede()
+	clientLeg := datachan.Leg{To: client, From: s.serverAddr.Addr(), FromPort: s.cfg.ActiveSourcePort}
 	refuse := func(err error) error {
 		s.log.Error("open data channel", "err", err.Error())
 		s.reply(wire.NewReply(425, "Cannot open data connection."))
@@ -250,8 +204,12 @@ func (s *Session) openActive(ctx context.Context, cmd wire.Command, client netip
 				out := wire.NewReply(500, "Cannot set up the data connection: the server refused passive mode.")
 				return &out
 			}
-			s.setChannel(s.newChannel(ctx, clientLeg, leg{to: ap, from: s.serverFrom()}))
-			out := wire.NewReply(200, cmd.Verb+" command successful.")
+			if _, err := s.openChannel(ctx, datachan.Spec{Client: clientLeg, Server: datachan.Leg{To: ap, From: s.serverFrom()}}); err != nil {
+				s.log.Error("open data channel", "err", err.Error())
+				out := wire.NewReply(wire.CodeCannotOpenData, "Cannot open data connection.")
+				return &out
+			}
+			out := wire.NewReply(wire.CodeOK, cmd.Verb+" command successful.")
 			return &out
 		})
 	}
@@ -262,22 +220,24 @@ func (s *Session) openActive(ctx context.Context, cmd wire.Command, client netip
 	out, port := cmd, client.Port()
 	var ports []uint16
 	if x != client.Addr() {
-		if ports, err = s.reserve(1); err != nil {
+		if ports, err = s.dc.Reserve(1); err != nil {
 			return refuse(err)
 		}
 		port = ports[0]
 		out = activeCommand(netip.AddrPortFrom(x, port))
 	}
-	ch := s.newChannel(ctx, clientLeg, leg{listen: true, key: datachan.Key{Src: s.serverAddr.Addr(), Dst: x, Port: port}})
-	ch.ports = ports
 	// The expectation exists before the server reads the command: it may connect early.
-	if err := ch.open(); err != nil {
+	ch, err := s.openChannel(ctx, datachan.Spec{
+		Client: clientLeg,
+		Server: datachan.Leg{Listen: true, Expect: nft.Element{Src: s.serverAddr.Addr(), Dst: x, Port: port}},
+		Ports:  ports,
+	})
+	if err != nil {
 		return refuse(err)
 	}
-	s.setChannel(ch)
 	return s.forwardHook(out, func(r wire.Reply) *wire.Reply {
-		if r.Code/100 != 2 {
-			ch.close(fmt.Errorf("ftp: server refused %d %s", r.Code, r.Text()))
+		if !wire.Positive(r.Code) {
+			ch.Close(fmt.Errorf("ftp: server refused %d %s", r.Code, r.Text()))
 		}
 		return &r
 	})
@@ -309,4 +269,12 @@ func (s *Session) passiveTarget(verb string, r wire.Reply) (netip.AddrPort, bool
 		return ap, false
 	}
 	return ap, ap.Port() >= 1024
+}
+
+// openChannel opens the data channel sp describes, its legs protected as PROT says now.
+func (s *Session) openChannel(ctx context.Context, sp datachan.Spec) (*datachan.Channel, error) {
+	s.mu.Lock()
+	sp.Client.TLS, sp.Server.TLS = s.tls.clientProt, s.tls.serverProt
+	s.mu.Unlock()
+	return s.dc.Open(ctx, sp)
 }

@@ -228,12 +228,12 @@ func (hs *harness) elements() string {
 	return strings.Join(out, "\n")
 }
 
-// nopData is a DataChannels that expects nothing.
+// nopData is a datachan.Expecter that expects nothing.
 type nopData struct{}
 
-func (nopData) Expect(context.Context, uint64, datachan.Key, datachan.Handler) error { return nil }
-func (nopData) Cancel(context.Context, uint64)                                       {}
-func (nopData) Withdraw(context.Context, uint64, datachan.Key)                       {}
+func (nopData) Expect(context.Context, uint64, nft.Element, datachan.Handler) error { return nil }
+func (nopData) Cancel(context.Context, uint64)                                      {}
+func (nopData) Withdraw(context.Context, uint64, nft.Element)                       {}
 
 // fixedPorts hands out the given ports in order (the stand-in listeners' ports) and records
 // what was released.

@@ -29,7 +29,9 @@ func (s *Session) judgeCommand(ctx context.Context, cmd wire.Command) (wire.Comm
 	if s.pol == nil {
 		return cmd, true, false
 	}
+	s.pmu.Lock()
 	v := s.pol.Command(ctx, cmd.Verb, cmd.Arg)
+	s.pmu.Unlock()
 	arg := cmd.Arg
 	if cmd.Sensitive() {
 		arg = "****"
@@ -58,7 +60,9 @@ func (s *Session) judgeAnswer(ctx context.Context, verb string, r wire.Reply) (o
 	if s.pol == nil {
 		return r, true, false
 	}
+	s.pmu.Lock()
 	v := s.pol.Answer(ctx, verb, r.Code, r.Text())
+	s.pmu.Unlock()
 	if v.WouldRefuse {
 		s.log.Warn("answer would be refused by policy (accepted: log or learning mode)", "command", verb, "reply", r.Code, "reason", v.Reason)
 	}
@@ -94,7 +98,9 @@ func (s *Session) filterFeatures(r wire.Reply) wire.Reply {
 		body = append(body, " AUTH TLS", " PBSZ", " PROT")
 	}
 	if s.pol != nil {
+		s.pmu.Lock()
 		body = s.pol.FilterFeatures(body)
+		s.pmu.Unlock()
 	}
 	lines := make([]string, 0, len(body)+2)
 	lines = append(lines, r.Lines[0])

@@ -8,18 +8,17 @@ import (
 
 // handleReply processes one server reply and passes it (or what replaces it) to the client,
 // followed by any of ftpgate's own replies that were waiting behind it. It reports true when
-// the session is over.
+// the session is over. It runs on the reply loop and holds no lock across its work: the wait
+// for a transfer's data, the hooks' netlink calls and TLS handshakes run while the command
+// loop goes on (an ABOR reaches the server while a final reply is held back). The command the
+// reply answers stays at the head of the queue until its reply is written, so ftpgate's own
+// replies to later commands still wait behind it.
 func (s *Session) handleReply(ctx context.Context, r wire.Reply) bool {
-	s.qmu.Lock()
-	defer s.qmu.Unlock()
-	var head *pendingCmd
-	if len(s.pending) > 0 && s.pending[0].local == nil {
-		head = &s.pending[0]
-	}
-	if head == nil {
+	head, ok := s.head()
+	if !ok {
 		// Unsolicited (421 before closing, for example): pass it on.
 		s.writeClient(r)
-		return r.Code == 421
+		return r.Code == wire.CodeUnavailable
 	}
 	verb := head.cmd.Verb
 	if verb == "" {
@@ -33,43 +32,36 @@ func (s *Session) handleReply(ctx context.Context, r wire.Reply) bool {
 		s.writeClient(out)
 		return abort
 	}
-	cmd, x, hook := head.cmd, head.xfer, head.hook
-	s.pending = s.pending[1:]
-	if x != nil {
-		s.finishTransfer(x, r.Code)
+	if head.xfer != nil {
+		s.finishTransfer(head.xfer, r.Code)
 	}
 	outp := &out
 	if asIs {
-		if hook != nil {
-			outp = hook(r)
+		if head.hook != nil {
+			outp = head.hook(r)
 		} else {
-			out = s.onFinal(cmd, r)
+			out = s.onFinal(head.cmd, r)
 		}
 	}
-	if outp != nil {
-		s.writeClient(*outp)
-	}
-	if verb == "Null" && r.Code == 220 && asIs && s.cfg.TLS != nil && s.cfg.TLS.Server == "required" && !s.cfg.TLS.Implicit {
+	if verb == "Null" && r.Code == wire.CodeReady && asIs && s.cfg.TLS.serverRequired() {
+		// Before the client sees the greeting, so that none of its commands slips past.
 		s.requireServerTLS(ctx)
 	}
-	for len(s.pending) > 0 && s.pending[0].local != nil {
-		s.writeClient(*s.pending[0].local)
-		s.pending = s.pending[1:]
-	}
-	return abort || cmd.Verb == "QUIT" && r.Code/100 == 2
+	s.complete(outp)
+	return abort || head.cmd.Verb == "QUIT" && wire.Positive(r.Code)
 }
 
 // onFinal acts on the final reply r to cmd, which the policy accepted, and returns the reply
 // the client gets.
 func (s *Session) onFinal(cmd wire.Command, r wire.Reply) wire.Reply {
 	switch {
-	case cmd.Verb == "FEAT" && r.Code == 211:
+	case cmd.Verb == "FEAT" && r.Code == wire.CodeFeatures:
 		return s.filterFeatures(r)
-	case cmd.Verb == "TYPE" && r.Code/100 == 2:
+	case cmd.Verb == "TYPE" && wire.Positive(r.Code):
 		s.mu.Lock()
 		s.typ = cmd.Arg
 		s.mu.Unlock()
-	case cmd.Verb == "PASS" && r.Code == 230, cmd.Verb == "USER" && r.Code == 230:
+	case cmd.Verb == "PASS" && r.Code == wire.CodeLoggedIn, cmd.Verb == "USER" && r.Code == wire.CodeLoggedIn:
 		s.mu.Lock()
 		user := s.user
 		s.mu.Unlock()

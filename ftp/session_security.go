@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -149,10 +150,7 @@ func (s *Session) handleAuth(ctx context.Context, cmd wire.Command) error {
 // awaitReplies waits, bounded (10 s), until no reply is owed to the client.
 func (s *Session) awaitReplies(ctx context.Context) bool {
 	for i := 0; i < 400 && ctx.Err() == nil; i++ {
-		s.qmu.Lock()
-		busy := len(s.pending) > 0
-		s.qmu.Unlock()
-		if !busy {
+		if s.backlog() == 0 {
 			return true
 		}
 		time.Sleep(25 * time.Millisecond)
@@ -200,45 +198,58 @@ func (s *Session) clearClient() error {
 
 // requireServerTLS protects the server leg right after the greeting when policy requires it
 // and the client leg did not ask: AUTH TLS, PBSZ 0 and PROT P go to the server on ftpgate's
-// own behalf while the client's commands wait. It runs in handleReply with s.qmu held.
+// own behalf while the client's commands wait. It runs on the reply loop before the client
+// sees the greeting.
 func (s *Session) requireServerTLS(ctx context.Context) {
-	s.hold = true
-	s.pending = append(s.pending, pendingCmd{cmd: wire.Command{Verb: "AUTH", Arg: "TLS"}, hook: func(r wire.Reply) *wire.Reply {
-		if r.Code != 234 {
-			s.log.Warn("the server refused AUTH TLS, which policy requires; closing", "reply", r.Code)
-			s.writeClient(wire.NewReply(421, "The server does not offer TLS, which policy requires."))
-			s.cancel()
-			return nil
-		}
-		if err := s.upgradeServer(ctx); err != nil {
-			s.log.Warn("TLS toward the server failed; closing the session", "err", err.Error())
-			s.writeClient(wire.NewReply(421, "Cannot establish a trusted TLS connection to the server: "+reason(err)))
-			s.cancel()
-			return nil
-		}
-		// PBSZ and PROT go first, ahead of the client's commands that waited.
-		internal := []pendingCmd{
-			{cmd: wire.Command{Verb: "PBSZ", Arg: "0"}, hook: func(wire.Reply) *wire.Reply { return nil }},
-			{cmd: wire.Command{Verb: "PROT", Arg: "P"}, hook: func(r wire.Reply) *wire.Reply {
-				s.mu.Lock()
-				s.tls.serverProt = r.Code/100 == 2
-				s.mu.Unlock()
-				return nil
-			}},
-		}
-		s.pending = append(internal, s.pending...)
-		s.sw.Lock()
-		defer s.sw.Unlock()
-		for _, p := range internal {
-			s.sio.Write(p.cmd.Bytes())
-		}
-		for _, b := range s.held {
-			s.sio.Write(b)
-		}
-		s.hold, s.held = false, nil
-		return nil
-	}})
 	s.sw.Lock()
 	defer s.sw.Unlock()
+	s.qmu.Lock()
+	s.hold = true
+	s.pending = append(s.pending, pendingCmd{cmd: wire.Command{Verb: "AUTH", Arg: "TLS"}, hook: func(r wire.Reply) *wire.Reply {
+		return s.serverTLSUp(ctx, r)
+	}})
+	s.qmu.Unlock()
 	s.sio.Write(wire.Command{Verb: "AUTH", Arg: "TLS"}.Bytes())
+}
+
+// serverTLSUp handles the server's answer to the AUTH TLS of requireServerTLS: the server leg
+// is upgraded, PBSZ 0 and PROT P follow, then the client's commands that waited.
+func (s *Session) serverTLSUp(ctx context.Context, r wire.Reply) *wire.Reply {
+	if r.Code != wire.CodeAuthOK {
+		s.log.Warn("the server refused AUTH TLS, which policy requires; closing", "reply", r.Code)
+		s.writeClient(wire.NewReply(wire.CodeUnavailable, "The server does not offer TLS, which policy requires."))
+		s.cancel()
+		return nil
+	}
+	if err := s.upgradeServer(ctx); err != nil {
+		s.log.Warn("TLS toward the server failed; closing the session", "err", err.Error())
+		s.writeClient(wire.NewReply(wire.CodeUnavailable, "Cannot establish a trusted TLS connection to the server: "+reason(err)))
+		s.cancel()
+		return nil
+	}
+	// PBSZ and PROT go first, right behind the AUTH being answered, ahead of the client's
+	// commands that waited.
+	internal := []pendingCmd{
+		{cmd: wire.Command{Verb: "PBSZ", Arg: "0"}, hook: func(wire.Reply) *wire.Reply { return nil }},
+		{cmd: wire.Command{Verb: "PROT", Arg: "P"}, hook: func(r wire.Reply) *wire.Reply {
+			s.mu.Lock()
+			s.tls.serverProt = wire.Positive(r.Code)
+			s.mu.Unlock()
+			return nil
+		}},
+	}
+	s.sw.Lock()
+	defer s.sw.Unlock()
+	s.qmu.Lock()
+	s.pending = slices.Insert(s.pending, 1, internal...)
+	held := s.held
+	s.hold, s.held = false, nil
+	s.qmu.Unlock()
+	for _, p := range internal {
+		s.sio.Write(p.cmd.Bytes())
+	}
+	for _, b := range held {
+		s.sio.Write(b)
+	}
+	return nil
 }

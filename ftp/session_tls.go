@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 
+	"github.com/ftpgate/ftpgate/datachan"
 	"github.com/ftpgate/ftpgate/wire"
 
 	"github.com/ftpgate/ftpgate/ftptls"
@@ -37,6 +38,12 @@ type tlsState struct {
 	clientConf, serverConf *tls.Config
 	crec                   *recordConn // under the client leg's TLS, for CCC
 	cleared                bool        // the client cleared its control connection (CCC)
+}
+
+// serverRequired reports whether policy requires TLS on the server leg of an explicit-FTPS
+// session: ftpgate then negotiates it right after the greeting.
+func (t *TLSConfig) serverRequired() bool {
+	return t != nil && t.Server == "required" && !t.Implicit
 }
 
 // clientOK reports whether the client leg may use TLS.
@@ -158,32 +165,31 @@ func (s *Session) implicitTLS(ctx context.Context) error {
 // reason is the one-line text of a TLS error for a reply.
 func reason(err error) string { return ftptls.Reason(err) }
 
-// secure wraps a data connection of leg sd in TLS when that leg's PROT says so: toward the
+// Secure wraps a data connection of a protected leg in TLS (datachan.Peer): toward the
 // client ftpgate is the TLS server, toward the server the TLS client resuming the control
-// connection's session.
-func (s *Session) secure(ctx context.Context, sd side, c net.Conn, prot bool) (net.Conn, error) {
-	if !prot {
-		return c, nil
-	}
+// connection's session. It returns the TLS version and cipher for the transfer record.
+func (s *Session) Secure(ctx context.Context, sd datachan.Side, c *net.TCPConn) (net.Conn, string, error) {
 	hctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
 	defer cancel()
-	if sd == clientSide {
-		tc := tls.Server(c, s.clientTLSConfig())
+	var tc *tls.Conn
+	if sd == datachan.ClientLeg {
+		tc = tls.Server(c, s.clientTLSConfig())
 		if err := tc.HandshakeContext(hctx); err != nil {
-			return nil, fmt.Errorf("ftp: TLS on the client's data connection: %w", err)
+			return nil, "", fmt.Errorf("ftp: TLS on the client's data connection: %w", err)
 		}
-		return tc, nil
+	} else {
+		conf, err := s.serverTLSConfig()
+		if err != nil {
+			return nil, "", err
+		}
+		tc = tls.Client(c, conf)
+		if err := tc.HandshakeContext(hctx); err != nil {
+			return nil, "", fmt.Errorf("ftp: TLS on the server's data connection: %w", err)
+		}
+		if !tc.ConnectionState().DidResume {
+			s.log.Debug("server data connection did not resume the control TLS session")
+		}
 	}
-	conf, err := s.serverTLSConfig()
-	if err != nil {
-		return nil, err
-	}
-	tc := tls.Client(c, conf)
-	if err := tc.HandshakeContext(hctx); err != nil {
-		return nil, fmt.Errorf("ftp: TLS on the server's data connection: %w", err)
-	}
-	if !tc.ConnectionState().DidResume {
-		s.log.Debug("server data connection did not resume the control TLS session")
-	}
-	return tc, nil
+	v, cipher := ftptls.Describe(tc.ConnectionState())
+	return tc, v + " " + cipher, nil
 }

@@ -1,26 +1,28 @@
 package ftp
 
 import (
-	"context"
 	"sync"
 	"time"
 
+	"github.com/ftpgate/ftpgate/datachan"
 	"github.com/ftpgate/ftpgate/wire"
 )
 
-// transfer is one transfer command on its way to its final reply.
+// transfer is one transfer command on its way to its final reply: the record's metadata.
+// The byte counts come from its data channel.
 type transfer struct {
 	cmd   wire.Command
 	dir   wire.Direction
 	rest  int64
 	typ   string
 	user  string
-	data  *dataChannel
+	data  *datachan.Channel
 	start time.Time
 	first int // first preliminary reply code, 0 if none
 
 	replied     chan struct{} // closed when the final reply arrived
 	repliedOnce sync.Once
+	wait        *time.Timer // bounds the wait for the final reply once the data has passed (guarded by s.qmu)
 }
 
 func (x *transfer) preliminary(code int) {
@@ -34,29 +36,37 @@ func (x *transfer) preliminary(code int) {
 func (s *Session) beginTransfer(cmd wire.Command, dir wire.Direction) *transfer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	x := &transfer{cmd: cmd, dir: dir, rest: s.rest, typ: s.typ, user: s.user, data: s.cur, start: time.Now(),
+	x := &transfer{cmd: cmd, dir: dir, rest: s.rest, typ: s.typ, user: s.user, data: s.dc.Begin(), start: time.Now(),
 		replied: make(chan struct{})}
-	if s.cur != nil {
-		s.cur.bind(x)
-	}
-	s.active, s.cur, s.rest = s.cur, nil, 0
+	s.rest = 0
 	return x
 }
 
-// awaitFinal bounds the wait for a transfer's final reply once its data connection closed:
-// a server that never sends it would leave the client hanging, so the session ends.
-func (s *Session) awaitFinal(ctx context.Context, x *transfer) {
-	t := time.NewTimer(s.cfg.ReplyTimeout)
-	defer t.Stop()
+// Relayed learns from datachan that a channel's bytes have all moved (datachan.Peer). The
+// final reply of its transfer must now come within the reply timeout: a server that never
+// sends it would leave the client hanging, so the session ends.
+func (s *Session) Relayed(ch *datachan.Channel) {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	for _, p := range s.pending {
+		if x := p.xfer; x != nil && x.data == ch && x.wait == nil {
+			x.wait = time.AfterFunc(s.cfg.ReplyTimeout, func() { s.noFinalReply(x) })
+			return
+		}
+	}
+}
+
+// noFinalReply ends the session whose server sent no final reply to x in time.
+func (s *Session) noFinalReply(x *transfer) {
 	select {
 	case <-x.replied:
-	case <-ctx.Done():
-	case <-t.C:
-		s.log.Warn("no final reply after the data connection closed; closing the session",
-			"command", x.cmd.Verb, "timeout", s.cfg.ReplyTimeout.String())
-		s.writeClient(wire.NewReply(421, "No reply from the server after the transfer, closing control connection."))
-		s.cancel()
+		return
+	default:
 	}
+	s.log.Warn("no final reply after the data connection closed; closing the session",
+		"command", x.cmd.Verb, "timeout", s.cfg.ReplyTimeout.String())
+	s.writeClient(wire.NewReply(wire.CodeUnavailable, "No reply from the server after the transfer, closing control connection."))
+	s.cancel()
 }
 
 // finishTransfer completes a transfer when its final reply arrives: it waits (at most the
@@ -65,14 +75,16 @@ func (s *Session) awaitFinal(ctx context.Context, x *transfer) {
 // transfer whose data connection never arrived does not wait.
 func (s *Session) finishTransfer(x *transfer, code int) {
 	x.repliedOnce.Do(func() { close(x.replied) })
+	s.qmu.Lock()
+	if x.wait != nil {
+		x.wait.Stop()
+	}
+	s.qmu.Unlock()
 	if d := x.data; d != nil {
-		d.mu.Lock()
-		arrived := d.arrived
-		d.mu.Unlock()
-		if arrived || code < 400 {
+		if d.Result().Arrived || code < 400 {
 			t := time.NewTimer(s.cfg.Linger)
 			select {
-			case <-d.doneFor(x.dir):
+			case <-d.Done(x.dir):
 			case <-t.C:
 				s.log.Warn("final reply passed on before the data connection finished", "command", x.cmd.Verb, "linger", s.cfg.Linger.String())
 			}
@@ -82,31 +94,24 @@ func (s *Session) finishTransfer(x *transfer, code int) {
 	s.logTransfer(x, code)
 }
 
+// logTransfer writes the transfer record.
 func (s *Session) logTransfer(x *transfer, code int) {
-	var toClient, toServer int64
-	var dataErr string
-	var legs [2]string
-	if d := x.data; d != nil {
-		d.mu.Lock()
-		toClient, toServer, legs = d.toClient, d.toServer, d.tlsDesc
-		if d.err != nil {
-			dataErr = d.err.Error()
-		}
-		d.mu.Unlock()
+	var res datachan.Result
+	if x.data != nil {
+		res = x.data.Result()
 	}
-	arg := x.cmd.Arg
 	attrs := []any{
 		"client", s.clientAddr.Addr().String(), "server", s.serverAddr.String(), "user", x.user,
-		"command", x.cmd.Verb, "arg", arg, "rest", x.rest, "type", x.typ, "direction", x.dir.String(),
-		"bytes_to_client", toClient, "bytes_to_server", toServer,
+		"command", x.cmd.Verb, "arg", x.cmd.Arg, "rest", x.rest, "type", x.typ, "direction", x.dir.String(),
+		"bytes_to_client", res.ToClient, "bytes_to_server", res.ToServer,
 		"duration", time.Since(x.start).Round(time.Millisecond).String(), "reply", code,
-		"complete", code/100 == 2 && dataErr == "",
+		"complete", wire.Positive(code) && res.Err == nil,
 	}
-	if legs[clientSide] != "" || legs[serverSide] != "" {
-		attrs = append(attrs, "tls_client", legs[clientSide], "tls_server", legs[serverSide])
+	if c, sv := res.TLS[datachan.ClientLeg], res.TLS[datachan.ServerLeg]; c != "" || sv != "" {
+		attrs = append(attrs, "tls_client", c, "tls_server", sv)
 	}
-	if dataErr != "" {
-		attrs = append(attrs, "data_error", dataErr)
+	if res.Err != nil {
+		attrs = append(attrs, "data_error", res.Err.Error())
 	}
 	s.log.Info("transfer", attrs...)
 }

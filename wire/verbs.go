@@ -11,7 +11,7 @@ const (
 	Upload                    // client to server: STOR, STOU, APPE
 )
 
-// String returns "download", "upload" or "" for NoData, as transfer records write them.
+// String returns "download", "upload" or "none", as transfer records write them.
 func (d Direction) String() string {
 	switch d {
 	case Download:
@@ -19,7 +19,7 @@ func (d Direction) String() string {
 	case Upload:
 		return "upload"
 	}
-	return ""
+	return "none"
 }
 
 // Verb says everything ftpgate needs to know about one command verb.

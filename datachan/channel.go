@@ -1,0 +1,265 @@
+package datachan
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+
+	"github.com/ftpgate/ftpgate/wire"
+)
+
+// ErrClosed ends a data channel that was superseded or whose session ended.
+var ErrClosed = errors.New("datachan: data channel closed")
+
+// ErrAborted ends the data channel of a transfer the client aborted (ABOR).
+var ErrAborted = errors.New("datachan: transfer aborted")
+
+// Result is what a channel carried: the byte counts of the transfer record, the TLS of each
+// leg, and why it failed.
+type Result struct {
+	ToClient, ToServer int64
+	// TLS describes each leg's TLS, "" for a plain leg (indexed by Side).
+	TLS [2]string
+	// Err is the first failure of the channel (nil when it carried its data cleanly).
+	Err error
+	// Arrived: some data connection came or was made.
+	Arrived bool
+}
+
+// Channel is one negotiated data channel: each leg is a Listen or a Connect, in any of the
+// four combinations (Zorp's data_mode falls out of it), and the two are joined once both are
+// up and Activate has said which way the data flows. Each direction reports its byte count
+// when it ends, so a transfer's Result is final as soon as the direction it used is done.
+type Channel struct {
+	set    *Set
+	legs   [2]Leg
+	ports  []uint16 // reserved for the channel, released on close
+	path   Path
+	ctx    context.Context // the channel's, cancelled when it closes
+	cancel context.CancelFunc
+
+	mu        sync.Mutex
+	conns     [2]net.Conn
+	dialing   [2]bool
+	dir       wire.Direction
+	activated bool
+	started   bool
+	closed    bool
+	res       Result
+
+	clientDone, serverDone chan struct{} // closed when bytes toward the client / server are final
+	clientOnce, serverOnce sync.Once
+}
+
+// install adds the expectations of the listening legs.
+func (ch *Channel) install() error {
+	for sd := ClientLeg; sd <= ServerLeg; sd++ {
+		l := ch.legs[sd]
+		if !l.Listen {
+			continue
+		}
+		if err := ch.set.cfg.Expect.Expect(ch.ctx, ch.set.owner(sd), l.Expect, func(c *net.TCPConn) { ch.arrive(sd, c) }); err != nil {
+			ch.Close(err)
+			return err
+		}
+	}
+	return nil
+}
+
+// arrive takes a connection that came in for a listening leg.
+func (ch *Channel) arrive(sd Side, raw *net.TCPConn) {
+	ch.mu.Lock()
+	taken := ch.closed || ch.conns[sd] != nil
+	ch.mu.Unlock()
+	if taken {
+		raw.SetLinger(0)
+		raw.Close()
+		return
+	}
+	c, ok := ch.take(sd, raw)
+	if !ok {
+		return
+	}
+	ch.set.log.Debug("data connection arrived", "leg", sd.String(), "src", addrPort(c.RemoteAddr()).String(), "dst", addrPort(c.LocalAddr()).String())
+	// A peer that connected is ready: connect the other leg now (the keep modes) rather than
+	// only when the transfer command passes.
+	ch.dialPending()
+	ch.join()
+}
+
+// Activate records the direction of the transfer that uses the channel, once its command
+// was forwarded, and connects the legs that connect.
+func (ch *Channel) Activate(dir wire.Direction) {
+	ch.mu.Lock()
+	ch.dir, ch.activated = dir, true
+	ch.mu.Unlock()
+	ch.dialPending()
+	ch.join()
+}
+
+// dialPending starts the connection of every connecting leg not yet connected.
+func (ch *Channel) dialPending() {
+	for sd := ClientLeg; sd <= ServerLeg; sd++ {
+		ch.mu.Lock()
+		start := !ch.legs[sd].Listen && !ch.dialing[sd] && !ch.closed
+		ch.dialing[sd] = ch.dialing[sd] || start
+		ch.mu.Unlock()
+		if start {
+			ch.set.spawn(func() { ch.dial(sd) })
+		}
+	}
+}
+
+// dial connects a connecting leg.
+func (ch *Channel) dial(sd Side) {
+	l := ch.legs[sd]
+	dctx, cancel := context.WithTimeout(ch.ctx, ch.set.cfg.ConnectTimeout)
+	var (
+		raw *net.TCPConn
+		err error
+	)
+	if pd, ok := ch.set.cfg.Dialer.(PortDialer); ok && l.FromPort != 0 {
+		raw, err = pd.DialPort(dctx, netip.AddrPortFrom(l.From, l.FromPort), l.To)
+	} else {
+		raw, err = ch.set.cfg.Dialer.Dial(dctx, l.From, l.To)
+	}
+	cancel()
+	if err != nil {
+		ch.set.log.Warn("data connection: cannot connect", "leg", sd.String(), "to", l.To.String(), "err", err.Error())
+		ch.Close(err)
+		return
+	}
+	if _, ok := ch.take(sd, raw); !ok {
+		return
+	}
+	ch.set.log.Debug("data connection made", "leg", sd.String(), "to", l.To.String())
+	ch.join()
+}
+
+// take secures a leg's new connection (TLS when the leg says so) and stores it; false when
+// the handshake failed (the channel is closed) or the leg is taken already.
+func (ch *Channel) take(sd Side, raw *net.TCPConn) (net.Conn, bool) {
+	var (
+		c    net.Conn = raw
+		desc string
+	)
+	if ch.legs[sd].TLS {
+		var err error
+		if c, desc, err = ch.set.peer.Secure(ch.ctx, sd, raw); err != nil {
+			ch.set.log.Warn("data connection: TLS failed", "leg", sd.String(), "err", err.Error())
+			raw.Close()
+			ch.Close(err)
+			return nil, false
+		}
+	}
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	if ch.closed || ch.conns[sd] != nil {
+		c.Close()
+		return nil, false
+	}
+	ch.conns[sd] = c
+	ch.res.TLS[sd] = desc
+	ch.res.Arrived = true
+	return c, true
+}
+
+// join starts the path once both legs are up and the direction is known.
+func (ch *Channel) join() {
+	ch.mu.Lock()
+	ready := !ch.closed && !ch.started && ch.activated && ch.conns[ClientLeg] != nil && ch.conns[ServerLeg] != nil
+	if ready {
+		ch.started = true
+	}
+	cc, sc, dir := ch.conns[ClientLeg], ch.conns[ServerLeg], ch.dir
+	ch.mu.Unlock()
+	if ready {
+		ch.set.spawn(func() { ch.carry(cc, sc, dir) })
+	}
+}
+
+// carry moves the bytes along the channel's path, then closes the channel and tells the
+// session.
+func (ch *Channel) carry(cc, sc net.Conn, dir wire.Direction) {
+	if _, err := ch.path.Carry(ch.ctx, cc, sc, dir, ch.half); err != nil {
+		if errors.Is(err, ErrWrongDirection) {
+			ch.set.log.Warn("data connection closed: bytes against the transfer's direction", "direction", dir.String(), "err", err.Error())
+		}
+		ch.mu.Lock()
+		if ch.res.Err == nil {
+			ch.res.Err = err
+		}
+		ch.mu.Unlock()
+	}
+	ch.Close(nil)
+	ch.set.peer.Relayed(ch)
+}
+
+// half records the end of one direction.
+func (ch *Channel) half(toServer bool, n int64) {
+	ch.mu.Lock()
+	if toServer {
+		ch.res.ToServer = n
+	} else {
+		ch.res.ToClient = n
+	}
+	ch.mu.Unlock()
+	if toServer {
+		ch.serverOnce.Do(func() { close(ch.serverDone) })
+	} else {
+		ch.clientOnce.Do(func() { close(ch.clientDone) })
+	}
+}
+
+// Close ends the channel: expectations removed, connections closed (unless the path owns
+// them), ports released. err, if not nil, is kept for the Result. Closing twice is harmless.
+func (ch *Channel) Close(err error) {
+	ch.mu.Lock()
+	if ch.closed {
+		ch.mu.Unlock()
+		return
+	}
+	ch.closed = true
+	if ch.res.Err == nil && err != nil {
+		ch.res.Err = err
+	}
+	conns, started := ch.conns, ch.started
+	ch.mu.Unlock()
+	ch.cancel()
+	for sd := ClientLeg; sd <= ServerLeg; sd++ {
+		if ch.legs[sd].Listen {
+			ch.set.cfg.Expect.Withdraw(context.WithoutCancel(ch.ctx), ch.set.owner(sd), ch.legs[sd].Expect)
+		}
+		if c := conns[sd]; c != nil && !started {
+			if t := tcpOf(c); t != nil {
+				t.SetLinger(0)
+			}
+			c.Close()
+		}
+	}
+	for _, p := range ch.ports {
+		ch.set.cfg.Ports.Release(p)
+	}
+	if !started {
+		ch.half(true, 0)
+		ch.half(false, 0)
+	}
+}
+
+// Done returns a channel that is closed when the bytes a transfer in direction dir moves
+// are final.
+func (ch *Channel) Done(dir wire.Direction) <-chan struct{} {
+	if dir == wire.Upload {
+		return ch.serverDone
+	}
+	return ch.clientDone
+}
+
+// Result returns what the channel carried so far.
+func (ch *Channel) Result() Result {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	return ch.res
+}

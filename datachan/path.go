@@ -1,0 +1,26 @@
+package datachan
+
+import (
+	"context"
+	"net"
+
+	"github.com/ftpgate/ftpgate/wire"
+)
+
+// Path is how the bytes of a joined channel move between its two legs, chosen per channel:
+// today the splice relay; a kernel path and an inspected path plug in here without the
+// session knowing. Every path gives the same promises: bytes flow only in dir (NoData: both
+// ways), a half-close is propagated, half is called as each direction ends with its count,
+// both connections are closed when Carry returns, and cancelling ctx ends it.
+type Path interface {
+	Carry(ctx context.Context, client, server net.Conn, dir wire.Direction, half func(toServer bool, n int64)) (Counts, error)
+}
+
+// Splice is the relay path: each allowed direction is copied between the TCP connections,
+// which Linux splices in the kernel; TLS legs are decrypted and re-encrypted in user space.
+type Splice struct{}
+
+// Carry runs [Relay].
+func (Splice) Carry(ctx context.Context, client, server net.Conn, dir wire.Direction, half func(toServer bool, n int64)) (Counts, error) {
+	return Relay(ctx, client, server, dir, half)
+}
