@@ -12,7 +12,6 @@ import (
 	"github.com/ftpgate/ftpgate/datachan"
 	"github.com/ftpgate/ftpgate/wire"
 
-	"github.com/ftpgate/ftpgate/ftptls"
 	"github.com/ftpgate/ftpgate/intercept"
 	"github.com/ftpgate/ftpgate/policy"
 )
@@ -79,27 +78,7 @@ func (s *Server) start(ctx context.Context, conn *net.TCPConn) {
 		if n := p.Limits.MaxReplyLines; n > 0 {
 			cfg.MaxReplyLines = n
 		}
-		if p.Data.Mode != "" {
-			cfg.DataMode = DataMode(p.Data.Mode)
-		}
-		cfg.PasvRewrite = p.Data.PasvAddress == "rewrite"
-		cfg.TLS = tlsConfig(p.TLS, slices.Contains(s.ImplicitPorts, dst.Port()))
-		switch p.Data.ActiveSourcePort {
-		case "20":
-			cfg.ActiveSourcePort = 20
-		case "control-1":
-			cfg.ActiveSourcePort = dst.Port() - 1
-		default:
-			cfg.ActiveSourcePort = 0
-		}
-		switch a, err := netip.ParseAddr(p.Data.ServerAddress); {
-		case p.Data.ServerAddress == "client":
-			cfg.Spoof = true
-		case p.Data.ServerAddress == "box":
-			cfg.Spoof = false
-		case err == nil:
-			cfg.Spoof, cfg.BoxAddr = false, a.Unmap()
-		}
+		cfg = cfg.withPolicy(p, slices.Contains(s.ImplicitPorts, dst.Port()), dst.Port())
 	}
 	sess := NewSession(id, conn, dst, cfg, s.Dialer, s.Data, pol, log)
 	s.wg.Add(1)
@@ -107,20 +86,4 @@ func (s *Server) start(ctx context.Context, conn *net.TCPConn) {
 		defer s.wg.Done()
 		sess.Serve(ctx)
 	}()
-}
-
-// tlsConfig makes a session's TLS configuration from a policy's.
-func tlsConfig(t policy.TLSPolicy, implicit bool) *TLSConfig {
-	c := &TLSConfig{Client: t.Client, Server: t.Server, Certs: t.Certs, Implicit: implicit, AllowCCC: t.AllowCCC,
-		Verify: ftptls.Verify{Mode: t.Verify.Mode, CAFile: t.Verify.CAFile, Pins: t.Verify.Pins}}
-	if c.Client == "" {
-		c.Client = "refused"
-		if c.Certs != nil {
-			c.Client = "optional"
-		}
-	}
-	if c.Server == "" {
-		c.Server = "optional"
-	}
-	return c
 }

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ftpgate/ftpgate/datachan"
+	"github.com/ftpgate/ftpgate/policy"
 )
 
 // Config holds the session limits and timeouts. Zero fields take their defaults.
@@ -28,7 +29,7 @@ type Config struct {
 	// server name that address (BoxSource) and a port from Ports.
 	Spoof bool
 	// DataMode sets up the server's side of data channels: keep (default), passive, active.
-	DataMode DataMode
+	DataMode policy.DataMode
 	// PasvRewrite replaces a foreign address in a 227 with the server's own (the common NAT
 	// misconfiguration) instead of refusing it.
 	PasvRewrite bool
@@ -61,14 +62,37 @@ func (c Config) WithDefaults() Config {
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = 15 * time.Minute
 	}
-	if c.DataMode == "" {
-		c.DataMode = DataKeep
-	}
+	c.DataMode = policy.DataPolicy{Mode: c.DataMode}.WithDefaults().Mode
 	if c.ReplyTimeout == 0 {
 		c.ReplyTimeout = 60 * time.Second
 	}
 	if c.Linger == 0 {
 		c.Linger = 30 * time.Second
 	}
+	return c
+}
+
+// withPolicy returns c with the settings of policy p for a session on control port port:
+// its limits, data channel settings and TLS (implicit: FTPS from the first byte).
+func (c Config) withPolicy(p *policy.Policy, implicit bool, port uint16) Config {
+	if n := p.Limits.MaxLineLength; n > 0 {
+		c.MaxLine = n
+	}
+	if n := p.Limits.MaxReplyLines; n > 0 {
+		c.MaxReplyLines = n
+	}
+	d := p.Data.WithDefaults()
+	c.DataMode = d.Mode
+	c.PasvRewrite = d.PasvAddress == policy.PasvRewrite
+	c.ActiveSourcePort = d.ActiveSourcePort.For(port)
+	switch d.ServerAddress.Source {
+	case policy.SourceClient:
+		c.Spoof = true
+	case policy.SourceBox:
+		c.Spoof = false
+	case policy.SourceAddress:
+		c.Spoof, c.BoxAddr = false, d.ServerAddress.Addr
+	}
+	c.TLS = &TLSConfig{TLSPolicy: p.TLS.WithDefaults(), Implicit: implicit}
 	return c
 }

@@ -6,19 +6,10 @@ import (
 	"net/netip"
 
 	"github.com/ftpgate/ftpgate/nft"
+	"github.com/ftpgate/ftpgate/policy"
 	"github.com/ftpgate/ftpgate/wire"
 
 	"github.com/ftpgate/ftpgate/datachan"
-)
-
-// DataMode is Zorp's data_mode: how ftpgate sets up the server's side of a data channel.
-type DataMode string
-
-// The data modes.
-const (
-	DataKeep    DataMode = "keep"    // as the client does (default)
-	DataPassive DataMode = "passive" // always PASV/EPSV toward the server
-	DataActive  DataMode = "active"  // always PORT/EPRT toward the server
 )
 
 // serverFrom is the address the server leg connects from: the client's own (spoofing) or
@@ -78,7 +69,7 @@ func (s *Session) passiveAnswer(verb string, port uint16) wire.Reply {
 // sends PORT/EPRT itself and answers the client with its own 227/229.
 func (s *Session) handlePassive(ctx context.Context, cmd wire.Command) error {
 	s.dc.Supersede()
-	if s.cfg.DataMode == DataActive {
+	if s.cfg.DataMode == policy.DataActive {
 		return s.passiveViaActive(ctx, cmd)
 	}
 	return s.forwardHook(cmd, func(r wire.Reply) *wire.Reply { return s.onPassiveReply(ctx, cmd.Verb, cmd.Verb, r) })
@@ -193,7 +184,7 @@ func (s *Session) openActive(ctx context.Context, cmd wire.Command, client netip
 		s.reply(wire.NewReply(425, "Cannot open data connection."))
 		return nil
 	}
-	if s.cfg.DataMode == DataPassive {
+	if s.cfg.DataMode == policy.DataPassive {
 		verb := "PASV"
 		if !s.clientAddr.Addr().Is4() {
 			verb = "EPSV"

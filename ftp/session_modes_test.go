@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ftpgate/ftpgate/policy"
 	"github.com/ftpgate/ftpgate/wire"
 
 	"github.com/ftpgate/ftpgate/internal/ftptest"
@@ -29,7 +30,7 @@ func TestDataModePassive(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cdl.Close()
-	hs := newHarnessWith(t, 30*time.Second, Config{Spoof: true, DataMode: DataPassive, Linger: 2 * time.Second}, func(c *ftptest.Conn, line string) {
+	hs := newHarnessWith(t, 30*time.Second, Config{Spoof: true, DataMode: policy.DataPassive, Linger: 2 * time.Second}, func(c *ftptest.Conn, line string) {
 		switch line {
 		case "PASV":
 			c.Reply(pasvText(loop, uint16(sdl.Addr().(*net.TCPAddr).Port)))
@@ -76,7 +77,7 @@ func TestDataModeActive(t *testing.T) {
 	payload := bytes.Repeat([]byte("active--"), 50000)
 	ports := &fixedPorts{}
 	var hs *harness
-	hs = newHarnessWith(t, 30*time.Second, Config{Spoof: true, DataMode: DataActive, Ports: ports, Linger: 2 * time.Second}, func(c *ftptest.Conn, line string) {
+	hs = newHarnessWith(t, 30*time.Second, Config{Spoof: true, DataMode: policy.DataActive, Ports: ports, Linger: 2 * time.Second}, func(c *ftptest.Conn, line string) {
 		switch {
 		case strings.HasPrefix(line, "PORT "):
 			c.Reply("200 PORT command successful.")

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ftpgate/ftpgate/policy"
 	"github.com/ftpgate/ftpgate/wire"
 )
 
@@ -15,7 +16,7 @@ import (
 // commands that lead there.
 func (s *Session) securityGate(verb wire.Verb) bool {
 	t := s.cfg.TLS
-	if t == nil || t.Client != "required" {
+	if t == nil || t.Client != policy.TLSRequired {
 		return true
 	}
 	s.mu.Lock()
@@ -113,7 +114,7 @@ func (s *Session) handleAuth(ctx context.Context, cmd wire.Command) error {
 		return nil
 	}
 	clientTLS, serverTLS = s.tlsLegs()
-	if serverTLS || t.Server == "refused" {
+	if serverTLS || t.Server == policy.TLSRefused {
 		s.writeClient(wire.NewReply(234, "AUTH TLS successful."))
 		return s.upgradeClient(ctx)
 	}

@@ -18,17 +18,11 @@ import (
 // TLSConfig says where a session decodes FTPS (RFC 4217). ftpgate terminates TLS on each leg
 // it protects: toward the client it is the TLS server, toward the server the TLS client.
 type TLSConfig struct {
-	// Client and Server are "optional", "required" or "refused" per leg (policy.TLSPolicy).
-	Client, Server string
-	// Certs gives the certificate presented to clients; nil refuses TLS toward the client.
-	Certs policy.CertSource
-	// Verify checks the server's certificate.
-	Verify ftptls.Verify
+	// TLSPolicy says per leg whether TLS is optional, required or refused, which
+	// certificates face the client and how the server is verified (defaults filled in).
+	policy.TLSPolicy
 	// Implicit: both legs are TLS from the first byte (port 990).
 	Implicit bool
-	// AllowCCC lets the client clear its control connection after login (RFC 4217 CCC);
-	// ftpgate then speaks plain text with the client, TLS with the server as before.
-	AllowCCC bool
 }
 
 // tlsState is a session's TLS, guarded by s.mu.
@@ -43,12 +37,12 @@ type tlsState struct {
 // serverRequired reports whether policy requires TLS on the server leg of an explicit-FTPS
 // session: ftpgate then negotiates it right after the greeting.
 func (t *TLSConfig) serverRequired() bool {
-	return t != nil && t.Server == "required" && !t.Implicit
+	return t != nil && t.Server == policy.TLSRequired && !t.Implicit
 }
 
 // clientOK reports whether the client leg may use TLS.
 func (t *TLSConfig) clientOK() bool {
-	return t != nil && t.Certs != nil && t.Client != "refused"
+	return t != nil && t.Certs != nil && t.Client != policy.TLSRefused
 }
 
 // tlsLegs returns whether each control leg is TLS now.

@@ -7,22 +7,25 @@ import (
 	"fmt"
 )
 
+// VerifyMode is how [Verify] checks a server's certificate.
+type VerifyMode string
+
 // Verification modes of [Verify].
 const (
 	// ModeSystem checks the chain against the system roots and the name.
-	ModeSystem = "system"
+	ModeSystem VerifyMode = "system"
 	// ModeCA checks the chain against a CA bundle only and the name.
-	ModeCA = "ca"
+	ModeCA VerifyMode = "ca"
 	// ModePin checks only that the leaf's public key matches a pin.
-	ModePin = "pin"
+	ModePin VerifyMode = "pin"
 	// ModeInsecure accepts any certificate, self-signed ones included.
-	ModeInsecure = "insecure"
+	ModeInsecure VerifyMode = "insecure"
 )
 
 // Verify says how ftpgate verifies a server's certificate on a server leg.
 type Verify struct {
-	// Mode is "system" (the default when empty), "ca", "pin" or "insecure".
-	Mode string
+	// Mode is system (the default when empty), ca, pin or insecure.
+	Mode VerifyMode
 	// CAFile is the PEM bundle of trusted roots for mode "ca".
 	CAFile string
 	// Pins are the accepted public keys for mode "pin": the SHA-256 of the
@@ -32,7 +35,7 @@ type Verify struct {
 }
 
 // mode returns the effective mode.
-func (v Verify) mode() string {
+func (v Verify) mode() VerifyMode {
 	if v.Mode == "" {
 		return ModeSystem
 	}
@@ -49,7 +52,7 @@ func (v Verify) Validate() error {
 
 // compiled is a validated Verify, ready for a tls.Config.
 type compiled struct {
-	mode  string
+	mode  VerifyMode
 	roots *x509.CertPool
 	pins  [][sha256.Size]byte
 }

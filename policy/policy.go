@@ -6,6 +6,8 @@ import (
 	"maps"
 	"net/netip"
 	"slices"
+
+	"github.com/ftpgate/ftpgate/ftptls"
 )
 
 // Policy is one named policy. It is built once (from a preset and the configuration),
@@ -47,16 +49,16 @@ type Policy struct {
 }
 
 // TLSPolicy says, per leg, whether the control and data connections are TLS, and with which
-// certificates and trust. Empty fields take their defaults.
+// certificates and trust. Empty fields take their defaults (WithDefaults).
 type TLSPolicy struct {
-	// Client is the client leg: "optional" (AUTH TLS accepted), "required" (nothing but AUTH,
-	// FEAT, QUIT and NOOP before it) or "refused" (AUTH answered 534). Default: optional when
-	// Certs is set, refused otherwise.
-	Client string
-	// Server is the server leg: "optional" (default: TLS when the client uses it and the
-	// server offers it), "required" (always, even for a plain client: protect the WAN side;
-	// a server without TLS ends the session) or "refused" (always plain).
-	Server string
+	// Client is the client leg: optional (AUTH TLS accepted), required (nothing but AUTH,
+	// FEAT, HELP, QUIT and NOOP before it) or refused (AUTH answered 534). Default: optional
+	// when Certs is set, refused otherwise.
+	Client TLSLeg
+	// Server is the server leg: optional (default: TLS when the client uses it and the
+	// server offers it), required (always, even for a plain client: protect the WAN side;
+	// a server without TLS ends the session) or refused (always plain).
+	Server TLSLeg
 	// Certs gives the certificates ftpgate presents to clients; nil means none.
 	Certs CertSource
 	// Verify is how the server's certificate is checked.
@@ -73,48 +75,27 @@ type CertSource interface {
 	ForServer(server netip.Addr, sni string, upstream *x509.Certificate) (*tls.Certificate, error)
 }
 
-// TLSVerify says how the server's certificate is checked.
-type TLSVerify struct {
-	Mode   string   // "system" (default), "ca", "pin" or "insecure"
-	CAFile string   // mode ca: a PEM bundle
-	Pins   []string // mode pin: SHA-256 of the SubjectPublicKeyInfo ("sha256/BASE64" or hex)
-}
+// TLSVerify says how the server's certificate is checked: ftptls's own settings (mode
+// system, ca, pin or insecure; the CA file; the pins), so they are written down once.
+type TLSVerify = ftptls.Verify
 
-// DataPolicy says how data channels are set up. Empty fields take their defaults.
+// DataPolicy says how data channels are set up. Empty fields take their defaults
+// (WithDefaults).
 type DataPolicy struct {
-	// Mode is Zorp's data_mode: "keep" (default: as the client does), "passive" (always
-	// PASV/EPSV toward the server) or "active" (always PORT/EPRT toward the server).
-	Mode string
+	// Mode is Zorp's data_mode: keep (default: as the client does), passive (always
+	// PASV/EPSV toward the server) or active (always PORT/EPRT toward the server).
+	Mode DataMode
 	// PasvAddress is what happens to a 227 naming an address other than the server's own:
-	// "enforce" (default: refused) or "rewrite" (replaced by the server's own address).
-	PasvAddress string
-	// ServerAddress is the source of the server-side leg: "" (the gateway's default),
-	// "client" (the client's own address), "box" (the box's own address toward the server,
-	// found by a route lookup) or an address of the box's own, which overrides the lookup.
-	ServerAddress string
+	// enforce (default: refused) or rewrite (replaced by the server's own address).
+	PasvAddress PasvAddress
+	// ServerAddress is the source of the server-side leg: the gateway's default, the
+	// client's own address, the box's own address toward the server (found by a route
+	// lookup) or an address of the box's own, which overrides the lookup.
+	ServerAddress ServerAddress
 	// ActiveSourcePort is the source port of active-mode data connections toward the client:
-	// "random" (default), "20", or "control-1" (the server's control port minus one).
-	ActiveSourcePort string
+	// random (default), 20, or control-1 (the server's control port minus one).
+	ActiveSourcePort SourcePort
 }
-
-// DataModes lists the values of DataPolicy.Mode. These lists give the allowed values of the
-// data and TLS settings, the default first; they are functions so no caller can change them.
-func DataModes() []string { return []string{"keep", "passive", "active"} }
-
-// PasvAddresses lists the values of DataPolicy.PasvAddress.
-func PasvAddresses() []string { return []string{"enforce", "rewrite"} }
-
-// ServerSources lists the values of DataPolicy.ServerAddress (besides an address).
-func ServerSources() []string { return []string{"", "client", "box"} }
-
-// SourcePorts lists the values of DataPolicy.ActiveSourcePort.
-func SourcePorts() []string { return []string{"random", "20", "control-1"} }
-
-// TLSLegs lists the values of TLSPolicy.Client and TLSPolicy.Server.
-func TLSLegs() []string { return []string{"optional", "required", "refused"} }
-
-// VerifyModes lists the values of TLSVerify.Mode.
-func VerifyModes() []string { return []string{"system", "ca", "pin", "insecure"} }
 
 // Clone returns a deep copy of p: its tables, limits, features and allowed users can be
 // changed without touching p. Callbacks is shared, not copied.

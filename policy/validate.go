@@ -4,10 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net/netip"
 	"slices"
 	"strings"
 	"unicode"
+
+	"github.com/ftpgate/ftpgate/ftptls"
 )
 
 // ErrInvalid is wrapped by every error Validate returns.
@@ -52,34 +53,29 @@ func (p *Policy) Validate() error {
 	if err := p.Limits.validate(); err != nil {
 		errs = append(errs, err)
 	}
-	for _, c := range []struct {
-		name, v string
-		set     []string
-	}{
-		{"data_mode", p.Data.Mode, DataModes()},
-		{"pasv_address", p.Data.PasvAddress, PasvAddresses()},
-		{"server_address", p.Data.ServerAddress, ServerSources()},
-		{"active_source_port", p.Data.ActiveSourcePort, SourcePorts()},
-		{"tls.client", p.TLS.Client, TLSLegs()},
-		{"tls.server", p.TLS.Server, TLSLegs()},
-		{"tls.verify", p.TLS.Verify.Mode, VerifyModes()},
+	for _, err := range []error{
+		checkValue("data_mode", p.Data.Mode, DataModes()),
+		checkValue("pasv_address", p.Data.PasvAddress, PasvAddresses()),
+		checkValue("active_source_port", p.Data.ActiveSourcePort, SourcePorts()),
+		checkValue("tls.client", p.TLS.Client, TLSLegs()),
+		checkValue("tls.server", p.TLS.Server, TLSLegs()),
+		checkValue("tls.verify", p.TLS.Verify.Mode, VerifyModes()),
 	} {
-		if c.name == "server_address" {
-			if _, err := netip.ParseAddr(c.v); err == nil {
-				continue
-			}
-		}
-		if c.v != "" && !slices.Contains(c.set, c.v) {
-			add("%s %q: want one of %s", c.name, c.v, strings.Join(slices.DeleteFunc(slices.Clone(c.set), func(s string) bool { return s == "" }), ", "))
+		if err != nil {
+			errs = append(errs, err)
 		}
 	}
-	if c := p.TLS.Client; (c == "optional" || c == "required") && p.TLS.Certs == nil {
+	if sa := p.Data.ServerAddress; sa.Source == SourceAddress != sa.Addr.IsValid() ||
+		checkValue("server_address", sa.Source, append(ServerSources(), SourceAddress)) != nil {
+		add("server_address %q: want client, box or an address", sa.String())
+	}
+	if c := p.TLS.Client; (c == TLSOptional || c == TLSRequired) && p.TLS.Certs == nil {
 		add("tls.client %q: no certificates to present (Certs is nil)", c)
 	}
 	switch v := p.TLS.Verify; {
-	case v.Mode == "ca" && v.CAFile == "":
+	case v.Mode == ftptls.ModeCA && v.CAFile == "":
 		add("tls.verify \"ca\": no CA file")
-	case v.Mode == "pin" && len(v.Pins) == 0:
+	case v.Mode == ftptls.ModePin && len(v.Pins) == 0:
 		add("tls.verify \"pin\": no pins")
 	}
 	lim := p.Limits.WithDefaults()

@@ -123,10 +123,10 @@ func (b *builder) policies(n *yaml.Node) error {
 	return nil
 }
 
-// finish sets the callbacks of p, fills its TLS defaults, validates it and records it
+// finish sets the callbacks of p, fills its data and TLS defaults, validates it and records it
 // under its name.
 func (b *builder) finish(p *policy.Policy, base string, at *yaml.Node, path string) error {
-	tlsDefaults(&p.TLS)
+	p.Data, p.TLS = p.Data.WithDefaults(), p.TLS.WithDefaults()
 	if b.prog != nil {
 		p.Callbacks = b.prog
 	}

@@ -157,7 +157,7 @@ func Default() *Config {
 		panic(fmt.Sprintf("config: preset readwrite: %v", err))
 	}
 	p.Name = "readwrite"
-	tlsDefaults(&p.TLS)
+	p.Data, p.TLS = p.Data.WithDefaults(), p.TLS.WithDefaults()
 	return &Config{
 		Version: Version,
 		Services: []Service{{

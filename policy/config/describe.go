@@ -58,9 +58,9 @@ func (c *Config) describePolicy(ew *errWriter, p *policy.Policy, in string) {
 	ew.printf("%slearning: %t\n", in, p.Learning)
 	ew.printf("%spermit_unknown_command: %t\n", in, p.PermitUnknownCommand)
 	ew.printf("%spermit_empty_command: %t\n", in, p.PermitEmptyCommand)
+	d := p.Data.WithDefaults()
 	ew.printf("%sdata_mode: %s  pasv_address: %s  server_address: %s  active_source_port: %s\n", in,
-		or(p.Data.Mode, "keep"), or(p.Data.PasvAddress, "enforce"), or(p.Data.ServerAddress, "gateway default (-spoof)"),
-		or(p.Data.ActiveSourcePort, "random"))
+		d.Mode, d.PasvAddress, d.ServerAddress, d.ActiveSourcePort)
 	ew.printf("%stls: %s\n", in, describeTLS(p.TLS))
 	l := p.Limits.WithDefaults()
 	ew.printf("%slimits: max_line_length=%d max_username_length=%d max_password_length=%d max_reply_lines=%d username_chars=%q\n",
@@ -162,10 +162,3 @@ func (e *errWriter) printf(format string, args ...any) {
 	}
 }
 
-// or returns s, or def when s is empty.
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}

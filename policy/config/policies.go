@@ -1,8 +1,6 @@
 package config
 
 import (
-	"net/netip"
-	"slices"
 	"strings"
 	"unicode"
 
@@ -64,31 +62,8 @@ func (b *builder) policy(name string, n *yaml.Node, path string) (*policy.Policy
 			return nil, "", err
 		}
 	}
-	for _, c := range []struct {
-		key string
-		dst *string
-		set []string
-	}{
-		{"data_mode", &p.Data.Mode, policy.DataModes()},
-		{"pasv_address", &p.Data.PasvAddress, policy.PasvAddresses()},
-		{"server_address", &p.Data.ServerAddress, policy.ServerSources()[1:]},
-		{"active_source_port", &p.Data.ActiveSourcePort, policy.SourcePorts()},
-	} {
-		v, ok := f[c.key]
-		if !ok {
-			continue
-		}
-		if *c.dst, err = b.str(v, join(path, c.key)); err != nil {
-			return nil, "", err
-		}
-		if c.key == "server_address" {
-			if _, err := netip.ParseAddr(*c.dst); err == nil {
-				continue
-			}
-		}
-		if !slices.Contains(c.set, *c.dst) {
-			return nil, "", b.errAt(v, join(path, c.key), "unknown value %q (%s)", *c.dst, strings.Join(c.set, ", "))
-		}
+	if err := b.data(f, path, &p.Data); err != nil {
+		return nil, "", err
 	}
 	if err := b.tls(f["tls"], join(path, "tls"), &p.TLS); err != nil {
 		return nil, "", err
@@ -212,3 +187,28 @@ func (b *builder) allowedUsers(n *yaml.Node, path string) ([]string, error) {
 
 // isControl reports whether r is an ASCII control character.
 func isControl(r rune) bool { return r < ' ' || r == 0x7f }
+
+// data decodes a policy's data channel settings into d.
+func (b *builder) data(f map[string]*yaml.Node, path string, d *policy.DataPolicy) error {
+	if err := enum(b, f, path, "data_mode", &d.Mode, policy.DataModes()); err != nil {
+		return err
+	}
+	if err := enum(b, f, path, "pasv_address", &d.PasvAddress, policy.PasvAddresses()); err != nil {
+		return err
+	}
+	if err := enum(b, f, path, "active_source_port", &d.ActiveSourcePort, policy.SourcePorts()); err != nil {
+		return err
+	}
+	v, ok := f["server_address"]
+	if !ok {
+		return nil
+	}
+	s, err := b.str(v, join(path, "server_address"))
+	if err != nil {
+		return err
+	}
+	if d.ServerAddress, err = policy.ParseServerAddress(s); err != nil {
+		return b.errAt(v, join(path, "server_address"), "%v", err)
+	}
+	return nil
+}

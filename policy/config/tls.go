@@ -16,7 +16,7 @@ import (
 // settings, the certificate source toward clients (a static certificate or a minting CA,
 // loaded here so that a bad file fails the configuration, not the first session) and the
 // verification of servers. Relative file names are relative to the configuration file.
-// Defaults are filled in by tlsDefaults when the policy is finished.
+// Defaults are filled in (TLSPolicy.WithDefaults) when the policy is finished.
 func (b *builder) tls(n *yaml.Node, path string, t *policy.TLSPolicy) error {
 	f, err := b.fields(n, path, "client", "server", "certificate", "mint", "verify", "ca_file", "pins", "ccc")
 	if err != nil {
@@ -27,18 +27,14 @@ func (b *builder) tls(n *yaml.Node, path string, t *policy.TLSPolicy) error {
 			return err
 		}
 	}
-	for _, c := range []struct {
-		key string
-		dst *string
-		set []string
-	}{
-		{"client", &t.Client, policy.TLSLegs()},
-		{"server", &t.Server, policy.TLSLegs()},
-		{"verify", &t.Verify.Mode, policy.VerifyModes()},
-	} {
-		if err := b.enum(f, path, c.key, c.dst, c.set); err != nil {
-			return err
-		}
+	if err := enum(b, f, path, "client", &t.Client, policy.TLSLegs()); err != nil {
+		return err
+	}
+	if err := enum(b, f, path, "server", &t.Server, policy.TLSLegs()); err != nil {
+		return err
+	}
+	if err := enum(b, f, path, "verify", &t.Verify.Mode, policy.VerifyModes()); err != nil {
+		return err
 	}
 
 	if v, ok := f["certificate"]; ok {
@@ -97,14 +93,14 @@ func (b *builder) tls(n *yaml.Node, path string, t *policy.TLSPolicy) error {
 		return err
 	}
 
-	if v, ok := f["client"]; ok && t.Client != "refused" && t.Certs == nil {
+	if v, ok := f["client"]; ok && t.Client != policy.TLSRefused && t.Certs == nil {
 		return b.errAt(v, join(path, "client"), "client TLS needs certificate or mint")
 	}
 	return nil
 }
 
 // enum decodes the string at key of f, when present, into dst; it must be one of set.
-func (b *builder) enum(f map[string]*yaml.Node, path, key string, dst *string, set []string) error {
+func enum[T ~string](b *builder, f map[string]*yaml.Node, path, key string, dst *T, set []T) error {
 	v, ok := f[key]
 	if !ok {
 		return nil
@@ -113,10 +109,14 @@ func (b *builder) enum(f map[string]*yaml.Node, path, key string, dst *string, s
 	if err != nil {
 		return err
 	}
-	if !slices.Contains(set, s) {
-		return b.errAt(v, join(path, key), "unknown value %q (%s)", s, strings.Join(set, ", "))
+	if !slices.Contains(set, T(s)) {
+		names := make([]string, len(set))
+		for i, x := range set {
+			names[i] = string(x)
+		}
+		return b.errAt(v, join(path, key), "unknown value %q (%s)", s, strings.Join(names, ", "))
 	}
-	*dst = s
+	*dst = T(s)
 	return nil
 }
 
@@ -170,24 +170,27 @@ func (b *builder) loadError(n *yaml.Node, path string, err error, keys map[strin
 // verify checks that the verification keys fit together and hands what they say to
 // ftptls for the checks of their content (pin syntax, the CA bundle).
 func (b *builder) verify(f map[string]*yaml.Node, n *yaml.Node, path string, v policy.TLSVerify) error {
-	mode := or(v.Mode, "system")
+	mode := v.Mode
+	if mode == "" {
+		mode = ftptls.ModeSystem
+	}
 	at, atPath := f["verify"], join(path, "verify")
 	if at == nil {
 		at = n
 	}
 	switch {
-	case mode == "ca" && v.CAFile == "":
+	case mode == ftptls.ModeCA && v.CAFile == "":
 		return b.errAt(at, atPath, "ca needs ca_file")
-	case mode == "pin" && len(v.Pins) == 0:
+	case mode == ftptls.ModePin && len(v.Pins) == 0:
 		return b.errAt(at, atPath, "pin needs pins")
 	}
-	if c, ok := f["ca_file"]; ok && mode != "ca" {
+	if c, ok := f["ca_file"]; ok && mode != ftptls.ModeCA {
 		return b.errAt(c, join(path, "ca_file"), "only for verify: ca")
 	}
-	if p, ok := f["pins"]; ok && mode != "pin" {
+	if p, ok := f["pins"]; ok && mode != ftptls.ModePin {
 		return b.errAt(p, join(path, "pins"), "only for verify: pin")
 	}
-	if mode == "pin" {
+	if mode == ftptls.ModePin {
 		// One pin at a time, to name the bad one.
 		nodes, _ := b.list(f["pins"], join(path, "pins"))
 		for i, pin := range v.Pins {
@@ -201,12 +204,12 @@ func (b *builder) verify(f map[string]*yaml.Node, n *yaml.Node, path string, v p
 		return nil
 	}
 	switch mode {
-	case "ca":
+	case ftptls.ModeCA:
 		at, atPath = f["ca_file"], join(path, "ca_file")
 		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
 			return b.errAt(at, atPath, "%v", pe)
 		}
-	case "pin":
+	case ftptls.ModePin:
 		at, atPath = f["pins"], join(path, "pins")
 	}
 	return b.errAt(at, atPath, "%s", tlsMessage(err))
@@ -231,31 +234,12 @@ func keyValue(n *yaml.Node, key string) *yaml.Node {
 	return n
 }
 
-// tlsDefaults fills the empty fields of t with their defaults: the client leg optional
-// when there are certificates to present and refused otherwise, the server leg optional,
-// and verification against the system roots.
-func tlsDefaults(t *policy.TLSPolicy) {
-	if t.Client == "" {
-		t.Client = "refused"
-		if t.Certs != nil {
-			t.Client = "optional"
-		}
-	}
-	if t.Server == "" {
-		t.Server = "optional"
-	}
-	if t.Verify.Mode == "" {
-		t.Verify.Mode = "system"
-	}
-}
-
 // describeTLS formats a policy's TLS settings for Describe, e.g.
 // "client optional (certificate /etc/ftpgate/server.crt)  server optional  verify system".
 func describeTLS(t policy.TLSPolicy) string {
-	d := t
-	tlsDefaults(&d)
+	d := t.WithDefaults()
 	var b strings.Builder
-	b.WriteString("client " + d.Client)
+	b.WriteString("client " + string(d.Client))
 	switch {
 	case d.CertFile != "":
 		b.WriteString(" (certificate " + d.CertFile + ")")
@@ -264,11 +248,11 @@ func describeTLS(t policy.TLSPolicy) string {
 	case d.Certs != nil:
 		b.WriteString(" (certificates set)")
 	}
-	b.WriteString("  server " + d.Server + "  verify " + d.Verify.Mode)
+	b.WriteString("  server " + string(d.Server) + "  verify " + string(d.Verify.Mode))
 	switch d.Verify.Mode {
-	case "ca":
+	case ftptls.ModeCA:
 		b.WriteString(" (ca_file " + d.Verify.CAFile + ")")
-	case "pin":
+	case ftptls.ModePin:
 		b.WriteString(" (pins " + strings.Join(d.Verify.Pins, ", ") + ")")
 	}
 	if d.AllowCCC {
