@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ftpgate/ftpgate/datachan"
+	"github.com/ftpgate/ftpgate/policy"
 	"github.com/ftpgate/ftpgate/wire"
 
 	"golang.org/x/sys/unix"
@@ -50,9 +51,7 @@ type Session struct {
 	pmu     sync.Mutex // serialises the policy session: both loops consult it
 
 	mu       sync.Mutex // guards the fields below
-	user     string
-	typ      string
-	rest     int64
+	typ      string     // the representation type the server accepted (TYPE), for the records
 	idle     *time.Timer
 	cancel   context.CancelFunc // ends the session
 	lastLine atomic.Int64       // UnixNano of the client's last command line
@@ -67,13 +66,16 @@ var errPolicyAbort = errors.New("ftp: session aborted by policy")
 
 // NewSession prepares a session for the accepted client connection whose original destination
 // was server.
-// pol decides on commands and answers; nil accepts everything.
+// pol decides on commands and answers and tracks the login; nil accepts everything.
 func NewSession(id uint64, client *net.TCPConn, server netip.AddrPort, cfg Config, d datachan.Dialer, dc datachan.Expecter, pol PolicySession, log *slog.Logger) *Session {
 	cfg = cfg.WithDefaults()
 	ca := addrPort(client.RemoteAddr())
 	server = netip.AddrPortFrom(server.Addr().Unmap(), server.Port())
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if pol == nil {
+		pol = policy.Unfiltered(policy.Info{ID: id, Client: ca, Server: server})
 	}
 	s := &Session{
 		ID:         id,
@@ -208,7 +210,7 @@ func (s *Session) commandLoop(ctx context.Context) error {
 			return fmt.Errorf("ftp: %d commands pending", backlog)
 		}
 		var cmd wire.Command // an empty line stays the empty command, which the policy may permit
-		if line != "" || s.pol == nil {
+		if line != "" {
 			if cmd, err = wire.ParseCommand(line); err != nil {
 				s.refuse("unparsable command", wire.NewReply(500, "Syntax error, command unrecognized."), "err", err.Error())
 				continue

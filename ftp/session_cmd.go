@@ -41,25 +41,19 @@ func (s *Session) handleCommand(ctx context.Context, cmd wire.Command) error {
 			s.refuse("REIN on a TLS connection", wire.NewReply(502, "REIN is not available on a protected connection."))
 			return nil
 		}
-	case "USER":
-		s.mu.Lock()
-		s.user = cmd.Arg
-		s.mu.Unlock()
 	case "REST":
-		off, err := wire.ParseREST(cmd.Arg)
-		if err != nil {
+		// The policy session tracks the offset; a session without a policy still refuses
+		// what is not one.
+		if _, err := wire.ParseREST(cmd.Arg); err != nil {
 			s.refuse("bad REST offset", wire.NewReply(501, "REST needs a non-negative byte offset."), "arg", cmd.Arg)
 			return nil
 		}
-		s.mu.Lock()
-		s.rest = off
-		s.mu.Unlock()
 	}
 	dir := verb.Transfer
 	if dir == wire.NoData {
 		return s.forward(cmd, nil)
 	}
-	x := s.beginTransfer(cmd, dir)
+	x := s.beginTransfer(cmd, verb)
 	if err := s.forward(cmd, x); err != nil {
 		return err
 	}

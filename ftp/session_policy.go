@@ -9,12 +9,20 @@ import (
 	"github.com/ftpgate/ftpgate/policy"
 )
 
-// PolicySession decides on one session's commands and answers. policy.Session implements it;
-// a nil PolicySession accepts everything.
+// PolicySession decides on one session's commands and answers, and owns the session's
+// protocol state (login, user, restart offset): the one place that state is tracked.
+// policy.Session implements it; a session given none uses policy.Unfiltered, which decides
+// nothing and still tracks the state. The session calls it under s.pmu.
 type PolicySession interface {
 	Command(ctx context.Context, verb, arg string) policy.Verdict
 	Answer(ctx context.Context, verb string, code int, text string) policy.Verdict
 	FilterFeatures(lines []string) []string
+	// User is the user of the current login (or the login in progress).
+	User() string
+	// TransferOffset is the REST offset that applies to the last RETR, STOR or APPE.
+	TransferOffset() int64
+	// SetTLS says whether the client's control connection is protected now.
+	SetTLS(on bool)
 }
 
 // unsupportedFeatures are features ftpgate removes from the server's FEAT reply whatever the
@@ -26,9 +34,6 @@ var unsupportedFeatures = []string{"AUTH", "PBSZ", "PROT", "CCC", "MODE Z"}
 // when the policy refused it (the client has its reply) or true with abort set when the
 // session must end.
 func (s *Session) judgeCommand(ctx context.Context, cmd wire.Command) (wire.Command, bool, bool) {
-	if s.pol == nil {
-		return cmd, true, false
-	}
 	s.pmu.Lock()
 	v := s.pol.Command(ctx, cmd.Verb, cmd.Arg)
 	s.pmu.Unlock()
@@ -57,9 +62,6 @@ func (s *Session) judgeCommand(ctx context.Context, cmd wire.Command) (wire.Comm
 // returns what the client gets, whether r itself passes unchanged, and whether the session
 // must end.
 func (s *Session) judgeAnswer(ctx context.Context, verb string, r wire.Reply) (out wire.Reply, asIs, abort bool) {
-	if s.pol == nil {
-		return r, true, false
-	}
 	s.pmu.Lock()
 	v := s.pol.Answer(ctx, verb, r.Code, r.Text())
 	s.pmu.Unlock()
@@ -97,11 +99,9 @@ func (s *Session) filterFeatures(r wire.Reply) wire.Reply {
 		// ftpgate itself speaks TLS toward the client, whatever the server offers.
 		body = append(body, " AUTH TLS", " PBSZ", " PROT")
 	}
-	if s.pol != nil {
-		s.pmu.Lock()
-		body = s.pol.FilterFeatures(body)
-		s.pmu.Unlock()
-	}
+	s.pmu.Lock()
+	body = s.pol.FilterFeatures(body)
+	s.pmu.Unlock()
 	lines := make([]string, 0, len(body)+2)
 	lines = append(lines, r.Lines[0])
 	lines = append(lines, body...)
@@ -118,4 +118,18 @@ func unsupported(line string) bool {
 		}
 	}
 	return false
+}
+
+// user returns the session's user, as the policy session tracks it.
+func (s *Session) user() string {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	return s.pol.User()
+}
+
+// setTLS tells the policy session whether the client's control connection is protected.
+func (s *Session) setTLS(on bool) {
+	s.pmu.Lock()
+	defer s.pmu.Unlock()
+	s.pol.SetTLS(on)
 }

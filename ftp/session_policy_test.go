@@ -32,6 +32,10 @@ func (f *fakePolicy) Answer(_ context.Context, verb string, code int, _ string) 
 	return policy.Verdict{Kind: policy.Accept}
 }
 
+func (f *fakePolicy) User() string          { return "" }
+func (f *fakePolicy) TransferOffset() int64 { return 0 }
+func (f *fakePolicy) SetTLS(bool)           {}
+
 func (f *fakePolicy) FilterFeatures(lines []string) []string {
 	if f.addFeat != "" {
 		lines = append(lines, " "+f.addFeat)

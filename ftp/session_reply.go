@@ -62,10 +62,7 @@ func (s *Session) onFinal(cmd wire.Command, r wire.Reply) wire.Reply {
 		s.typ = cmd.Arg
 		s.mu.Unlock()
 	case cmd.Verb == "PASS" && r.Code == wire.CodeLoggedIn, cmd.Verb == "USER" && r.Code == wire.CodeLoggedIn:
-		s.mu.Lock()
-		user := s.user
-		s.mu.Unlock()
-		s.log.Info("login", "user", user)
+		s.log.Info("login", "user", s.user())
 	}
 	return r
 }

@@ -193,6 +193,7 @@ func (s *Session) clearClient() error {
 	s.mu.Lock()
 	s.tls.client, s.tls.cleared = nil, true
 	s.mu.Unlock()
+	s.setTLS(false)
 	s.log.Info("CCC: the client's control connection is in the clear now (data protection unchanged)")
 	return nil
 }

@@ -138,6 +138,7 @@ func (s *Session) upgradeClient(ctx context.Context) error {
 	s.mu.Lock()
 	s.tls.client, s.tls.crec = tc, rec
 	s.mu.Unlock()
+	s.setTLS(true)
 	v, c := ftptls.Describe(tc.ConnectionState())
 	s.log.Info("TLS on the client leg", "version", v, "cipher", c, "sni", tc.ConnectionState().ServerName)
 	return nil

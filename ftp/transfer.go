@@ -31,15 +31,22 @@ func (x *transfer) preliminary(code int) {
 	}
 }
 
-// beginTransfer starts the record of a transfer command, binding it to the data channel the
-// last PASV/PORT opened. REST applies to this transfer only.
-func (s *Session) beginTransfer(cmd wire.Command, dir wire.Direction) *transfer {
+// beginTransfer starts the record of a transfer command (the policy session has seen it),
+// binding it to the data channel the last PASV/PORT opened. A REST offset applies to the
+// verbs that restart (RETR, STOR, APPE).
+func (s *Session) beginTransfer(cmd wire.Command, verb wire.Verb) *transfer {
+	var rest int64
+	s.pmu.Lock()
+	user := s.pol.User()
+	if verb.Restart {
+		rest = s.pol.TransferOffset()
+	}
+	s.pmu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	x := &transfer{cmd: cmd, dir: dir, rest: s.rest, typ: s.typ, user: s.user, data: s.dc.Begin(), start: time.Now(),
-		replied: make(chan struct{})}
-	s.rest = 0
-	return x
+	typ := s.typ
+	s.mu.Unlock()
+	return &transfer{cmd: cmd, dir: verb.Transfer, rest: rest, typ: typ, user: user, data: s.dc.Begin(),
+		start: time.Now(), replied: make(chan struct{})}
 }
 
 // Relayed learns from datachan that a channel's bytes have all moved (datachan.Peer). The
@@ -82,6 +89,7 @@ func (s *Session) finishTransfer(x *transfer, code int) {
 	s.qmu.Unlock()
 	if d := x.data; d != nil {
 		if d.Result().Arrived || code < 400 {
+			s.log.Debug("final reply held until the transfer's data has passed", "command", x.cmd.Verb, "reply", code)
 			t := time.NewTimer(s.cfg.Linger)
 			select {
 			case <-d.Done(x.dir):

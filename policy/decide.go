@@ -233,7 +233,7 @@ func safeText(text string) bool {
 // soften turns a refusal into an accepted verdict marked WouldRefuse when the entry has
 // the log modifier or the policy is in learning mode.
 func (s *Session) soften(v Verdict, logged bool) Verdict {
-	if v.Kind == Accept || !logged && !s.p.Learning {
+	if v.Kind == Accept || !logged && (s.p == nil || !s.p.Learning) {
 		return v
 	}
 	what := "would " + v.Kind.String()

@@ -8,6 +8,9 @@ import "strings"
 // line case-insensitively on the line's first word, or on the whole line (spaces
 // normalised) when the entry has a space ("MODE Z"). lines is not modified.
 func (s *Session) FilterFeatures(lines []string) []string {
+	if s.p == nil {
+		return lines
+	}
 	out := make([]string, 0, len(lines)+len(s.p.Features.Add))
 	for _, l := range lines {
 		if !matchesAny(s.p.Features.Remove, l) {

@@ -26,6 +26,18 @@ type Session struct {
 	xferOffset  int64 // the REST offset of the last RETR, STOR or APPE forwarded
 }
 
+// Unfiltered starts the state of a session that has no policy: every command and answer
+// passes unchanged (an empty command line gets 500, as it cannot be sent on), and the state
+// machine still tracks the login, the user and the restart offset, so the gateway has one
+// owner of that state whether or not a policy decides.
+func Unfiltered(info Info) *Session {
+	return &Session{info: info, user: info.User}
+}
+
+// SetTLS records whether the client's control connection is protected now (AUTH TLS or
+// implicit FTPS done; CCC undoes it), for Info and the callbacks' session.tls.
+func (s *Session) SetTLS(on bool) { s.info.TLS = on }
+
 // NewSession starts the policy state of one session. info describes it to callbacks; its
 // User is kept up to date as the session logs in. p must not change while sessions use it.
 func (p *Policy) NewSession(info Info) *Session {
@@ -73,8 +85,11 @@ func (s *Session) Command(ctx context.Context, verb, arg string) Verdict {
 
 // command is Command without the state update.
 func (s *Session) command(ctx context.Context, verb, arg string) Verdict {
+	if s.p == nil && verb != "" {
+		return Verdict{Kind: Accept, Arg: arg}
+	}
 	if verb == "" {
-		if s.p.PermitEmptyCommand {
+		if s.p != nil && s.p.PermitEmptyCommand {
 			return Verdict{Kind: Accept, Arg: arg}
 		}
 		return s.soften(Verdict{Kind: Reject, Code: 500, Text: "Syntax error, command unrecognized.", Arg: arg,
@@ -155,7 +170,10 @@ func (s *Session) forwarded(verb, arg string) {
 // the state machine on: a login (230/232 to USER, 230/202 to PASS or ACCT), a pending
 // rename (350 to RNFR), a restart offset (350 to REST), a REIN (220).
 func (s *Session) Answer(ctx context.Context, verb string, code int, text string) Verdict {
-	v := s.decideAnswer(ctx, verb, code, text)
+	v := Verdict{Kind: Accept}
+	if s.p != nil {
+		v = s.decideAnswer(ctx, verb, code, text)
+	}
 	if v.Kind == Accept || v.Kind == Change {
 		s.answered(answerVerb(verb), code)
 	}
@@ -176,7 +194,9 @@ func (s *Session) answered(verb string, code int) {
 			s.user = s.pendingUser
 		}
 	case verb == "REIN" && code == 220:
-		*s = Session{p: s.p, limits: s.limits, info: s.info}
+		info := s.info
+		info.User = ""
+		*s = Session{p: s.p, limits: s.limits, info: info}
 	case verb == "RNFR" && code == 350:
 		s.rnfrArmed = true
 	case verb == "REST" && code == 350:

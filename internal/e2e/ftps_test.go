@@ -266,6 +266,8 @@ func TestFTPS(t *testing.T) {
 		}
 	})
 
+	t.Run("callback sees TLS", func(t *testing.T) { testCallbackSeesTLS(t, fb) })
+
 	t.Run("refused", func(t *testing.T) {
 		fb.tlsPolicy(t, "      client: refused\n")
 		st := b.steps(t, b.tp.ServerV4.String(), b.srv.User, b.srv.Pass, "session", b.tp.ClientV4.String(), "NOOP")
