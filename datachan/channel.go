@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"sync"
 
+	"github.com/ftpgate/ftpgate/intercept"
 	"github.com/ftpgate/ftpgate/wire"
 )
 
@@ -82,7 +83,7 @@ func (ch *Channel) arrive(sd Side, raw *net.TCPConn) {
 	if !ok {
 		return
 	}
-	ch.set.log.Debug("data connection arrived", "leg", sd.String(), "src", addrPort(c.RemoteAddr()).String(), "dst", addrPort(c.LocalAddr()).String())
+	ch.set.log.Debug("data connection arrived", "leg", sd.String(), "src", intercept.AddrPort(c.RemoteAddr()).String(), "dst", intercept.AddrPort(c.LocalAddr()).String())
 	// A peer that connected is ready: connect the other leg now (the keep modes) rather than
 	// only when the transfer command passes.
 	ch.dialPending()

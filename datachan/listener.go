@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"net"
-	"net/netip"
 	"sync"
 
 	"github.com/ftpgate/ftpgate/intercept"
@@ -28,8 +27,8 @@ func (s *Server) Serve(ctx context.Context, ln *net.TCPListener) error {
 func (s *Server) Wait() { s.wg.Wait() }
 
 func (s *Server) dispatch(ctx context.Context, conn *net.TCPConn) {
-	src := addrPort(conn.RemoteAddr())
-	dst := addrPort(conn.LocalAddr())
+	src := intercept.AddrPort(conn.RemoteAddr())
+	dst := intercept.AddrPort(conn.LocalAddr())
 	owner, h, ok := s.Registry.Claim(ctx, src, dst)
 	if !ok {
 		s.log().Warn("unexpected data connection refused", "src", src.String(), "dst", dst.String())
@@ -39,25 +38,19 @@ func (s *Server) dispatch(ctx context.Context, conn *net.TCPConn) {
 	}
 	s.log().Debug("data connection claimed", "session", owner, "src", src.String(), "dst", dst.String())
 	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		h(conn)
-	}()
+	go s.handle(h, conn)
 }
 
+// handle is the goroutine that gives an arrived connection to the session expecting it.
+func (s *Server) handle(h Handler, conn *net.TCPConn) {
+	defer s.wg.Done()
+	h(conn)
+}
+
+// log returns the server's logger, or one that discards.
 func (s *Server) log() *slog.Logger {
 	if s.Log == nil {
 		return slog.New(slog.DiscardHandler)
 	}
 	return s.Log
-}
-
-// addrPort returns a TCP address as an unmapped netip.AddrPort.
-func addrPort(a net.Addr) netip.AddrPort {
-	ta, ok := a.(*net.TCPAddr)
-	if !ok {
-		return netip.AddrPort{}
-	}
-	ap := ta.AddrPort()
-	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }

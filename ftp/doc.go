@@ -1,20 +1,18 @@
-// Package ftp implements the FTP control channel of ftpgate.
+// Package ftp runs the FTP control session of ftpgate: one [Session] per intercepted control
+// connection, accepted by a [Server].
 //
-// The protocol layer in this package is pure: it reads and writes bytes and knows nothing
-// about sockets, policies or nftables.
+// A session relays the client's commands and the server's replies line by line (the grammar
+// is package wire's), asks its policy session (package policy) about each of them, checks
+// every address the protocol carries, negotiates the data channels (PASV, EPSV, PORT, EPRT,
+// translated by data_mode) and asks package datachan to open them, decodes FTPS on either
+// leg (package ftptls gives the TLS configurations; AUTH, PBSZ, PROT and CCC are handled
+// here), and writes a record of every transfer when its final reply arrives.
 //
-//   - [wire.LineReader] reads bounded CRLF lines and removes Telnet IAC sequences (RFC 854, as
-//     RFC 959 requires for the control connection).
-//   - [wire.Command] and [wire.ParseCommand] model one command line.
-//   - [wire.Reply], [wire.NewReply] and [wire.ReplyReader] model single- and multi-line replies (RFC 959 §4.2).
-//   - [wire.ParsePORT], [wire.ParsePASVReply], [wire.ParseEPRT], [wire.ParseEPSVReply] and their Format
-//     counterparts encode and decode the data-channel addresses of RFC 959, RFC 1123 and
-//     RFC 2428.
+// Two goroutines run a session: the command loop reads the client, the reply loop reads the
+// server. Commands owed a reply wait in one queue, so that replies reach the client in
+// command order, ftpgate's own replies included. No lock is held across network waits, TLS
+// handshakes or netlink calls; the policy session is consulted under its own lock.
 //
-// Addresses found inside the protocol are parsed strictly but never trusted: callers compare
-// them with the real addresses of the control connection.
-//
-// The control connection is a Telnet NVT stream in both directions: readers decode
-// IAC IAC to a literal 0xFF byte, and [wire.Command.Bytes] and [wire.Reply.Bytes] encode 0xFF back as
-// IAC IAC, so decoding and encoding are inverse operations.
+// The session is the datachan.Peer of its channels: it secures their TLS legs and learns when
+// a channel's bytes have all moved.
 package ftp

@@ -51,39 +51,36 @@ func (s *Server) start(ctx context.Context, conn *net.TCPConn) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	dst := addrPort(conn.LocalAddr())
+	dst := intercept.AddrPort(conn.LocalAddr())
 	if s.IsLocal != nil && s.IsLocal(dst.Addr()) {
-		log.Warn("control connection to the gateway itself refused", "client", addrPort(conn.RemoteAddr()).String(), "dst", dst.String())
-		conn.Write(wire.NewReply(421, "ftpgate does not serve connections to the gateway itself.").Bytes())
+		log.Warn("control connection to the gateway itself refused", "client", intercept.AddrPort(conn.RemoteAddr()).String(), "dst", dst.String())
+		conn.Write(wire.NewReply(wire.CodeUnavailable, "ftpgate does not serve connections to the gateway itself.").Bytes())
 		conn.Close()
 		return
 	}
 	id := s.ids.Add(1)
-	client := addrPort(conn.RemoteAddr())
+	client := intercept.AddrPort(conn.RemoteAddr())
 	cfg := s.Config
 	var pol PolicySession
 	if s.Policies != nil {
 		p, service, ok := s.Policies(client, dst)
 		if !ok {
 			log.Warn("control connection matches no service; refused", "client", client.String(), "server", dst.String())
-			conn.Write(wire.NewReply(421, "Service not available: no service for this connection.").Bytes())
+			conn.Write(wire.NewReply(wire.CodeUnavailable, "Service not available: no service for this connection.").Bytes())
 			conn.Close()
 			return
 		}
 		log = log.With("service", service, "policy", p.Name)
 		pol = p.NewSession(policy.Info{ID: id, Client: client, Server: dst})
-		if n := p.Limits.MaxLineLength; n > 0 {
-			cfg.MaxLine = n
-		}
-		if n := p.Limits.MaxReplyLines; n > 0 {
-			cfg.MaxReplyLines = n
-		}
 		cfg = cfg.withPolicy(p, slices.Contains(s.ImplicitPorts, dst.Port()), dst.Port())
 	}
 	sess := NewSession(id, conn, dst, cfg, s.Dialer, s.Data, pol, log)
 	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		sess.Serve(ctx)
-	}()
+	go s.serveSession(ctx, sess)
+}
+
+// serveSession is the goroutine of one session.
+func (s *Server) serveSession(ctx context.Context, sess *Session) {
+	defer s.wg.Done()
+	sess.Serve(ctx)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ftpgate/ftpgate/datachan"
+	"github.com/ftpgate/ftpgate/intercept"
 	"github.com/ftpgate/ftpgate/policy"
 	"github.com/ftpgate/ftpgate/wire"
 
@@ -69,7 +70,7 @@ var errPolicyAbort = errors.New("ftp: session aborted by policy")
 // pol decides on commands and answers and tracks the login; nil accepts everything.
 func NewSession(id uint64, client *net.TCPConn, server netip.AddrPort, cfg Config, d datachan.Dialer, dc datachan.Expecter, pol PolicySession, log *slog.Logger) *Session {
 	cfg = cfg.WithDefaults()
-	ca := addrPort(client.RemoteAddr())
+	ca := intercept.AddrPort(client.RemoteAddr())
 	server = netip.AddrPortFrom(server.Addr().Unmap(), server.Port())
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -133,7 +134,7 @@ func (s *Session) serve(ctx context.Context, cancel context.CancelFunc) error {
 	server, err := s.dialer.Dial(dctx, src, s.serverAddr)
 	dcancel()
 	if err != nil {
-		s.writeClient(wire.NewReply(421, "Service not available: ftpgate cannot reach the server."))
+		s.writeClient(wire.NewReply(wire.CodeUnavailable, "Service not available: ftpgate cannot reach the server."))
 		return fmt.Errorf("ftp: connect to server %s: %w", s.serverAddr, err)
 	}
 	server.SetKeepAlive(true)
@@ -160,10 +161,24 @@ func (s *Session) serve(ctx context.Context, cancel context.CancelFunc) error {
 	defer s.idle.Stop()
 
 	errc := make(chan error, 2)
-	go func() { errc <- s.replyLoop(ctx); cancel() }()
-	go func() { errc <- s.commandLoop(ctx); cancel() }()
+	go s.runReplyLoop(ctx, cancel, errc)
+	go s.runCommandLoop(ctx, cancel, errc)
 	err1, err2 := <-errc, <-errc
 	return errors.Join(err1, err2)
+}
+
+// runReplyLoop is the goroutine that reads the server's replies; when it ends, the session
+// ends.
+func (s *Session) runReplyLoop(ctx context.Context, cancel context.CancelFunc, errc chan<- error) {
+	errc <- s.replyLoop(ctx)
+	cancel()
+}
+
+// runCommandLoop is the goroutine that reads the client's commands; when it ends, the
+// session ends.
+func (s *Session) runCommandLoop(ctx context.Context, cancel context.CancelFunc, errc chan<- error) {
+	errc <- s.commandLoop(ctx)
+	cancel()
 }
 
 // idleExpired closes the control connection when the client sent nothing for the idle
@@ -194,10 +209,10 @@ func (s *Session) commandLoop(ctx context.Context) error {
 		switch {
 		case err == nil:
 		case errors.Is(err, wire.ErrLineTooLong):
-			s.refuse("line too long", wire.NewReply(500, "Command line too long."), "limit", s.cfg.MaxLine)
+			s.refuse("line too long", wire.NewReply(wire.CodeSyntaxError, "Command line too long."), "limit", s.cfg.MaxLine)
 			continue
 		case errors.Is(err, wire.ErrNUL), errors.Is(err, wire.ErrBareCR):
-			s.refuse("malformed command line", wire.NewReply(500, "Malformed command line."), "err", err.Error())
+			s.refuse("malformed command line", wire.NewReply(wire.CodeSyntaxError, "Malformed command line."), "err", err.Error())
 			continue
 		case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), ctx.Err() != nil:
 			return nil
@@ -206,13 +221,13 @@ func (s *Session) commandLoop(ctx context.Context) error {
 		}
 		if backlog := s.backlog(); backlog >= maxPending {
 			s.log.Warn("client pipelines too many unanswered commands, closing session", "pending", backlog)
-			s.writeClient(wire.NewReply(421, "Too many commands waiting for replies, closing control connection."))
+			s.writeClient(wire.NewReply(wire.CodeUnavailable, "Too many commands waiting for replies, closing control connection."))
 			return fmt.Errorf("ftp: %d commands pending", backlog)
 		}
 		var cmd wire.Command // an empty line stays the empty command, which the policy may permit
 		if line != "" {
 			if cmd, err = wire.ParseCommand(line); err != nil {
-				s.refuse("unparsable command", wire.NewReply(500, "Syntax error, command unrecognized."), "err", err.Error())
+				s.refuse("unparsable command", wire.NewReply(wire.CodeSyntaxError, "Syntax error, command unrecognized."), "err", err.Error())
 				continue
 			}
 		}
@@ -240,7 +255,7 @@ func (s *Session) replyLoop(ctx context.Context) error {
 		case errors.Is(err, wire.ErrBadReply), errors.Is(err, wire.ErrTooManyLines), errors.Is(err, wire.ErrLineTooLong),
 			errors.Is(err, wire.ErrNUL), errors.Is(err, wire.ErrBareCR):
 			s.log.Warn("invalid reply from server, closing session", "err", err.Error())
-			s.writeClient(wire.NewReply(421, "Invalid reply from server, closing control connection."))
+			s.writeClient(wire.NewReply(wire.CodeUnavailable, "Invalid reply from server, closing control connection."))
 			return fmt.Errorf("ftp: read reply: %w", err)
 		default:
 			return fmt.Errorf("ftp: read reply: %w", err)
@@ -249,14 +264,4 @@ func (s *Session) replyLoop(ctx context.Context) error {
 			return nil
 		}
 	}
-}
-
-// addrPort returns a TCP address as an unmapped netip.AddrPort.
-func addrPort(a net.Addr) netip.AddrPort {
-	ta, ok := a.(*net.TCPAddr)
-	if !ok {
-		return netip.AddrPort{}
-	}
-	ap := ta.AddrPort()
-	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"net/netip"
 
 	"github.com/ftpgate/ftpgate/wire"
 
@@ -27,72 +26,58 @@ func (s *Session) handleCommand(ctx context.Context, cmd wire.Command) error {
 	case "PASV":
 		return s.handlePassive(ctx, cmd)
 	case "EPSV":
-		if a, _ := wire.ParseEPSVArg(cmd.Arg); a.All {
-			break // no data channel: it only forbids the other data commands from now on
+		if a, _ := wire.ParseEPSVArg(cmd.Arg); !a.All {
+			return s.handlePassive(ctx, cmd)
 		}
-		return s.handlePassive(ctx, cmd)
+		// EPSV ALL opens no data channel: it only forbids the other data commands from now on.
+	case "AUTH", "ADAT", "CCC", "CONF", "ENC", "MIC", "PBSZ", "PROT":
+		return s.handleSecurity(ctx, cmd)
+	default:
+		if !s.checkCommand(cmd) {
+			return nil
+		}
+	}
+	if verb.Transfer == wire.NoData {
+		return s.forward(cmd, nil)
+	}
+	return s.startTransfer(cmd, verb)
+}
+
+// checkCommand applies the session's own rules to the commands that set no data channel up:
+// ABOR closes the transfer's data legs, REIN is refused under TLS, REST needs an offset. It
+// reports whether the command goes on to the server.
+func (s *Session) checkCommand(cmd wire.Command) bool {
+	switch cmd.Verb {
 	case "ABOR":
 		// The transfer's data legs close now; the server's 426/226 (or 225) follow in order.
 		s.dc.Abort()
-	case "AUTH", "ADAT", "CCC", "CONF", "ENC", "MIC", "PBSZ", "PROT":
-		return s.handleSecurity(ctx, cmd)
 	case "REIN":
 		if c, sv := s.tlsLegs(); c || sv {
-			s.refuse("REIN on a TLS connection", wire.NewReply(502, "REIN is not available on a protected connection."))
-			return nil
+			s.refuse("REIN on a TLS connection", wire.NewReply(wire.CodeNotImplemented, "REIN is not available on a protected connection."))
+			return false
 		}
 	case "REST":
 		// The policy session tracks the offset; a session without a policy still refuses
 		// what is not one.
 		if _, err := wire.ParseREST(cmd.Arg); err != nil {
-			s.refuse("bad REST offset", wire.NewReply(501, "REST needs a non-negative byte offset."), "arg", cmd.Arg)
-			return nil
+			s.refuse("bad REST offset", wire.NewReply(wire.CodeArgSyntax, "REST needs a non-negative byte offset."), "arg", cmd.Arg)
+			return false
 		}
 	}
-	dir := verb.Transfer
-	if dir == wire.NoData {
-		return s.forward(cmd, nil)
-	}
+	return true
+}
+
+// startTransfer forwards a transfer command with its record, then lets its data channel
+// connect the legs that connect.
+func (s *Session) startTransfer(cmd wire.Command, verb wire.Verb) error {
 	x := s.beginTransfer(cmd, verb)
 	if err := s.forward(cmd, x); err != nil {
 		return err
 	}
 	if x.data != nil {
-		x.data.Activate(dir)
+		x.data.Activate(verb.Transfer)
 	}
 	return nil
-}
-
-// handleActive checks a PORT or EPRT: the address must be the client's own and the port 1024
-// or above; then openActive sets the channel up.
-func (s *Session) handleActive(ctx context.Context, cmd wire.Command) error {
-	var (
-		ap  = s.clientAddr
-		err error
-	)
-	if cmd.Verb == "PORT" {
-		ap, err = wire.ParsePORT(cmd.Arg)
-	} else {
-		ap, err = wire.ParseEPRT(cmd.Arg)
-	}
-	if err != nil {
-		s.refuse("bad "+cmd.Verb+" argument", wire.NewReply(501, "Syntax error in "+cmd.Verb+" argument."), "arg", cmd.Arg, "err", err.Error())
-		return nil
-	}
-	if ap.Addr().Is4() != s.clientAddr.Addr().Is4() {
-		s.refuse("EPRT for the other network protocol", wire.NewReply(522, "Network protocol not supported, use ("+s.protoOf()+")."), "arg", cmd.Arg)
-		return nil
-	}
-	if ap.Addr().Unmap() != s.clientAddr.Addr() {
-		s.refuse(cmd.Verb+" names a host other than the client", wire.NewReply(501, cmd.Verb+" address must be your own."),
-			"arg", cmd.Arg, "client", s.clientAddr.Addr().String())
-		return nil
-	}
-	if ap.Port() < 1024 {
-		s.refuse(cmd.Verb+" names a privileged port", wire.NewReply(501, cmd.Verb+" port must be 1024 or above."), "arg", cmd.Arg)
-		return nil
-	}
-	return s.openActive(ctx, cmd, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
 }
 
 // sendAbort sends ABOR the way RFC 959 asks: Telnet IP, then Telnet Synch (IAC as normal data

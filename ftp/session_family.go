@@ -21,14 +21,14 @@ func (s *Session) protoOf() string {
 // network protocol, and after EPSV ALL only EPSV may set up a data connection. It returns the
 // refusal to give, or ok.
 func (s *Session) checkDataCommand(cmd wire.Command) (refusal wire.Reply, why string, ok bool) {
-	unsupported := wire.NewReply(522, "Network protocol not supported, use ("+s.protoOf()+").")
+	unsupported := wire.NewReply(wire.CodeNoProtocol, "Network protocol not supported, use ("+s.protoOf()+").")
 	s.mu.Lock()
 	epsvAll := s.epsvAll
 	s.mu.Unlock()
 	switch cmd.Verb {
 	case "PASV", "PORT", "EPRT":
 		if epsvAll {
-			return wire.NewReply(503, "EPSV ALL is in effect: use EPSV."), "data command after EPSV ALL", false
+			return wire.NewReply(wire.CodeBadSequence, "EPSV ALL is in effect: use EPSV."), "data command after EPSV ALL", false
 		}
 		if cmd.Verb != "EPRT" && s.protoOf() == "2" {
 			return unsupported, cmd.Verb + " on an IPv6 control connection", false

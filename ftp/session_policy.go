@@ -50,7 +50,7 @@ func (s *Session) judgeCommand(ctx context.Context, cmd wire.Command) (wire.Comm
 		return cmd, true, false
 	case policy.Abort:
 		s.log.Warn("policy aborts the session", "command", cmd.Verb, "arg", arg, "reason", v.Reason)
-		s.writeClient(wire.NewReply(421, "Service not available, session closed by policy."))
+		s.writeClient(wire.NewReply(wire.CodeUnavailable, "Service not available, session closed by policy."))
 		return cmd, false, true
 	default:
 		s.refuse("policy: "+v.Reason, wire.NewReply(v.Code, v.Text), "command", cmd.Verb, "arg", arg)
@@ -73,7 +73,7 @@ func (s *Session) judgeAnswer(ctx context.Context, verb string, r wire.Reply) (o
 		return r, true, false
 	case policy.Abort:
 		s.log.Warn("policy aborts the session on an answer", "command", verb, "reply", r.Code, "reason", v.Reason)
-		return wire.NewReply(421, "Service not available, session closed by policy."), false, true
+		return wire.NewReply(wire.CodeUnavailable, "Service not available, session closed by policy."), false, true
 	case policy.Change:
 		s.log.Info("answer changed by policy", "command", verb, "reply", r.Code, "new", v.Code)
 		return wire.NewReply(v.Code, v.Text), false, false
@@ -86,7 +86,7 @@ func (s *Session) judgeAnswer(ctx context.Context, verb string, r wire.Reply) (o
 // filterFeatures rebuilds a multi-line 211 FEAT reply without the features ftpgate cannot
 // carry and with the policy's edits.
 func (s *Session) filterFeatures(r wire.Reply) wire.Reply {
-	if r.Code != 211 || len(r.Lines) < 2 {
+	if r.Code != wire.CodeFeatures || len(r.Lines) < 2 {
 		return r
 	}
 	body := make([]string, 0, len(r.Lines)-2)

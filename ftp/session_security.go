@@ -37,33 +37,33 @@ func (s *Session) handleSecurity(ctx context.Context, cmd wire.Command) error {
 		return s.handleAuth(ctx, cmd)
 	case "PBSZ":
 		if !clientTLS {
-			s.refuse("PBSZ without TLS", wire.NewReply(503, "No security mechanism in use."))
+			s.refuse("PBSZ without TLS", wire.NewReply(wire.CodeBadSequence, "No security mechanism in use."))
 			return nil
 		}
 		if serverTLS {
 			return s.forward(cmd, nil)
 		}
-		s.reply(wire.NewReply(200, "PBSZ=0"))
+		s.reply(wire.NewReply(wire.CodeOK, "PBSZ=0"))
 		return nil
 	case "PROT":
 		if !clientTLS {
-			s.refuse("PROT without TLS", wire.NewReply(503, "No security mechanism in use."))
+			s.refuse("PROT without TLS", wire.NewReply(wire.CodeBadSequence, "No security mechanism in use."))
 			return nil
 		}
 		level := strings.ToUpper(strings.TrimSpace(cmd.Arg))
 		if level != "C" && level != "P" {
-			s.refuse("PROT level not supported", wire.NewReply(536, "Only PROT C and PROT P are supported."), "arg", cmd.Arg)
+			s.refuse("PROT level not supported", wire.NewReply(wire.CodeProtNotSupported, "Only PROT C and PROT P are supported."), "arg", cmd.Arg)
 			return nil
 		}
 		s.mu.Lock()
 		s.tls.clientProt = level == "P"
 		s.mu.Unlock()
 		if !serverTLS {
-			s.reply(wire.NewReply(200, "Protection level set to "+level+"."))
+			s.reply(wire.NewReply(wire.CodeOK, "Protection level set to "+level+"."))
 			return nil
 		}
 		return s.forwardHook(wire.Command{Verb: "PROT", Arg: level}, func(r wire.Reply) *wire.Reply {
-			if r.Code/100 == 2 {
+			if wire.Positive(r.Code) {
 				s.mu.Lock()
 				s.tls.serverProt = level == "P"
 				s.mu.Unlock()
@@ -73,19 +73,19 @@ func (s *Session) handleSecurity(ctx context.Context, cmd wire.Command) error {
 	case "CCC":
 		switch {
 		case !s.cfg.TLS.AllowCCC:
-			s.refuse("CCC not allowed", wire.NewReply(534, "CCC is not allowed by policy."))
+			s.refuse("CCC not allowed", wire.NewReply(wire.CodeTLSRefused, "CCC is not allowed by policy."))
 			return nil
 		case !clientTLS:
-			s.refuse("CCC without TLS", wire.NewReply(533, "The control connection is not protected."))
+			s.refuse("CCC without TLS", wire.NewReply(wire.CodeCCCRefused, "The control connection is not protected."))
 			return nil
 		case !s.awaitReplies(ctx):
-			s.refuse("CCC behind unanswered commands", wire.NewReply(503, "Send CCC when all replies have arrived."))
+			s.refuse("CCC behind unanswered commands", wire.NewReply(wire.CodeBadSequence, "Send CCC when all replies have arrived."))
 			return nil
 		}
-		s.writeClient(wire.NewReply(200, "CCC command successful; the control connection continues in the clear."))
+		s.writeClient(wire.NewReply(wire.CodeOK, "CCC command successful; the control connection continues in the clear."))
 		return s.clearClient()
 	default: // ADAT, CONF, ENC, MIC: other mechanisms
-		s.refuse("security mechanism not supported", wire.NewReply(504, "Only AUTH TLS is supported."), "command", cmd.Verb)
+		s.refuse("security mechanism not supported", wire.NewReply(wire.CodeNotForParameter, "Only AUTH TLS is supported."), "command", cmd.Verb)
 		return nil
 	}
 }
@@ -96,33 +96,33 @@ func (s *Session) handleAuth(ctx context.Context, cmd wire.Command) error {
 	t := s.cfg.TLS
 	switch mech := strings.ToUpper(strings.TrimSpace(cmd.Arg)); {
 	case mech != "TLS" && mech != "SSL" && mech != "TLS-C":
-		s.refuse("AUTH mechanism not supported", wire.NewReply(504, "AUTH mechanism not supported; use AUTH TLS."), "arg", cmd.Arg)
+		s.refuse("AUTH mechanism not supported", wire.NewReply(wire.CodeNotForParameter, "AUTH mechanism not supported; use AUTH TLS."), "arg", cmd.Arg)
 		return nil
 	case !t.clientOK():
-		s.refuse("TLS refused on the client leg", wire.NewReply(534, "TLS is not available here."))
+		s.refuse("TLS refused on the client leg", wire.NewReply(wire.CodeTLSRefused, "TLS is not available here."))
 		return nil
 	}
 	clientTLS, serverTLS := s.tlsLegs()
 	if clientTLS {
-		s.refuse("AUTH on a TLS connection", wire.NewReply(503, "TLS is already in use."))
+		s.refuse("AUTH on a TLS connection", wire.NewReply(wire.CodeBadSequence, "TLS is already in use."))
 		return nil
 	}
 	// AUTH answers after every reply owed before it (the server leg may still be on its
 	// way to TLS on ftpgate's own behalf).
 	if !s.awaitReplies(ctx) {
-		s.refuse("AUTH behind unanswered commands", wire.NewReply(503, "Send AUTH when all replies have arrived."))
+		s.refuse("AUTH behind unanswered commands", wire.NewReply(wire.CodeBadSequence, "Send AUTH when all replies have arrived."))
 		return nil
 	}
 	clientTLS, serverTLS = s.tlsLegs()
 	if serverTLS || t.Server == policy.TLSRefused {
-		s.writeClient(wire.NewReply(234, "AUTH TLS successful."))
+		s.writeClient(wire.NewReply(wire.CodeAuthOK, "AUTH TLS successful."))
 		return s.upgradeClient(ctx)
 	}
 	err := s.forwardHook(wire.Command{Verb: "AUTH", Arg: "TLS"}, func(r wire.Reply) *wire.Reply {
-		if r.Code == 234 {
+		if r.Code == wire.CodeAuthOK {
 			if err := s.upgradeServer(ctx); err != nil {
 				s.log.Warn("TLS toward the server failed; closing the session", "err", err.Error())
-				s.writeClient(wire.NewReply(431, "Cannot establish a trusted TLS connection to the server: "+reason(err)))
+				s.writeClient(wire.NewReply(wire.CodeUntrustedTLS, "Cannot establish a trusted TLS connection to the server: "+reason(err)))
 				s.upgrade <- false
 				s.cancel()
 				return nil
@@ -130,7 +130,7 @@ func (s *Session) handleAuth(ctx context.Context, cmd wire.Command) error {
 		} else {
 			s.log.Info("the server refused AUTH TLS; its leg stays plain", "reply", r.Code)
 		}
-		s.writeClient(wire.NewReply(234, "AUTH TLS successful."))
+		s.writeClient(wire.NewReply(wire.CodeAuthOK, "AUTH TLS successful."))
 		s.upgrade <- true
 		return nil
 	})

@@ -88,7 +88,7 @@ func (s *Session) finishTransfer(x *transfer, code int) {
 	}
 	s.qmu.Unlock()
 	if d := x.data; d != nil {
-		if d.Result().Arrived || code < 400 {
+		if d.Result().Arrived || wire.Class(code) < 4 {
 			s.log.Debug("final reply held until the transfer's data has passed", "command", x.cmd.Verb, "reply", code)
 			t := time.NewTimer(s.cfg.Linger)
 			select {

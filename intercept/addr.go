@@ -57,3 +57,10 @@ func tcpAddrPort(a net.Addr) (netip.AddrPort, error) {
 	}
 	return netip.AddrPortFrom(ip, uint16(ta.Port)), nil
 }
+
+// AddrPort converts a TCP address to an unmapped netip.AddrPort, as OriginalDst and Peer
+// do; anything else gives the zero AddrPort.
+func AddrPort(a net.Addr) netip.AddrPort {
+	ap, _ := tcpAddrPort(a)
+	return ap
+}

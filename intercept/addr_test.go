@@ -110,3 +110,13 @@ func TestOriginalDstAndPeerNotTCP(t *testing.T) {
 		t.Error("Peer(nil): want error")
 	}
 }
+
+func TestAddrPort(t *testing.T) {
+	mapped := &net.TCPAddr{IP: net.ParseIP("::ffff:198.51.100.2"), Port: 2121}
+	if got := AddrPort(mapped); got != netip.MustParseAddrPort("198.51.100.2:2121") {
+		t.Errorf("AddrPort(%v) = %v, want the unmapped address", mapped, got)
+	}
+	if got := AddrPort(&net.UDPAddr{IP: net.ParseIP("198.51.100.2"), Port: 53}); got.IsValid() {
+		t.Errorf("AddrPort(UDP) = %v, want the zero AddrPort", got)
+	}
+}

@@ -35,11 +35,11 @@ func checkArg(verb, arg string) *refusal {
 		return checkOneOf(verb, arg, "F")
 	case "REST":
 		if _, err := wire.ParseREST(arg); err != nil {
-			return &refusal{501, textSyntax, "REST needs a non-negative 64-bit decimal offset"}
+			return &refusal{wire.CodeArgSyntax, textSyntax, "REST needs a non-negative 64-bit decimal offset"}
 		}
 	case "PORT":
 		if _, err := wire.ParsePORT(arg); err != nil {
-			return &refusal{501, textSyntax, "PORT needs h1,h2,h3,h4,p1,p2 with each field 0..255 and a port above 0"}
+			return &refusal{wire.CodeArgSyntax, textSyntax, "PORT needs h1,h2,h3,h4,p1,p2 with each field 0..255 and a port above 0"}
 		}
 	case "EPRT":
 		return checkEPRT(arg)
@@ -47,11 +47,11 @@ func checkArg(verb, arg string) *refusal {
 		return checkEPSV(arg)
 	case "PASV":
 		if arg != "" {
-			return &refusal{501, textSyntax, "PASV takes no argument"}
+			return &refusal{wire.CodeArgSyntax, textSyntax, "PASV takes no argument"}
 		}
 	case "USER":
 		if arg == "" {
-			return &refusal{501, textSyntax, "USER needs a user name"}
+			return &refusal{wire.CodeArgSyntax, textSyntax, "USER needs a user name"}
 		}
 	}
 	return nil
@@ -62,7 +62,7 @@ func checkArg(verb, arg string) *refusal {
 func checkType(arg string) *refusal {
 	f := strings.Fields(strings.ToUpper(arg))
 	if len(f) == 0 || len(f) > 2 {
-		return &refusal{501, textSyntax, "TYPE needs a type and at most a form"}
+		return &refusal{wire.CodeArgSyntax, textSyntax, "TYPE needs a type and at most a form"}
 	}
 	switch {
 	case f[0] == "A" && (len(f) == 1 || f[1] == "N"),
@@ -70,17 +70,17 @@ func checkType(arg string) *refusal {
 		f[0] == "L" && len(f) == 2 && f[1] == "8":
 		return nil
 	}
-	return &refusal{504, textNotForParam, "TYPE " + arg + " not supported (only A, A N, I, L 8)"}
+	return &refusal{wire.CodeNotForParameter, textNotForParam, "TYPE " + arg + " not supported (only A, A N, I, L 8)"}
 }
 
 // checkOneOf accepts exactly want (case-insensitively) as the argument of verb.
 func checkOneOf(verb, arg, want string) *refusal {
 	a := strings.TrimSpace(arg)
 	if a == "" {
-		return &refusal{501, textSyntax, verb + " needs an argument"}
+		return &refusal{wire.CodeArgSyntax, textSyntax, verb + " needs an argument"}
 	}
 	if !strings.EqualFold(a, want) {
-		return &refusal{504, textNotForParam, verb + " " + arg + " not supported (only " + want + ", so transfers stay inspectable)"}
+		return &refusal{wire.CodeNotForParameter, textNotForParam, verb + " " + arg + " not supported (only " + want + ", so transfers stay inspectable)"}
 	}
 	return nil
 }
@@ -93,9 +93,9 @@ func checkEPRT(arg string) *refusal {
 	case err == nil:
 		return nil
 	case errors.Is(err, wire.ErrProtocol):
-		return &refusal{522, textBadProtocol, "EPRT network protocol not supported"}
+		return &refusal{wire.CodeNoProtocol, textBadProtocol, "EPRT network protocol not supported"}
 	}
-	return &refusal{501, textSyntax, "EPRT needs |proto|address|port| with a matching address and a port 1..65535"}
+	return &refusal{wire.CodeArgSyntax, textSyntax, "EPRT needs |proto|address|port| with a matching address and a port 1..65535"}
 }
 
 // checkEPSV checks EPSV's argument (RFC 2428): none, "1", "2" or "ALL". Another protocol
@@ -106,7 +106,7 @@ func checkEPSV(arg string) *refusal {
 	case err == nil:
 		return nil
 	case errors.Is(err, wire.ErrProtocol):
-		return &refusal{522, textBadProtocol, "EPSV network protocol " + arg + " not supported"}
+		return &refusal{wire.CodeNoProtocol, textBadProtocol, "EPSV network protocol " + arg + " not supported"}
 	}
-	return &refusal{501, textSyntax, "EPSV takes no argument, a protocol number or ALL"}
+	return &refusal{wire.CodeArgSyntax, textSyntax, "EPSV takes no argument, a protocol number or ALL"}
 }

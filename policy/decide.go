@@ -17,9 +17,9 @@ const (
 	textPolicyError  = "Policy error."
 	textLoginRefused = "Login not allowed by policy."
 	textBadAnswer    = "Error parsing answer"
-	codeBadAnswer    = 500
-	codePolicyError  = 550
-	codeLoginRefused = 530
+	codeBadAnswer    = wire.CodeSyntaxError
+	codePolicyError  = wire.CodeFileUnavailable
+	codeLoginRefused = wire.CodeNotLoggedIn
 )
 
 // decideCommand applies the command table, PermitUnknownCommand, AllowedUsers and
@@ -32,7 +32,7 @@ func (s *Session) decideCommand(ctx context.Context, verb, arg string) Verdict {
 		if s.p.PermitUnknownCommand {
 			return Verdict{Kind: Accept, Arg: arg}
 		}
-		return s.soften(Verdict{Kind: Reject, Code: 500, Text: textUnknown, Arg: arg,
+		return s.soften(Verdict{Kind: Reject, Code: wire.CodeSyntaxError, Text: textUnknown, Arg: arg,
 			Reason: "unknown command " + verb + " (permit_unknown_command is off)"}, false)
 	} else if wild, ok := s.p.Commands[Wildcard]; ok {
 		a, key = wild, Wildcard
@@ -74,14 +74,14 @@ func (s *Session) applyCommand(ctx context.Context, a Action, key, verb, arg str
 // denied." for a file command and 500 "Command not allowed by policy." otherwise.
 func rejectReply(verb string, code int, text string) (int, string) {
 	if code == 0 {
-		code = 500
+		code = wire.CodeSyntaxError
 		if v, _ := wire.Lookup(verb); v.File {
-			code = 550
+			code = wire.CodeFileUnavailable
 		}
 	}
 	if text == "" {
 		text = textNotAllowed
-		if code == 550 {
+		if code == wire.CodeFileUnavailable {
 			text = textDenied
 		}
 	}

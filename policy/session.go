@@ -92,7 +92,7 @@ func (s *Session) command(ctx context.Context, verb, arg string) Verdict {
 		if s.p != nil && s.p.PermitEmptyCommand {
 			return Verdict{Kind: Accept, Arg: arg}
 		}
-		return s.soften(Verdict{Kind: Reject, Code: 500, Text: "Syntax error, command unrecognized.", Arg: arg,
+		return s.soften(Verdict{Kind: Reject, Code: wire.CodeSyntaxError, Text: "Syntax error, command unrecognized.", Arg: arg,
 			Reason: "empty command (permit_empty_command is off)"}, false)
 	}
 	verb = strings.ToUpper(verb)
@@ -112,30 +112,30 @@ func (s *Session) command(ctx context.Context, verb, arg string) Verdict {
 // builtin runs the checks no policy entry can switch off: limits, state and arguments.
 func (s *Session) builtin(verb, arg string) *refusal {
 	if n := len(verb) + 1 + len(arg); n > s.limits.MaxLineLength {
-		return &refusal{500, "Line too long.", "command line exceeds max_line_length"}
+		return &refusal{wire.CodeSyntaxError, "Line too long.", "command line exceeds max_line_length"}
 	}
 	switch verb {
 	case "USER":
 		if why := s.limits.checkUser(arg); why != "" {
-			return &refusal{501, "Invalid user name.", why}
+			return &refusal{wire.CodeArgSyntax, "Invalid user name.", why}
 		}
 	case "PASS":
 		if why := s.limits.checkPassword(arg); why != "" {
-			return &refusal{501, "Password too long.", why}
+			return &refusal{wire.CodeArgSyntax, "Password too long.", why}
 		}
 	}
 	if v, _ := wire.Lookup(verb); !s.loggedIn && !v.BeforeLogin {
-		return &refusal{530, "Please login with USER and PASS.", verb + " before login"}
+		return &refusal{wire.CodeNotLoggedIn, "Please login with USER and PASS.", verb + " before login"}
 	}
 	if verb == "RNTO" && !s.rnfrArmed {
-		return &refusal{503, "Bad sequence of commands.", "RNTO not right after an accepted RNFR"}
+		return &refusal{wire.CodeBadSequence, "Bad sequence of commands.", "RNTO not right after an accepted RNFR"}
 	}
 	if r := checkArg(verb, arg); r != nil {
 		return r
 	}
 	if verb == "OPTS" {
 		if f, ok := s.removedOption(arg); ok {
-			return &refusal{501, "Option not supported.", "OPTS for the removed feature " + f}
+			return &refusal{wire.CodeArgSyntax, "Option not supported.", "OPTS for the removed feature " + f}
 		}
 	}
 	return nil
@@ -183,23 +183,33 @@ func (s *Session) Answer(ctx context.Context, verb string, code int, text string
 // answered updates the state for an answer that passes to the client. The server's code
 // counts, not a changed one: it is the server's state the gateway tracks.
 func (s *Session) answered(verb string, code int) {
+	switch verb {
+	case "USER", "PASS", "ACCT":
+		s.loginAnswered(verb, code)
+	case "REIN":
+		if code == wire.CodeReady {
+			info := s.info
+			info.User = ""
+			*s = Session{p: s.p, limits: s.limits, info: info}
+		}
+	case "RNFR":
+		s.rnfrArmed = code == wire.CodePending
+	case "REST":
+		s.restReady = code == wire.CodePending
+	}
+}
+
+// loginAnswered moves the login on for the server's answer to USER, PASS or ACCT.
+func (s *Session) loginAnswered(verb string, code int) {
 	switch {
-	case verb == "USER" && (code == 230 || code == 232):
+	case verb == "USER" && (code == wire.CodeLoggedIn || code == wire.CodeSecurityLoggedIn):
 		s.loggedIn, s.user = true, s.pendingUser
-	case verb == "USER" && (code == 331 || code == 332 || code == 336):
+	case verb == "USER" && (code == wire.CodeNeedPassword || code == wire.CodeNeedAccount || code == wire.CodeNeedSecurity):
 		s.loggedIn, s.user = false, s.pendingUser
-	case (verb == "PASS" || verb == "ACCT") && (code == 230 || code == 202):
+	case verb != "USER" && (code == wire.CodeLoggedIn || code == wire.CodeNotImplementedOK):
 		s.loggedIn = true
 		if s.pendingUser != "" {
 			s.user = s.pendingUser
 		}
-	case verb == "REIN" && code == 220:
-		info := s.info
-		info.User = ""
-		*s = Session{p: s.p, limits: s.limits, info: info}
-	case verb == "RNFR" && code == 350:
-		s.rnfrArmed = true
-	case verb == "REST" && code == 350:
-		s.restReady = true
 	}
 }

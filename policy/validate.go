@@ -32,27 +32,45 @@ type CallbackChecker interface {
 // their CA file or pins.
 func (p *Policy) Validate() error {
 	var errs []error
-	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	errs = append(errs, p.validateTables()...)
+	if err := p.Limits.validate(); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, p.validateSettings()...)
+	errs = append(errs, p.validateUsers()...)
+	errs = append(errs, p.validateFeatures()...)
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("policy: %w %q: %w", ErrInvalid, p.Name, errors.Join(errs...))
+}
 
+// validateTables checks the keys and actions of the command and answer tables.
+func (p *Policy) validateTables() []error {
+	var errs []error
 	for _, k := range slices.Sorted(maps.Keys(p.Commands)) {
 		if k != Wildcard && !validVerb(k) {
-			add("commands[%q]: key must be \"*\" or 1..%d upper-case letters", k, maxTableVerbLen)
+			errs = append(errs, fmt.Errorf("commands[%q]: key must be \"*\" or 1..%d upper-case letters", k, maxTableVerbLen))
 		}
 		if err := p.validateAction(p.Commands[k], false); err != nil {
-			add("commands[%q]: %w", k, err)
+			errs = append(errs, fmt.Errorf("commands[%q]: %w", k, err))
 		}
 	}
 	for _, k := range slices.Sorted(maps.Keys(p.Answers)) {
 		if _, _, ok := splitAnswerKey(k); !ok {
-			add("answers[%q]: key must be a verb (upper-case letters), \"*\" or \"Null\", then up to 3 digits starting 1..6", k)
+			errs = append(errs, fmt.Errorf("answers[%q]: key must be a verb (upper-case letters), \"*\" or \"Null\", then up to 3 digits starting 1..6", k))
 		}
 		if err := p.validateAction(p.Answers[k], true); err != nil {
-			add("answers[%q]: %w", k, err)
+			errs = append(errs, fmt.Errorf("answers[%q]: %w", k, err))
 		}
 	}
-	if err := p.Limits.validate(); err != nil {
-		errs = append(errs, err)
-	}
+	return errs
+}
+
+// validateSettings checks the data and TLS settings: each among its values, client TLS only
+// with certificates, verify modes ca and pin with their CA file or pins.
+func (p *Policy) validateSettings() []error {
+	var errs []error
 	for _, err := range []error{
 		checkValue("data_mode", p.Data.Mode, DataModes()),
 		checkValue("pasv_address", p.Data.PasvAddress, PasvAddresses()),
@@ -67,39 +85,48 @@ func (p *Policy) Validate() error {
 	}
 	if sa := p.Data.ServerAddress; sa.Source == SourceAddress != sa.Addr.IsValid() ||
 		checkValue("server_address", sa.Source, append(ServerSources(), SourceAddress)) != nil {
-		add("server_address %q: want client, box or an address", sa.String())
+		errs = append(errs, fmt.Errorf("server_address %q: want client, box or an address", sa.String()))
 	}
 	if c := p.TLS.Client; (c == TLSOptional || c == TLSRequired) && p.TLS.Certs == nil {
-		add("tls.client %q: no certificates to present (Certs is nil)", c)
+		errs = append(errs, fmt.Errorf("tls.client %q: no certificates to present (Certs is nil)", c))
 	}
 	switch v := p.TLS.Verify; {
 	case v.Mode == ftptls.ModeCA && v.CAFile == "":
-		add("tls.verify \"ca\": no CA file")
+		errs = append(errs, errors.New("tls.verify \"ca\": no CA file"))
 	case v.Mode == ftptls.ModePin && len(v.Pins) == 0:
-		add("tls.verify \"pin\": no pins")
+		errs = append(errs, errors.New("tls.verify \"pin\": no pins"))
 	}
+	return errs
+}
+
+// validateUsers checks that the allowed users are valid user names.
+func (p *Policy) validateUsers() []error {
+	var errs []error
 	lim := p.Limits.WithDefaults()
 	for i, u := range p.AllowedUsers {
 		if u == "" {
-			add("allowed_users[%d]: empty user name", i)
+			errs = append(errs, fmt.Errorf("allowed_users[%d]: empty user name", i))
 		} else if why := lim.checkUser(u); why != "" {
-			add("allowed_users[%d] %q: %s", i, u, why)
+			errs = append(errs, fmt.Errorf("allowed_users[%d] %q: %s", i, u, why))
 		}
 	}
+	return errs
+}
+
+// validateFeatures checks the feature names of features.remove and features.add.
+func (p *Policy) validateFeatures() []error {
+	var errs []error
 	for _, f := range []struct {
 		name  string
 		items []string
 	}{{"features.remove", p.Features.Remove}, {"features.add", p.Features.Add}} {
 		for i, s := range f.items {
 			if why := badFeature(s); why != "" {
-				add("%s[%d] %q: %s", f.name, i, s, why)
+				errs = append(errs, fmt.Errorf("%s[%d] %q: %s", f.name, i, s, why))
 			}
 		}
 	}
-	if len(errs) == 0 {
-		return nil
-	}
-	return fmt.Errorf("policy: %w %q: %w", ErrInvalid, p.Name, errors.Join(errs...))
+	return errs
 }
 
 // validateAction checks one table entry; answer says which table it is in.
@@ -116,38 +143,53 @@ func (p *Policy) validateAction(a Action, answer bool) error {
 			return errors.New("accept takes no code or text")
 		}
 	case Reject:
-		if a.Code != 0 && (a.Code < 400 || a.Code > 599) {
-			return fmt.Errorf("reject code %d out of range 400..599", a.Code)
-		}
+		return codeIn("reject", a.Code, 400)
 	case Abort:
-		if a.Code != 0 && (a.Code < 100 || a.Code > 599) {
-			return fmt.Errorf("abort code %d out of range 100..599", a.Code)
-		}
+		return codeIn("abort", a.Code, 100)
 	case Change:
-		if !answer {
-			return errors.New("change is for answers only")
-		}
-		if a.Code < 100 || a.Code > 599 {
-			return fmt.Errorf("change needs a code in 100..599, not %d", a.Code)
-		}
-		if a.Text == "" {
-			return errors.New("change needs a text")
-		}
+		return validateChange(a, answer)
 	case Callback:
-		if a.Code != 0 || a.Text != "" {
-			return errors.New("policy takes no code or text (the callback decides)")
-		}
-		if a.Callback == "" || strings.ContainsFunc(a.Callback, unicode.IsSpace) {
-			return fmt.Errorf("policy needs a callback name without spaces, not %q", a.Callback)
-		}
-		if p.Callbacks == nil {
-			return fmt.Errorf("callback %q named but the policy has no callbacks", a.Callback)
-		}
-		if c, ok := p.Callbacks.(CallbackChecker); ok && !c.HasCallback(a.Callback) {
-			return fmt.Errorf("callback %q is not defined", a.Callback)
-		}
+		return p.validateCallback(a)
 	default:
 		return fmt.Errorf("unknown action kind %d", int(a.Kind))
+	}
+	return nil
+}
+
+// codeIn checks an action's optional reply code: 0 (the default) or lo..599.
+func codeIn(kind string, code, lo int) error {
+	if code == 0 || code >= lo && code <= 599 {
+		return nil
+	}
+	return fmt.Errorf("%s code %d out of range %d..599", kind, code, lo)
+}
+
+// validateChange checks a change entry: answers only, with a code and a text.
+func validateChange(a Action, answer bool) error {
+	switch {
+	case !answer:
+		return errors.New("change is for answers only")
+	case a.Code < 100 || a.Code > 599:
+		return fmt.Errorf("change needs a code in 100..599, not %d", a.Code)
+	case a.Text == "":
+		return errors.New("change needs a text")
+	}
+	return nil
+}
+
+// validateCallback checks a policy entry: no code or text, a callback name without spaces
+// that the policy's callbacks define.
+func (p *Policy) validateCallback(a Action) error {
+	switch {
+	case a.Code != 0 || a.Text != "":
+		return errors.New("policy takes no code or text (the callback decides)")
+	case a.Callback == "" || strings.ContainsFunc(a.Callback, unicode.IsSpace):
+		return fmt.Errorf("policy needs a callback name without spaces, not %q", a.Callback)
+	case p.Callbacks == nil:
+		return fmt.Errorf("callback %q named but the policy has no callbacks", a.Callback)
+	}
+	if c, ok := p.Callbacks.(CallbackChecker); ok && !c.HasCallback(a.Callback) {
+		return fmt.Errorf("callback %q is not defined", a.Callback)
 	}
 	return nil
 }

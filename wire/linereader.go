@@ -114,32 +114,7 @@ func (lr *LineReader) ReadLine() (string, error) {
 		if lr.raw > lr.rawMax {
 			lr.fail(ErrLineTooLong)
 		}
-		var done bool
-		switch st := lr.state; {
-		case st == stIAC:
-			lr.state = stData
-			switch {
-			case b == telnetIAC:
-				done = lr.data(telnetIAC)
-			case b >= telnetWILL:
-				lr.state = stOpt
-			case b == telnetIP:
-				lr.state = stIP
-			case b >= telnetSE:
-				// two-byte command: removed
-			default:
-				done = lr.data(b) // lone IAC: dropped
-			}
-		case st == stOpt:
-			lr.state = stData
-		case st == stIP && b == telnetDM:
-			lr.state = stData // the IAC of "IAC DM" went out of band
-		case b == telnetIAC:
-			lr.state = stIAC
-		default:
-			lr.state = stData
-			done = lr.data(b)
-		}
+		done := lr.decode(b)
 		if done {
 			line, lineErr := string(lr.buf), lr.lineErr
 			lr.reset()
@@ -149,6 +124,36 @@ func (lr *LineReader) ReadLine() (string, error) {
 			return line, nil
 		}
 	}
+}
+
+// decode runs one raw byte through the Telnet decoder and reports whether it ended the line.
+func (lr *LineReader) decode(b byte) bool {
+	switch st := lr.state; {
+	case st == stIAC:
+		lr.state = stData
+		switch {
+		case b == telnetIAC:
+			return lr.data(telnetIAC)
+		case b >= telnetWILL:
+			lr.state = stOpt
+		case b == telnetIP:
+			lr.state = stIP
+		case b >= telnetSE:
+			// two-byte command: removed
+		default:
+			return lr.data(b) // lone IAC: dropped
+		}
+	case st == stOpt:
+		lr.state = stData
+	case st == stIP && b == telnetDM:
+		lr.state = stData // the IAC of "IAC DM" went out of band
+	case b == telnetIAC:
+		lr.state = stIAC
+	default:
+		lr.state = stData
+		return lr.data(b)
+	}
+	return false
 }
 
 // data handles one decoded byte and reports whether it ended the line.

@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"os"
 
-	"github.com/ftpgate/ftpgate/ftp"
 	"github.com/ftpgate/ftpgate/policy"
 	"github.com/ftpgate/ftpgate/policy/config"
 )
@@ -78,7 +77,7 @@ func cmdPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	defer f.Close()
 	fmt.Fprintf(stdout, "service %s, policy %s\n", svc.Name, svc.PolicyName)
 	sess := svc.Policy.NewSession(policy.Info{})
-	if err := ftp.Replay(ctx, sess, f, stdout); err != nil {
+	if err := policy.Replay(ctx, sess, f, stdout); err != nil {
 		fmt.Fprintln(stderr, "ftpgate policy test:", err)
 		return exitError
 	}

@@ -1,17 +1,16 @@
-package ftp
+package policy
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/ftpgate/ftpgate/policy"
 )
 
 func TestReplay(t *testing.T) {
-	pol := &fakePolicy{
-		commands: map[string]policy.Verdict{"STOR": {Kind: policy.Reject, Code: 553, Text: "No uploads.", Reason: "readonly"}},
-		answers:  map[string]policy.Verdict{"Null220": {Kind: policy.Change, Code: 220, Text: "Welcome"}, "SYST215": {Kind: policy.Reject, Code: 500, Text: "Error parsing answer"}},
+	pol := &scripted{
+		commands: map[string]Verdict{"STOR": {Kind: Reject, Code: 553, Text: "No uploads.", Reason: "readonly"}},
+		answers:  map[string]Verdict{"Null220": {Kind: Change, Code: 220, Text: "Welcome"}, "SYST215": {Kind: Reject, Code: 500, Text: "Error parsing answer"}},
 	}
 	transcript := `# a session
 S: 220 vsFTPd 3.0.3
@@ -44,4 +43,25 @@ C: STOR x.bin
 	if err := Replay(context.Background(), pol, strings.NewReader("X: what\n"), &out); err == nil {
 		t.Error("bad transcript line accepted")
 	}
+}
+
+// scripted returns scripted verdicts: by verb for commands, by "VERBcode" for answers;
+// anything unscripted is accepted.
+type scripted struct {
+	commands map[string]Verdict
+	answers  map[string]Verdict
+}
+
+func (f *scripted) Command(_ context.Context, verb, arg string) Verdict {
+	if v, ok := f.commands[verb]; ok {
+		return v
+	}
+	return Verdict{Kind: Accept, Arg: arg}
+}
+
+func (f *scripted) Answer(_ context.Context, verb string, code int, _ string) Verdict {
+	if v, ok := f.answers[verb+strconv.Itoa(code)]; ok {
+		return v
+	}
+	return Verdict{Kind: Accept}
 }

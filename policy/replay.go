@@ -1,4 +1,4 @@
-package ftp
+package policy
 
 import (
 	"bufio"
@@ -8,8 +8,6 @@ import (
 	"strings"
 
 	"github.com/ftpgate/ftpgate/wire"
-
-	"github.com/ftpgate/ftpgate/policy"
 )
 
 // Replay runs a transcript through a policy session and writes each verdict to w: how an
@@ -17,7 +15,7 @@ import (
 // "C: " and a client command, or "S: " and a server reply line (a multi-line reply is several
 // "S: " lines); blank lines and lines starting with "#" are ignored. Server replies answer the
 // last client command before them ("Null", the greeting, before the first).
-func Replay(ctx context.Context, pol PolicySession, r io.Reader, w io.Writer) error {
+func Replay(ctx context.Context, pol Decider, r io.Reader, w io.Writer) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 4096), 1<<20)
 	verb := "Null"
@@ -33,7 +31,7 @@ func Replay(ctx context.Context, pol PolicySession, r io.Reader, w io.Writer) er
 				break
 			}
 			if err != nil {
-				return fmt.Errorf("ftp: transcript: server reply %q: %w", strings.Join(server, " / "), err)
+				return fmt.Errorf("policy: transcript: server reply %q: %w", strings.Join(server, " / "), err)
 			}
 			v := pol.Answer(ctx, verb, rep.Code, rep.Text())
 			fmt.Fprintf(w, "S: %-40s -> %s\n", rep.Lines[len(rep.Lines)-1], describe(v, true))
@@ -68,35 +66,41 @@ func Replay(ctx context.Context, pol PolicySession, r io.Reader, w io.Writer) er
 			fmt.Fprintf(w, "C: %-40s -> %s\n", shown, describe(v, false))
 			verb = cmd.Verb
 		default:
-			return fmt.Errorf("ftp: transcript line %d: want \"C: \" or \"S: \", got %q", n, line)
+			return fmt.Errorf("policy: transcript line %d: want \"C: \" or \"S: \", got %q", n, line)
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return fmt.Errorf("ftp: transcript: %w", err)
+		return fmt.Errorf("policy: transcript: %w", err)
 	}
 	return flush()
 }
 
+// Decider decides on commands and answers: a *Session, or a scripted stand-in in tests.
+type Decider interface {
+	Command(ctx context.Context, verb, arg string) Verdict
+	Answer(ctx context.Context, verb string, code int, text string) Verdict
+}
+
 // describe renders a verdict for Replay.
-func describe(v policy.Verdict, answer bool) string {
+func describe(v Verdict, answer bool) string {
 	var s string
 	switch v.Kind {
-	case policy.Accept:
+	case Accept:
 		s = "accept"
-	case policy.Reject:
+	case Reject:
 		if answer {
 			s = fmt.Sprintf("deny: client gets %d %s", v.Code, v.Text)
 		} else {
 			s = fmt.Sprintf("reject: %d %s", v.Code, v.Text)
 		}
-	case policy.Change:
+	case Change:
 		s = fmt.Sprintf("change: %d %s", v.Code, v.Text)
-	case policy.Abort:
+	case Abort:
 		s = "abort: session closed"
 	}
 	if v.WouldRefuse {
 		s += " (would be refused: " + v.Reason + ")"
-	} else if v.Reason != "" && v.Kind != policy.Accept {
+	} else if v.Reason != "" && v.Kind != Accept {
 		s += " (" + v.Reason + ")"
 	}
 	return s
