@@ -215,25 +215,19 @@ func scanNumberRun(text string, i int) (count int, nums [6]string, next int) {
 
 // parseByte parses 1..3 decimal digits with a value of 0..255.
 func parseByte(s string) (byte, bool) {
-	if len(s) < 1 || len(s) > 3 {
-		return 0, false
-	}
-	v := 0
-	for i := 0; i < len(s); i++ {
-		if !isDigit(s[i]) {
-			return 0, false
-		}
-		v = v*10 + int(s[i]-'0')
-	}
-	if v > 255 {
-		return 0, false
-	}
-	return byte(v), true
+	v, ok := parseDecimal(s, 3, 0, 255)
+	return byte(v), ok
 }
 
 // parsePort parses 1..5 decimal digits with a value of 1..65535.
 func parsePort(s string) (uint16, bool) {
-	if len(s) < 1 || len(s) > 5 {
+	v, ok := parseDecimal(s, 5, 1, 65535)
+	return uint16(v), ok
+}
+
+// parseDecimal parses 1..digits decimal digits (nothing else) with a value of lo..hi.
+func parseDecimal(s string, digits, lo, hi int) (int, bool) {
+	if len(s) < 1 || len(s) > digits {
 		return 0, false
 	}
 	v := 0
@@ -243,10 +237,7 @@ func parsePort(s string) (uint16, bool) {
 		}
 		v = v*10 + int(s[i]-'0')
 	}
-	if v < 1 || v > 65535 {
-		return 0, false
-	}
-	return uint16(v), true
+	return v, v >= lo && v <= hi
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }

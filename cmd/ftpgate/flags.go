@@ -58,18 +58,46 @@ func parseOptions(name string, args []string, stderr io.Writer) (options, error)
 	var o options
 	fs := flag.NewFlagSet("ftpgate "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	ports := portList{nft.DefaultControlPort}
-	fs.Var(&ports, "control-ports", "comma-separated TCP ports intercepted as FTP control")
-	implicit := portList{990}
-	fs.Var(&implicit, "implicit-ports", "control ports that carry implicit FTPS (TLS from the first byte); intercepted only if also in -control-ports")
-	ctl := fs.Uint("control-listen", nft.DefaultControlListen, "local port of the transparent control listener")
-	data := fs.Uint("data-listen", nft.DefaultDataListen, "local port of the transparent data listener")
+	r := defineFlags(fs, &o)
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	fs.Visit(func(f *flag.Flag) { o.configSet = o.configSet || f.Name == "c" })
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := r.checkListeners(); err != nil {
+		return o, err
+	}
+	if err := r.checkLimits(&o); err != nil {
+		return o, err
+	}
+	r.apply(&o)
+	return o, nil
+}
+
+// rawFlags are the flag values that are checked and converted into options after parsing,
+// rather than parsed into them directly.
+type rawFlags struct {
+	ports, implicit  portList
+	ctl, data, mark  *uint
+	portMin, portMax *uint
+}
+
+// defineFlags defines the flags of run and rules on fs: those with no further check parse
+// into o directly, the others into the returned rawFlags.
+func defineFlags(fs *flag.FlagSet, o *options) *rawFlags {
+	r := &rawFlags{ports: portList{nft.DefaultControlPort}, implicit: portList{990}}
+	fs.Var(&r.ports, "control-ports", "comma-separated TCP ports intercepted as FTP control")
+	fs.Var(&r.implicit, "implicit-ports", "control ports that carry implicit FTPS (TLS from the first byte); intercepted only if also in -control-ports")
+	r.ctl = fs.Uint("control-listen", nft.DefaultControlListen, "local port of the transparent control listener")
+	r.data = fs.Uint("data-listen", nft.DefaultDataListen, "local port of the transparent data listener")
 	fs.StringVar(&o.nft.Table, "table", nft.DefaultTable, "name of the nftables inet table ftpgate owns")
-	mark := fs.Uint("mark", nft.DefaultMark, "packet mark steering intercepted packets to the local route table")
+	r.mark = fs.Uint("mark", nft.DefaultMark, "packet mark steering intercepted packets to the local route table")
 	fs.IntVar(&o.routeTable, "route-table", 100, "policy routing table for marked packets")
 	fs.DurationVar(&o.nft.Timeout, "expect-timeout", nft.DefaultTimeout, "lifetime of an unused data channel expectation")
-	pmin := fs.Uint("data-port-min", 40000, "lowest data port ftpgate announces itself (translated modes, the box's own address)")
-	pmax := fs.Uint("data-port-max", 41000, "highest data port ftpgate announces itself")
+	r.portMin = fs.Uint("data-port-min", 40000, "lowest data port ftpgate announces itself (translated modes, the box's own address)")
+	r.portMax = fs.Uint("data-port-max", 41000, "highest data port ftpgate announces itself")
 	fs.BoolVar(&o.ftp.Spoof, "spoof", true, "connect to servers from the client's own address (false: from the box's own address)")
 	fs.DurationVar(&o.ftp.ConnectTimeout, "connect-timeout", 10*time.Second, "timeout for connecting to a server (control and data)")
 	fs.DurationVar(&o.ftp.IdleTimeout, "idle-timeout", 15*time.Minute, "close a control connection idle this long (not while a transfer runs)")
@@ -78,36 +106,46 @@ func parseOptions(name string, args []string, stderr io.Writer) (options, error)
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.configPath, "c", defaultConfigPath, "configuration file (services and policies); if the default is absent, built-in defaults apply")
-	if err := fs.Parse(args); err != nil {
-		return o, err
-	}
-	fs.Visit(func(f *flag.Flag) { o.configSet = o.configSet || f.Name == "c" })
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
+	return r
+}
+
+// checkListeners checks the listener ports and the packet mark.
+func (r *rawFlags) checkListeners() error {
 	switch {
-	case *ctl == 0 || *ctl > 65535:
-		return o, fmt.Errorf("invalid -control-listen %d", *ctl)
-	case *data == 0 || *data > 65535:
-		return o, fmt.Errorf("invalid -data-listen %d", *data)
-	case *ctl == *data:
-		return o, fmt.Errorf("-control-listen and -data-listen must differ")
-	case *mark == 0 || *mark > 0xffffffff:
-		return o, fmt.Errorf("invalid -mark %d", *mark)
-	case o.routeTable <= 0 || o.routeTable >= 253:
-		return o, fmt.Errorf("invalid -route-table %d (1..252)", o.routeTable)
-	case o.nft.Timeout < time.Second:
-		return o, fmt.Errorf("-expect-timeout must be at least 1s")
-	case *pmin < 1024 || *pmax > 65535 || *pmin > *pmax:
-		return o, fmt.Errorf("invalid data port range %d-%d (1024..65535, min <= max)", *pmin, *pmax)
-	case o.ftp.MaxLine < 512:
-		return o, fmt.Errorf("-max-line must be at least 512 (RFC 959)")
+	case *r.ctl == 0 || *r.ctl > 65535:
+		return fmt.Errorf("invalid -control-listen %d", *r.ctl)
+	case *r.data == 0 || *r.data > 65535:
+		return fmt.Errorf("invalid -data-listen %d", *r.data)
+	case *r.ctl == *r.data:
+		return fmt.Errorf("-control-listen and -data-listen must differ")
+	case *r.mark == 0 || *r.mark > 0xffffffff:
+		return fmt.Errorf("invalid -mark %d", *r.mark)
 	}
-	o.nft.ControlPorts = ports
-	o.implicit = implicit
-	o.portMin, o.portMax = uint16(*pmin), uint16(*pmax)
-	o.nft.ControlListen, o.nft.DataListen, o.nft.Mark = uint16(*ctl), uint16(*data), uint32(*mark)
-	return o, nil
+	return nil
+}
+
+// checkLimits checks the route table, the expectation timeout, the data port range and the
+// line length limit.
+func (r *rawFlags) checkLimits(o *options) error {
+	switch {
+	case o.routeTable <= 0 || o.routeTable >= 253:
+		return fmt.Errorf("invalid -route-table %d (1..252)", o.routeTable)
+	case o.nft.Timeout < time.Second:
+		return fmt.Errorf("-expect-timeout must be at least 1s")
+	case *r.portMin < 1024 || *r.portMax > 65535 || *r.portMin > *r.portMax:
+		return fmt.Errorf("invalid data port range %d-%d (1024..65535, min <= max)", *r.portMin, *r.portMax)
+	case o.ftp.MaxLine < 512:
+		return fmt.Errorf("-max-line must be at least 512 (RFC 959)")
+	}
+	return nil
+}
+
+// apply stores the checked values of r in o.
+func (r *rawFlags) apply(o *options) {
+	o.nft.ControlPorts = r.ports
+	o.implicit = r.implicit
+	o.portMin, o.portMax = uint16(*r.portMin), uint16(*r.portMax)
+	o.nft.ControlListen, o.nft.DataListen, o.nft.Mark = uint16(*r.ctl), uint16(*r.data), uint32(*r.mark)
 }
 
 // newLogger builds the slog logger the flags ask for.

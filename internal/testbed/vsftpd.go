@@ -79,13 +79,8 @@ func (tp *Topology) StartVsftpd(ctx context.Context) (*FTPServer, error) {
 // StartVsftpdWith is StartVsftpd with options. Only one FTP server (vsftpd,
 // pure-ftpd or proftpd) can run in a topology at a time: all use port 21.
 func (tp *Topology) StartVsftpdWith(ctx context.Context, o VsftpdOptions) (*FTPServer, error) {
-	if o.PasvAddress.IsValid() && !o.PasvAddress.Unmap().Is4() {
-		return nil, fmt.Errorf("testbed: vsftpd: PasvAddress %s is not IPv4", o.PasvAddress)
-	}
-	if o.TLS != nil {
-		if err := o.TLS.check(); err != nil {
-			return nil, fmt.Errorf("testbed: vsftpd: %w", err)
-		}
+	if err := o.check(); err != nil {
+		return nil, err
 	}
 	ctx, cancel := withDeadline(ctx)
 	defer cancel()
@@ -101,22 +96,7 @@ func (tp *Topology) StartVsftpdWith(ctx context.Context, o VsftpdOptions) (*FTPS
 	srv.Name = "vsftpd"
 	addrs := []netip.Addr{tp.ServerV4, tp.ServerV6}
 	for _, addr := range addrs {
-		fam := "4"
-		if addr.Is6() {
-			fam = "6"
-		}
-		conf := vsftpdConfig(addr, empty, vdir, fam, srv.AnonRoot)
-		if o.PasvAddress.IsValid() && addr.Is4() {
-			conf += "pasv_address=" + o.PasvAddress.Unmap().String() + "\n"
-		}
-		if o.TLS != nil {
-			conf += vsftpdTLSConfig(o.TLS, false)
-		}
-		path := filepath.Join(vdir, "vsftpd"+fam+".conf")
-		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-			return nil, fmt.Errorf("testbed: vsftpd: %w", err)
-		}
-		p, err := tp.startWithUser(etc, "vsftpd", path)
+		p, err := tp.startVsftpdListener(etc, vdir, empty, addr, srv.AnonRoot, o)
 		if err != nil {
 			return nil, fmt.Errorf("testbed: vsftpd: %w", err)
 		}
@@ -132,6 +112,42 @@ func (tp *Topology) StartVsftpdWith(ctx context.Context, o VsftpdOptions) (*FTPS
 		}
 	}
 	return srv, nil
+}
+
+// check rejects options StartVsftpdWith cannot honour: a PasvAddress that is
+// not IPv4, or invalid TLS options.
+func (o VsftpdOptions) check() error {
+	if o.PasvAddress.IsValid() && !o.PasvAddress.Unmap().Is4() {
+		return fmt.Errorf("testbed: vsftpd: PasvAddress %s is not IPv4", o.PasvAddress)
+	}
+	if o.TLS != nil {
+		if err := o.TLS.check(); err != nil {
+			return fmt.Errorf("testbed: vsftpd: %w", err)
+		}
+	}
+	return nil
+}
+
+// startVsftpdListener writes the configuration of the explicit listener on
+// addr (vsftpd4.conf or vsftpd6.conf in vdir) and starts its vsftpd process
+// with the user files in etc.
+func (tp *Topology) startVsftpdListener(etc, vdir, empty string, addr netip.Addr, anonRoot string, o VsftpdOptions) (*Proc, error) {
+	fam := "4"
+	if addr.Is6() {
+		fam = "6"
+	}
+	conf := vsftpdConfig(addr, empty, vdir, fam, anonRoot)
+	if o.PasvAddress.IsValid() && addr.Is4() {
+		conf += "pasv_address=" + o.PasvAddress.Unmap().String() + "\n"
+	}
+	if o.TLS != nil {
+		conf += vsftpdTLSConfig(o.TLS, false)
+	}
+	path := filepath.Join(vdir, "vsftpd"+fam+".conf")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		return nil, err
+	}
+	return tp.startWithUser(etc, "vsftpd", path)
 }
 
 // MakeFile creates Root/name with n bytes as MakeFile does, owned by the FTP

@@ -113,19 +113,7 @@ func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 func (b *builder) action(n *yaml.Node, path string, answer bool) (policy.Action, error) {
 	n = resolve(n)
 	if n != nil && n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" {
-		k, ok := kindByName(n.Value)
-		if !ok {
-			return policy.Action{}, b.errAt(n, path, "%s", unknownAction(n.Value))
-		}
-		switch {
-		case k == policy.Change && !answer:
-			return policy.Action{}, b.errAt(n, path, "change is for answers only (use reject, or policy with a callback)")
-		case k == policy.Change:
-			return policy.Action{}, b.errAt(n, path, "change needs code and text: write {action: change, code: ..., text: ...}")
-		case k == policy.Callback:
-			return policy.Action{}, b.errAt(n, path, "policy needs a callback: write {action: policy, callback: ...}")
-		}
-		return policy.Action{Kind: k}, nil
+		return b.shorthandAction(n, path, answer)
 	}
 	if isNull(n) || n.Kind != yaml.MappingNode {
 		return policy.Action{}, b.errAt(n, path, "must be an action (accept, reject, abort) or a mapping with action:")
@@ -134,20 +122,9 @@ func (b *builder) action(n *yaml.Node, path string, answer bool) (policy.Action,
 	if err != nil {
 		return policy.Action{}, err
 	}
-	an, ok := f["action"]
-	if !ok {
-		return policy.Action{}, b.errAt(n, join(path, "action"), "required")
-	}
-	name, err := b.str(an, join(path, "action"))
-	if err != nil {
-		return policy.Action{}, err
-	}
 	var a policy.Action
-	if a.Kind, ok = kindByName(name); !ok {
-		return a, b.errAt(an, join(path, "action"), "%s", unknownAction(name))
-	}
-	if a.Kind == policy.Change && !answer {
-		return a, b.errAt(an, join(path, "action"), "change is for answers only (use reject, or policy with a callback)")
+	if a.Kind, err = b.actionKind(f, n, path, answer); err != nil {
+		return a, err
 	}
 	if err := b.actionFields(f, n, path, &a); err != nil {
 		return a, err
@@ -155,37 +132,114 @@ func (b *builder) action(n *yaml.Node, path string, answer bool) (policy.Action,
 	return a, nil
 }
 
+// shorthandAction decodes an entry written as a bare action name, the string scalar n; only
+// the kinds that need no further settings may be written so.
+func (b *builder) shorthandAction(n *yaml.Node, path string, answer bool) (policy.Action, error) {
+	k, ok := kindByName(n.Value)
+	if !ok {
+		return policy.Action{}, b.errAt(n, path, "%s", unknownAction(n.Value))
+	}
+	switch {
+	case k == policy.Change && !answer:
+		return policy.Action{}, b.errAt(n, path, "change is for answers only (use reject, or policy with a callback)")
+	case k == policy.Change:
+		return policy.Action{}, b.errAt(n, path, "change needs code and text: write {action: change, code: ..., text: ...}")
+	case k == policy.Callback:
+		return policy.Action{}, b.errAt(n, path, "policy needs a callback: write {action: policy, callback: ...}")
+	}
+	return policy.Action{Kind: k}, nil
+}
+
+// actionKind decodes the required action: key of the entry mapping n (whose fields are f);
+// change is for answers only. It returns the kind it found even with an error.
+func (b *builder) actionKind(f map[string]*yaml.Node, n *yaml.Node, path string, answer bool) (policy.Kind, error) {
+	an, ok := f["action"]
+	if !ok {
+		return 0, b.errAt(n, join(path, "action"), "required")
+	}
+	name, err := b.str(an, join(path, "action"))
+	if err != nil {
+		return 0, err
+	}
+	k, ok := kindByName(name)
+	if !ok {
+		return k, b.errAt(an, join(path, "action"), "%s", unknownAction(name))
+	}
+	if k == policy.Change && !answer {
+		return k, b.errAt(an, join(path, "action"), "change is for answers only (use reject, or policy with a callback)")
+	}
+	return k, nil
+}
+
 // actionFields decodes code, text, callback and log into a, checking that each fits the
 // action's kind.
 func (b *builder) actionFields(f map[string]*yaml.Node, n *yaml.Node, path string, a *policy.Action) error {
-	var err error
-	hasReply := a.Kind == policy.Reject || a.Kind == policy.Change
-	if v, ok := f["code"]; ok {
-		if !hasReply {
-			return b.errAt(v, join(path, "code"), "only for reject and change")
-		}
-		lo := 400 // a refusal is a 4xx or 5xx reply
-		if a.Kind == policy.Change {
-			lo = 100
-		}
-		if a.Code, err = b.integer(v, join(path, "code"), lo, 599); err != nil {
-			return err
-		}
+	if err := b.actionCode(f, path, a); err != nil {
+		return err
 	}
-	if v, ok := f["text"]; ok {
-		if !hasReply {
-			return b.errAt(v, join(path, "text"), "only for reject and change")
-		}
-		if a.Text, err = b.str(v, join(path, "text")); err != nil {
-			return err
-		}
-		if strings.ContainsAny(a.Text, "\r\n\x00") || len(a.Text) > maxText {
-			return b.errAt(v, join(path, "text"), "must be one line without NUL, at most %d bytes", maxText)
-		}
+	if err := b.actionText(f, path, a); err != nil {
+		return err
 	}
 	if a.Kind == policy.Change && (a.Code == 0 || a.Text == "") {
 		return b.errAt(n, path, "change needs both code and text")
 	}
+	if err := b.actionCallback(f, n, path, a); err != nil {
+		return err
+	}
+	if v, ok := f["log"]; ok {
+		var err error
+		if a.Log, err = b.boolean(v, join(path, "log")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hasReply reports whether actions of kind k send a reply of their own (code and text).
+func hasReply(k policy.Kind) bool { return k == policy.Reject || k == policy.Change }
+
+// actionCode decodes code: into a: a 4xx or 5xx refusal for reject, any reply code for
+// change, and nothing for the other kinds.
+func (b *builder) actionCode(f map[string]*yaml.Node, path string, a *policy.Action) error {
+	v, ok := f["code"]
+	if !ok {
+		return nil
+	}
+	if !hasReply(a.Kind) {
+		return b.errAt(v, join(path, "code"), "only for reject and change")
+	}
+	lo := 400 // a refusal is a 4xx or 5xx reply
+	if a.Kind == policy.Change {
+		lo = 100
+	}
+	var err error
+	a.Code, err = b.integer(v, join(path, "code"), lo, 599)
+	return err
+}
+
+// actionText decodes text: into a: one line of at most maxText bytes, for reject and change
+// only.
+func (b *builder) actionText(f map[string]*yaml.Node, path string, a *policy.Action) error {
+	v, ok := f["text"]
+	if !ok {
+		return nil
+	}
+	if !hasReply(a.Kind) {
+		return b.errAt(v, join(path, "text"), "only for reject and change")
+	}
+	var err error
+	if a.Text, err = b.str(v, join(path, "text")); err != nil {
+		return err
+	}
+	if strings.ContainsAny(a.Text, "\r\n\x00") || len(a.Text) > maxText {
+		return b.errAt(v, join(path, "text"), "must be one line without NUL, at most %d bytes", maxText)
+	}
+	return nil
+}
+
+// actionCallback decodes callback: into a; it is required for action policy and allowed for
+// no other.
+func (b *builder) actionCallback(f map[string]*yaml.Node, n *yaml.Node, path string, a *policy.Action) error {
 	cb, hasCB := f["callback"]
 	switch {
 	case hasCB && a.Kind != policy.Callback:
@@ -193,17 +247,11 @@ func (b *builder) actionFields(f map[string]*yaml.Node, n *yaml.Node, path strin
 	case !hasCB && a.Kind == policy.Callback:
 		return b.errAt(n, join(path, "callback"), "required for action policy")
 	case hasCB:
+		var err error
 		if a.Callback, err = b.str(cb, join(path, "callback")); err != nil {
 			return err
 		}
-		if err := b.checkCallback(a.Callback, cb, join(path, "callback")); err != nil {
-			return err
-		}
-	}
-	if v, ok := f["log"]; ok {
-		if a.Log, err = b.boolean(v, join(path, "log")); err != nil {
-			return err
-		}
+		return b.checkCallback(a.Callback, cb, join(path, "callback"))
 	}
 	return nil
 }

@@ -21,8 +21,33 @@ func (b *builder) policy(name string, n *yaml.Node, path string) (*policy.Policy
 	if err != nil {
 		return nil, "", err
 	}
+	p, base, err := b.basePolicy(f, path)
+	if err != nil {
+		return nil, "", err
+	}
+	p.Name = name
+	if err := b.policyFlags(f, path, p); err != nil {
+		return nil, "", err
+	}
+	if err := b.policySettings(f, path, p); err != nil {
+		return nil, "", err
+	}
+	if err := b.commands(f["commands"], join(path, "commands"), p); err != nil {
+		return nil, "", err
+	}
+	permitCCC(p)
+	if err := b.answers(f["answers"], join(path, "answers"), p); err != nil {
+		return nil, "", err
+	}
+	return p, base, nil
+}
+
+// basePolicy decodes a policy's base: key (defaultBase when absent) and returns a fresh
+// copy of that preset with its name.
+func (b *builder) basePolicy(f map[string]*yaml.Node, path string) (*policy.Policy, string, error) {
 	base := defaultBase
 	if bn, ok := f["base"]; ok {
+		var err error
 		if base, err = b.str(bn, join(path, "base")); err != nil {
 			return nil, "", err
 		}
@@ -35,7 +60,12 @@ func (b *builder) policy(name string, n *yaml.Node, path string) (*policy.Policy
 	if err != nil {
 		return nil, "", b.errAt(f["base"], join(path, "base"), "preset %q: %v", base, err)
 	}
-	p.Name = name
+	return p, base, nil
+}
+
+// policyFlags decodes the boolean switches of a policy (learning, permit_unknown_command,
+// permit_empty_command) that f sets into p.
+func (b *builder) policyFlags(f map[string]*yaml.Node, path string, p *policy.Policy) error {
 	flags := []struct {
 		key string
 		dst *bool
@@ -46,43 +76,45 @@ func (b *builder) policy(name string, n *yaml.Node, path string) (*policy.Policy
 	}
 	for _, fl := range flags {
 		if v, ok := f[fl.key]; ok {
+			var err error
 			if *fl.dst, err = b.boolean(v, join(path, fl.key)); err != nil {
-				return nil, "", err
+				return err
 			}
 		}
 	}
+	return nil
+}
+
+// policySettings decodes a policy's limits, features, allowed users, data channel and TLS
+// settings into p, in that order.
+func (b *builder) policySettings(f map[string]*yaml.Node, path string, p *policy.Policy) error {
 	if err := b.limits(f["limits"], join(path, "limits"), &p.Limits); err != nil {
-		return nil, "", err
+		return err
 	}
 	if err := b.features(f["features"], join(path, "features"), &p.Features); err != nil {
-		return nil, "", err
+		return err
 	}
 	if v, ok := f["allowed_users"]; ok {
+		var err error
 		if p.AllowedUsers, err = b.allowedUsers(v, join(path, "allowed_users")); err != nil {
-			return nil, "", err
+			return err
 		}
 	}
 	if err := b.data(f, path, &p.Data); err != nil {
-		return nil, "", err
+		return err
 	}
-	if err := b.tls(f["tls"], join(path, "tls"), &p.TLS); err != nil {
-		return nil, "", err
-	}
-	if err := b.commands(f["commands"], join(path, "commands"), p); err != nil {
-		return nil, "", err
-	}
-	// tls.ccc: true is the operator's word that CCC may pass; the command table lets it
-	// through unless it names CCC itself.
+	return b.tls(f["tls"], join(path, "tls"), &p.TLS)
+}
+
+// permitCCC lets CCC pass when tls.ccc: true, the operator's word that CCC may pass, unless
+// the command table names CCC itself.
+func permitCCC(p *policy.Policy) {
 	if _, named := p.Commands["CCC"]; p.TLS.AllowCCC && !named {
 		if p.Commands == nil {
 			p.Commands = map[string]policy.Action{}
 		}
 		p.Commands["CCC"] = policy.Action{Kind: policy.Accept}
 	}
-	if err := b.answers(f["answers"], join(path, "answers"), p); err != nil {
-		return nil, "", err
-	}
-	return p, base, nil
 }
 
 // limits overrides the limits the mapping n sets.

@@ -22,7 +22,29 @@ func (b *builder) tls(n *yaml.Node, path string, t *policy.TLSPolicy) error {
 	if err != nil {
 		return err
 	}
+	if err := b.tlsModes(f, path, t); err != nil {
+		return err
+	}
+	if err := b.tlsSources(f, path, t); err != nil {
+		return err
+	}
+	if err := b.tlsVerifyKeys(f, path, &t.Verify); err != nil {
+		return err
+	}
+	if err := b.verify(f, n, path, t.Verify); err != nil {
+		return err
+	}
+	if v, ok := f["client"]; ok && t.Client != policy.TLSRefused && t.Certs == nil {
+		return b.errAt(v, join(path, "client"), "client TLS needs certificate or mint")
+	}
+	return nil
+}
+
+// tlsModes decodes the scalar settings of a tls: mapping into t: ccc, then the client and
+// server legs and the verification mode.
+func (b *builder) tlsModes(f map[string]*yaml.Node, path string, t *policy.TLSPolicy) error {
 	if v, ok := f["ccc"]; ok {
+		var err error
 		if t.AllowCCC, err = b.boolean(v, join(path, "ccc")); err != nil {
 			return err
 		}
@@ -33,70 +55,95 @@ func (b *builder) tls(n *yaml.Node, path string, t *policy.TLSPolicy) error {
 	if err := enum(b, f, path, "server", &t.Server, policy.TLSLegs()); err != nil {
 		return err
 	}
-	if err := enum(b, f, path, "verify", &t.Verify.Mode, policy.VerifyModes()); err != nil {
-		return err
-	}
+	return enum(b, f, path, "verify", &t.Verify.Mode, policy.VerifyModes())
+}
 
+// tlsSources decodes the certificate source toward clients, certificate: or mint: (which
+// exclude each other), and loads it into t.
+func (b *builder) tlsSources(f map[string]*yaml.Node, path string, t *policy.TLSPolicy) error {
 	if v, ok := f["certificate"]; ok {
-		p := join(path, "certificate")
-		cert, key, err := b.filePair(v, p, "cert", "key")
-		if err != nil {
+		if err := b.tlsCertificate(v, join(path, "certificate"), t); err != nil {
 			return err
 		}
-		certs, err := ftptls.LoadStatic(cert, key)
-		if err != nil {
-			return b.loadError(v, p, err, map[string]string{cert: "cert", key: "key"})
-		}
-		t.Certs, t.CertFile, t.KeyFile, t.MintCA, t.MintKey = certs, cert, key, "", ""
 	}
 	if v, ok := f["mint"]; ok {
 		p := join(path, "mint")
 		if _, both := f["certificate"]; both {
 			return b.errAt(v, p, "exclusive with certificate (set one of them)")
 		}
-		ca, key, err := b.filePair(v, p, "ca", "key")
-		if err != nil {
+		if err := b.tlsMint(v, p, t); err != nil {
 			return err
 		}
-		m, err := ftptls.LoadMinter(ca, key)
-		if err != nil {
-			return b.loadError(v, p, err, map[string]string{ca: "ca", key: "key"})
-		}
-		t.Certs, t.MintCA, t.MintKey, t.CertFile, t.KeyFile = m, ca, key, "", ""
-	}
-
-	if v, ok := f["ca_file"]; ok {
-		s, err := b.nonEmpty(v, join(path, "ca_file"))
-		if err != nil {
-			return err
-		}
-		t.Verify.CAFile = scriptPath(b.file, s)
-	}
-	if v, ok := f["pins"]; ok {
-		p := join(path, "pins")
-		pins, err := b.strings(v, p)
-		if err != nil {
-			return err
-		}
-		if len(pins) == 0 {
-			return b.errAt(v, p, "must not be empty (leave the key out unless verify: pin)")
-		}
-		nodes, _ := b.list(v, p)
-		for i, s := range pins {
-			if s == "" {
-				return b.errAt(nodes[i], index(p, i), "must not be empty")
-			}
-		}
-		t.Verify.Pins = pins
-	}
-	if err := b.verify(f, n, path, t.Verify); err != nil {
-		return err
-	}
-
-	if v, ok := f["client"]; ok && t.Client != policy.TLSRefused && t.Certs == nil {
-		return b.errAt(v, join(path, "client"), "client TLS needs certificate or mint")
 	}
 	return nil
+}
+
+// tlsCertificate loads the static certificate named by the mapping {cert:, key:} at n into
+// t, replacing any minting CA of the base.
+func (b *builder) tlsCertificate(n *yaml.Node, path string, t *policy.TLSPolicy) error {
+	cert, key, err := b.filePair(n, path, "cert", "key")
+	if err != nil {
+		return err
+	}
+	certs, err := ftptls.LoadStatic(cert, key)
+	if err != nil {
+		return b.loadError(n, path, err, map[string]string{cert: "cert", key: "key"})
+	}
+	t.Certs, t.CertFile, t.KeyFile, t.MintCA, t.MintKey = certs, cert, key, "", ""
+	return nil
+}
+
+// tlsMint loads the minting CA named by the mapping {ca:, key:} at n into t, replacing any
+// static certificate of the base.
+func (b *builder) tlsMint(n *yaml.Node, path string, t *policy.TLSPolicy) error {
+	ca, key, err := b.filePair(n, path, "ca", "key")
+	if err != nil {
+		return err
+	}
+	m, err := ftptls.LoadMinter(ca, key)
+	if err != nil {
+		return b.loadError(n, path, err, map[string]string{ca: "ca", key: "key"})
+	}
+	t.Certs, t.MintCA, t.MintKey, t.CertFile, t.KeyFile = m, ca, key, "", ""
+	return nil
+}
+
+// tlsVerifyKeys decodes ca_file: and pins: into v; whether they fit the verification mode is
+// left to verify.
+func (b *builder) tlsVerifyKeys(f map[string]*yaml.Node, path string, v *policy.TLSVerify) error {
+	if c, ok := f["ca_file"]; ok {
+		s, err := b.nonEmpty(c, join(path, "ca_file"))
+		if err != nil {
+			return err
+		}
+		v.CAFile = scriptPath(b.file, s)
+	}
+	if p, ok := f["pins"]; ok {
+		pins, err := b.pins(p, join(path, "pins"))
+		if err != nil {
+			return err
+		}
+		v.Pins = pins
+	}
+	return nil
+}
+
+// pins decodes the list of pins at n, which must be neither empty nor hold an empty pin.
+func (b *builder) pins(n *yaml.Node, path string) ([]string, error) {
+	pins, err := b.strings(n, path)
+	if err != nil {
+		return nil, err
+	}
+	if len(pins) == 0 {
+		return nil, b.errAt(n, path, "must not be empty (leave the key out unless verify: pin)")
+	}
+	nodes, _ := b.list(n, path)
+	for i, s := range pins {
+		if s == "" {
+			return nil, b.errAt(nodes[i], index(path, i), "must not be empty")
+		}
+	}
+	return pins, nil
 }
 
 // enum decodes the string at key of f, when present, into dst; it must be one of set.
@@ -174,10 +221,35 @@ func (b *builder) verify(f map[string]*yaml.Node, n *yaml.Node, path string, v p
 	if mode == "" {
 		mode = ftptls.ModeSystem
 	}
+	if err := b.verifyFit(f, n, path, mode, v); err != nil {
+		return err
+	}
+	if mode == ftptls.ModePin {
+		if err := b.verifyPins(f, path, v.Pins); err != nil {
+			return err
+		}
+	}
+	err := ftptls.Verify{Mode: mode, CAFile: v.CAFile, Pins: v.Pins}.Validate()
+	if err == nil {
+		return nil
+	}
+	return b.verifyError(f, n, path, mode, err)
+}
+
+// verifyAt returns the node and key path where a problem with the verification mode is
+// reported: the verify: key, or the tls: mapping n when it has none.
+func verifyAt(f map[string]*yaml.Node, n *yaml.Node, path string) (*yaml.Node, string) {
 	at, atPath := f["verify"], join(path, "verify")
 	if at == nil {
 		at = n
 	}
+	return at, atPath
+}
+
+// verifyFit checks that the verification mode has the keys it needs (ca_file for ca, pins
+// for pin) and that ca_file and pins are only set for their mode.
+func (b *builder) verifyFit(f map[string]*yaml.Node, n *yaml.Node, path string, mode ftptls.VerifyMode, v policy.TLSVerify) error {
+	at, atPath := verifyAt(f, n, path)
 	switch {
 	case mode == ftptls.ModeCA && v.CAFile == "":
 		return b.errAt(at, atPath, "ca needs ca_file")
@@ -190,19 +262,24 @@ func (b *builder) verify(f map[string]*yaml.Node, n *yaml.Node, path string, v p
 	if p, ok := f["pins"]; ok && mode != ftptls.ModePin {
 		return b.errAt(p, join(path, "pins"), "only for verify: pin")
 	}
-	if mode == ftptls.ModePin {
-		// One pin at a time, to name the bad one.
-		nodes, _ := b.list(f["pins"], join(path, "pins"))
-		for i, pin := range v.Pins {
-			if err := (ftptls.Verify{Mode: mode, Pins: []string{pin}}).Validate(); err != nil {
-				return b.errAt(nodes[i], index(join(path, "pins"), i), "%s", tlsMessage(err))
-			}
+	return nil
+}
+
+// verifyPins validates the pins one at a time, to name the bad one.
+func (b *builder) verifyPins(f map[string]*yaml.Node, path string, pins []string) error {
+	nodes, _ := b.list(f["pins"], join(path, "pins"))
+	for i, pin := range pins {
+		if err := (ftptls.Verify{Mode: ftptls.ModePin, Pins: []string{pin}}).Validate(); err != nil {
+			return b.errAt(nodes[i], index(join(path, "pins"), i), "%s", tlsMessage(err))
 		}
 	}
-	err := ftptls.Verify{Mode: mode, CAFile: v.CAFile, Pins: v.Pins}.Validate()
-	if err == nil {
-		return nil
-	}
+	return nil
+}
+
+// verifyError reports err, ftptls's verdict on the verification settings, at the key it is
+// about: ca_file for ca (naming an unreadable file as such), pins for pin, verify otherwise.
+func (b *builder) verifyError(f map[string]*yaml.Node, n *yaml.Node, path string, mode ftptls.VerifyMode, err error) error {
+	at, atPath := verifyAt(f, n, path)
 	switch mode {
 	case ftptls.ModeCA:
 		at, atPath = f["ca_file"], join(path, "ca_file")
