@@ -34,8 +34,8 @@ type Verify struct {
 	Pins []string
 }
 
-// mode returns the effective mode.
-func (v Verify) mode() VerifyMode {
+// EffectiveMode returns the mode, system when none is set: the one place that default lives.
+func (v Verify) EffectiveMode() VerifyMode {
 	if v.Mode == "" {
 		return ModeSystem
 	}
@@ -59,7 +59,7 @@ type compiled struct {
 
 // compile validates v and loads what its mode needs.
 func (v Verify) compile() (compiled, error) {
-	c := compiled{mode: v.mode()}
+	c := compiled{mode: v.EffectiveMode()}
 	switch c.mode {
 	case ModeSystem, ModeCA, ModePin, ModeInsecure:
 	default:

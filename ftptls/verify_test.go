@@ -159,7 +159,7 @@ func TestClientConfig(t *testing.T) {
 		{Verify{Mode: "insecure"}, false},
 	}
 	for _, tt := range tests {
-		t.Run(string(tt.verify.mode()), func(t *testing.T) {
+		t.Run(string(tt.verify.EffectiveMode()), func(t *testing.T) {
 			cfg, err := tt.verify.ClientConfig("ftp.test", cache)
 			if err != nil {
 				t.Fatal(err)

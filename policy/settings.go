@@ -142,7 +142,7 @@ func (t TLSPolicy) WithDefaults() TLSPolicy {
 		}
 	}
 	t.Server = or(t.Server, TLSOptional)
-	t.Verify.Mode = or(t.Verify.Mode, ftptls.ModeSystem)
+	t.Verify.Mode = t.Verify.EffectiveMode()
 	return t
 }
 

@@ -217,10 +217,7 @@ func (b *builder) loadError(n *yaml.Node, path string, err error, keys map[strin
 // verify checks that the verification keys fit together and hands what they say to
 // ftptls for the checks of their content (pin syntax, the CA bundle).
 func (b *builder) verify(f map[string]*yaml.Node, n *yaml.Node, path string, v policy.TLSVerify) error {
-	mode := v.Mode
-	if mode == "" {
-		mode = ftptls.ModeSystem
-	}
+	mode := v.EffectiveMode()
 	if err := b.verifyFit(f, n, path, mode, v); err != nil {
 		return err
 	}
