@@ -56,8 +56,7 @@ type Session struct {
 	idle     *time.Timer
 	cancel   context.CancelFunc // ends the session
 	lastLine atomic.Int64       // UnixNano of the client's last command line
-	closed   bool
-	epsvAll  bool // EPSV ALL was sent: only EPSV may set up data connections (RFC 2428)
+	epsvAll  bool               // EPSV ALL was sent: only EPSV may set up data connections (RFC 2428)
 	tls      tlsState
 	upgrade  chan bool // reply loop to command loop: upgrade the client leg after AUTH (or not)
 }
@@ -105,10 +104,8 @@ func (s *Session) Serve(ctx context.Context) error {
 	s.log.Info("session started", "client", s.clientAddr.String(), "server", s.serverAddr.String())
 	err := s.serve(ctx, cancel)
 	cancel()
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
 	s.dc.Close(ctx)
+	s.stopWaits()
 	s.client.Close()
 	if s.server != nil {
 		s.server.Close()

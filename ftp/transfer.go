@@ -56,9 +56,27 @@ func (s *Session) Relayed(ch *datachan.Channel) {
 	s.qmu.Lock()
 	defer s.qmu.Unlock()
 	for _, p := range s.pending {
-		if x := p.xfer; x != nil && x.data == ch && x.wait == nil {
+		x := p.xfer
+		if x == nil || x.data != ch || x.wait != nil {
+			continue
+		}
+		select {
+		case <-x.replied: // the final reply is here already
+		default:
 			x.wait = time.AfterFunc(s.cfg.ReplyTimeout, func() { s.noFinalReply(x) })
-			return
+		}
+		return
+	}
+}
+
+// stopWaits stops the final-reply timers of the transfers still owed a reply, when the
+// session ends.
+func (s *Session) stopWaits() {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	for _, p := range s.pending {
+		if p.xfer != nil && p.xfer.wait != nil {
+			p.xfer.wait.Stop()
 		}
 	}
 }
