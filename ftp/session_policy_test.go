@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ftpgate/ftpgate/internal/ftptest"
 	"github.com/ftpgate/ftpgate/policy"
@@ -16,6 +17,8 @@ type fakePolicy struct {
 	commands map[string]policy.Verdict
 	answers  map[string]policy.Verdict
 	addFeat  string
+	user     string // what User reports
+	offset   int64  // what TransferOffset reports
 }
 
 func (f *fakePolicy) Command(_ context.Context, verb, arg string) policy.Verdict {
@@ -32,8 +35,8 @@ func (f *fakePolicy) Answer(_ context.Context, verb string, code int, _ string) 
 	return policy.Verdict{Kind: policy.Accept}
 }
 
-func (f *fakePolicy) User() string          { return "" }
-func (f *fakePolicy) TransferOffset() int64 { return 0 }
+func (f *fakePolicy) User() string          { return f.user }
+func (f *fakePolicy) TransferOffset() int64 { return f.offset }
 func (f *fakePolicy) SetTLS(bool)           {}
 
 func (f *fakePolicy) FilterFeatures(lines []string) []string {
@@ -119,5 +122,38 @@ func TestSessionPolicyAnswers(t *testing.T) {
 	}
 	if got, want := strings.Join(feat, "|"), "211-Features:| EPSV| UTF8| XGATE|211 End"; got != want {
 		t.Fatalf("FEAT %q, want %q", got, want)
+	}
+}
+
+// TestSessionStateFromPolicy: the policy session is the one owner of the login and the
+// restart offset; the session's transfer records take both from it (the offset only for the
+// verbs that restart).
+func TestSessionStateFromPolicy(t *testing.T) {
+	pol := &fakePolicy{user: "carol", offset: 4096}
+	hs := newHarnessPolicy(t, pol, func(c *ftptest.Conn, line string) {
+		switch line {
+		case "USER mallory":
+			c.Reply("331 Password please.")
+		case "REST 100":
+			c.Reply("350 Restarting.")
+		default:
+			c.Reply("550 No such file.")
+		}
+	})
+	for _, line := range []string{"USER mallory", "REST 100", "RETR f", "LIST"} {
+		hs.cmd(line)
+	}
+	var recs []map[string]any
+	for i := 0; i < 100 && len(recs) < 2; i++ {
+		recs = hs.logs.records("transfer")
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(recs) != 2 {
+		t.Fatalf("%d transfer records, want 2", len(recs))
+	}
+	for i, want := range []float64{4096, 0} {
+		if recs[i]["user"] != "carol" || recs[i]["rest"] != want {
+			t.Errorf("record %d: user %v rest %v; want the policy session's user carol and rest %v", i, recs[i]["user"], recs[i]["rest"], want)
+		}
 	}
 }
