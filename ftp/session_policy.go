@@ -42,7 +42,7 @@ func (s *Session) judgeCommand(ctx context.Context, cmd wire.Command) (wire.Comm
 		arg = "****"
 	}
 	if v.WouldRefuse {
-		s.log.Warn("command would be refused by policy (accepted: log or learning mode)", "command", cmd.Verb, "arg", arg, "reason", v.Reason)
+		s.log.Warn("command would be refused by policy (accepted: dry run)", "command", cmd.Verb, "arg", arg, "reason", v.Reason)
 	}
 	switch v.Kind {
 	case policy.Accept:
@@ -66,7 +66,7 @@ func (s *Session) judgeAnswer(ctx context.Context, verb string, r wire.Reply) (o
 	v := s.pol.Answer(ctx, verb, r.Code, r.Text())
 	s.pmu.Unlock()
 	if v.WouldRefuse {
-		s.log.Warn("answer would be refused by policy (accepted: log or learning mode)", "command", verb, "reply", r.Code, "reason", v.Reason)
+		s.log.Warn("answer would be refused by policy (accepted: dry run)", "command", verb, "reply", r.Code, "reason", v.Reason)
 	}
 	switch v.Kind {
 	case policy.Accept:

@@ -67,7 +67,7 @@ func TestSessionPolicyCommands(t *testing.T) {
 			t.Fatal("the server received the refused STOR")
 		}
 	}
-	if n := len(hs.logs.records("command would be refused by policy (accepted: log or learning mode)")); n != 1 {
+	if n := len(hs.logs.records("command would be refused by policy (accepted: dry run)")); n != 1 {
 		t.Errorf("%d would-refuse records, want 1", n)
 	}
 }

@@ -39,10 +39,10 @@ func (s *Session) decideCommand(ctx context.Context, verb, arg string) Verdict {
 	} else {
 		a, key = Action{Kind: Reject}, "(none: default reject)"
 	}
-	v := s.soften(s.applyCommand(ctx, a, key, verb, arg), a.Log)
+	v := s.soften(s.applyCommand(ctx, a, key, verb, arg), a.DryRun)
 	if v.Kind == Accept && verb == "USER" && len(s.p.AllowedUsers) > 0 && !slices.Contains(s.p.AllowedUsers, v.Arg) {
 		r := s.soften(Verdict{Kind: Reject, Code: codeLoginRefused, Text: textLoginRefused, Arg: arg,
-			Reason: fmt.Sprintf("user %q not in allowed_users", v.Arg)}, a.Log)
+			Reason: fmt.Sprintf("user %q not in allowed_users", v.Arg)}, a.DryRun)
 		if r.WouldRefuse {
 			r.Arg = v.Arg
 			r.Reason = joinReasons(v.Reason, r.Reason)
@@ -138,7 +138,7 @@ func policyError(arg string, err error) Verdict {
 func (s *Session) decideAnswer(ctx context.Context, verb string, code int, text string) Verdict {
 	a, key := s.p.answerEntry(verb, code)
 	v := s.applyAnswer(ctx, a, key, answerVerb(verb), code, text)
-	return s.soften(v, a.Log)
+	return s.soften(v, a.DryRun)
 }
 
 // applyAnswer turns the answer table entry a (found under key) into a verdict.
@@ -231,18 +231,18 @@ func safeText(text string) bool {
 }
 
 // soften turns a refusal into an accepted verdict marked WouldRefuse when the entry has
-// the log modifier or the policy is in learning mode.
-func (s *Session) soften(v Verdict, logged bool) Verdict {
-	if v.Kind == Accept || !logged && (s.p == nil || !s.p.Learning) {
+// dry_run or the policy is a dry run.
+func (s *Session) soften(v Verdict, dryRun bool) Verdict {
+	if v.Kind == Accept || !dryRun && (s.p == nil || !s.p.DryRun) {
 		return v
 	}
 	what := "would " + v.Kind.String()
 	if v.Kind == Change || v.Kind == Reject {
 		what += fmt.Sprintf(" (%d %s)", v.Code, v.Text)
 	}
-	mode := "log modifier"
-	if !logged {
-		mode = "learning mode"
+	mode := "dry run of the entry"
+	if !dryRun {
+		mode = "dry run of the policy"
 	}
 	return Verdict{Kind: Accept, Arg: v.Arg, WouldRefuse: true, Reason: what + ": " + v.Reason + " [" + mode + "]"}
 }

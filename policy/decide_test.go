@@ -77,15 +77,15 @@ func TestCommandActions(t *testing.T) {
 			Verdict{Kind: Reject, Code: 550, Text: "Policy error."}, "not valid for commands"},
 		{"callback without callbacks", &Policy{Commands: map[string]Action{"SYST": {Kind: Callback, Callback: "f"}}}, "SYST", "",
 			Verdict{Kind: Reject, Code: 550, Text: "Policy error."}, "no callbacks configured"},
-		{"log modifier", &Policy{Commands: map[string]Action{"STOR": {Kind: Reject, Log: true}}}, "STOR", "f",
+		{"log modifier", &Policy{Commands: map[string]Action{"STOR": {Kind: Reject, DryRun: true}}}, "STOR", "f",
 			Verdict{Kind: Accept, Arg: "f", WouldRefuse: true}, "would reject (550 Permission denied.)"},
-		{"log modifier on abort", &Policy{Commands: map[string]Action{"DELE": {Kind: Abort, Log: true}}}, "DELE", "f",
+		{"log modifier on abort", &Policy{Commands: map[string]Action{"DELE": {Kind: Abort, DryRun: true}}}, "DELE", "f",
 			Verdict{Kind: Accept, Arg: "f", WouldRefuse: true}, "would abort"},
-		{"log modifier on accept", &Policy{Commands: map[string]Action{"RETR": {Kind: Accept, Log: true}}}, "RETR", "f",
+		{"log modifier on accept", &Policy{Commands: map[string]Action{"RETR": {Kind: Accept, DryRun: true}}}, "RETR", "f",
 			Verdict{Kind: Accept, Arg: "f"}, ""},
-		{"learning", &Policy{Learning: true, Commands: map[string]Action{"*": {Kind: Reject}}}, "STOR", "f",
-			Verdict{Kind: Accept, Arg: "f", WouldRefuse: true}, "learning mode"},
-		{"learning unknown", &Policy{Learning: true}, "XYZZY", "",
+		{"learning", &Policy{DryRun: true, Commands: map[string]Action{"*": {Kind: Reject}}}, "STOR", "f",
+			Verdict{Kind: Accept, Arg: "f", WouldRefuse: true}, "dry run of the policy"},
+		{"learning unknown", &Policy{DryRun: true}, "XYZZY", "",
 			Verdict{Kind: Accept, WouldRefuse: true}, "unknown command"},
 	}
 	for _, tt := range tests {
@@ -130,15 +130,15 @@ func TestAnswerActions(t *testing.T) {
 			Verdict{Kind: Change, Code: 220, Text: "Hello."}, ""},
 		{"callback without callbacks", map[string]Action{"*": {Kind: Callback, Callback: "f"}}, false, "PWD", 257,
 			Verdict{Kind: Reject, Code: 500, Text: "Error parsing answer"}, "no callbacks"},
-		{"log", map[string]Action{"*": {Kind: Reject, Log: true}}, false, "PWD", 200,
+		{"log", map[string]Action{"*": {Kind: Reject, DryRun: true}}, false, "PWD", 200,
 			Verdict{Kind: Accept, WouldRefuse: true}, "would reject (500 Error parsing answer)"},
-		{"log change", map[string]Action{"*": {Kind: Change, Code: 200, Text: "x", Log: true}}, false, "PWD", 200,
+		{"log change", map[string]Action{"*": {Kind: Change, Code: 200, Text: "x", DryRun: true}}, false, "PWD", 200,
 			Verdict{Kind: Accept, WouldRefuse: true}, "would change (200 x)"},
 		{"learning", map[string]Action{"*": {Kind: Abort}}, true, "PWD", 200,
 			Verdict{Kind: Accept, WouldRefuse: true}, "would abort"},
 	}
 	for _, tt := range tests {
-		p := &Policy{Answers: tt.answers, Learning: tt.learning}
+		p := &Policy{Answers: tt.answers, DryRun: tt.learning}
 		v := p.NewSession(Info{}).Answer(ctx, tt.verb, tt.code, "text")
 		reason := v.Reason
 		v.Reason = ""
@@ -236,7 +236,7 @@ func TestCallbackFailures(t *testing.T) {
 		if v.Kind != Reject || v.Code != 500 || v.Text != "Error parsing answer" || !strings.Contains(v.Reason, tt.want) {
 			t.Errorf("%s: answer %+v", tt.name, v)
 		}
-		p.Learning = true
+		p.DryRun = true
 		if v := s.Command(ctx, "RETR", "f"); v.Kind != Accept || !v.WouldRefuse || !strings.Contains(v.Reason, tt.want) {
 			t.Errorf("%s: learning: %+v", tt.name, v)
 		}

@@ -28,9 +28,10 @@ type Policy struct {
 	PermitUnknownCommand bool
 	// PermitEmptyCommand lets an empty command line pass; when false it gets 500.
 	PermitEmptyCommand bool
-	// Learning accepts everything the tables would refuse, change or abort, and marks the
-	// verdict WouldRefuse (like Zorp's FtpProxyMinimal test hook).
-	Learning bool
+	// DryRun ACCEPTS everything the tables would refuse, change or abort, and marks the
+	// verdict WouldRefuse (Zorp's learning mode): a policy tried on live traffic before it
+	// is enforced. The name says it: nothing is refused.
+	DryRun bool
 	// Limits bound lines, user names and passwords.
 	Limits Limits
 	// Features edits the FEAT reply.
@@ -39,8 +40,8 @@ type Policy struct {
 	Callbacks Callbacks
 	// AllowedUsers, when not empty, lists the only user names a USER command may carry
 	// (compared exactly, case included); any other name is refused with 530. The anonymous
-	// preset sets it to "anonymous" and "ftp". It is a policy decision, so a log modifier on
-	// the USER entry or learning mode turns the refusal into a would-refuse.
+	// preset sets it to "anonymous" and "ftp". It is a policy decision, so dry_run on the
+	// USER entry or on the policy turns the refusal into a would-refuse.
 	AllowedUsers []string
 	// Data sets up data channels.
 	Data DataPolicy

@@ -71,7 +71,7 @@ func (s *Session) Info() Info {
 // STRU, REST, PORT, EPRT, EPSV, PASV, USER) and OPTS for a removed feature; then the
 // command table (exact verb, else "*"; a verb that neither the table nor wire.Known knows is
 // refused with 500 unless PermitUnknownCommand), AllowedUsers, and callbacks. A log
-// modifier or learning mode turns a refusal by the policy (not by the built-in checks) into
+// dry run (the entry's or the policy's) turns a refusal by the policy (not by the built-in checks) into
 // an accepted verdict with WouldRefuse set. An accepted verdict carries the argument to
 // forward in Arg; a refused one carries the reply. Only accepted commands change the
 // session's state.
@@ -165,7 +165,7 @@ func (s *Session) forwarded(verb, arg string) {
 // the greeting); preliminary 1xx answers come through here too. The answer table entry
 // (AnswerAction's precedence) decides: accept; reject, which the client sees as "500 Error
 // parsing answer" (or the entry's own code and text); change to the entry's code and text;
-// abort; or a callback. A log modifier or learning mode turns all but accept into an
+// abort; or a callback. A dry run (the entry's or the policy's) turns all but accept into an
 // accepted verdict with WouldRefuse set. An answer that passes (accepted or changed) moves
 // the state machine on: a login (230/232 to USER, 230/202 to PASS or ACCT), a pending
 // rename (350 to RNFR), a restart offset (350 to REST), a REIN (220).

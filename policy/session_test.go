@@ -22,7 +22,7 @@ func TestCommandEmpty(t *testing.T) {
 	}{
 		{"refused", &Policy{}, Reject, 500, false},
 		{"permitted", &Policy{PermitEmptyCommand: true}, Accept, 0, false},
-		{"learning", &Policy{Learning: true}, Accept, 0, true},
+		{"learning", &Policy{DryRun: true}, Accept, 0, true},
 	}
 	for _, tt := range tests {
 		v := tt.p.NewSession(Info{}).Command(ctx, "", "")
@@ -77,7 +77,7 @@ func TestCommandLimits(t *testing.T) {
 
 func TestBuiltinChecksIgnoreLearning(t *testing.T) {
 	p := allowAll()
-	p.Learning = true
+	p.DryRun = true
 	s := p.NewSession(Info{})
 	v := s.Command(context.Background(), "LIST", "")
 	if v.Kind != Reject || v.Code != 530 || v.WouldRefuse {

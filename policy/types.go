@@ -49,9 +49,9 @@ type Action struct {
 	Text string
 	// Callback names the function that decides, for Kind Callback.
 	Callback string
-	// Log accepts whatever the entry would have refused, changed or aborted, and says in
+	// DryRun ACCEPTS whatever the entry would have refused, changed or aborted, and says in
 	// the verdict that it would have (an operator tightening a policy on live traffic).
-	Log bool
+	DryRun bool
 }
 
 // Info describes a session to callbacks and to logs.
@@ -73,7 +73,7 @@ type Verdict struct {
 	// Arg is the argument to forward with an accepted command (a callback may rewrite it).
 	Arg string
 	// WouldRefuse is set when the command or answer was accepted only because of a log
-	// modifier or learning mode; Reason then says what would have happened.
+	// dry run (of the entry or the policy); Reason then says what would have happened.
 	WouldRefuse bool
 	// Reason explains a refusal (or a would-be refusal) for the log line.
 	Reason string

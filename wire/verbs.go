@@ -1,5 +1,10 @@
 package wire
 
+import (
+	"slices"
+	"strings"
+)
+
 // Direction is the way a transfer command moves data over its data channel.
 type Direction uint8
 
@@ -44,6 +49,8 @@ type Verb struct {
 	Sensitive bool
 	// File: the verb acts on a file or directory (a refusal defaults to 550, not 500).
 	File bool
+	// Write: the verb changes what the server stores (a read-only policy refuses it).
+	Write bool
 }
 
 // verb flags, to keep the table below one line per verb.
@@ -54,6 +61,7 @@ const (
 	fKeepsRest
 	fSensitive
 	fFile
+	fWrite
 )
 
 // table is the one verb table: RFC 959 and its RFC 775 X-variants, RFC 2228 (security),
@@ -73,16 +81,16 @@ var table = func() map[string]Verb {
 		{"PORT", fKeepsRest, NoData}, {"PASV", fKeepsRest, NoData}, {"TYPE", fKeepsRest, NoData},
 		{"STRU", fKeepsRest, NoData}, {"MODE", fKeepsRest, NoData},
 		// RFC 959: service commands.
-		{"RETR", fFile | fRestart, Download}, {"STOR", fFile | fRestart, Upload},
-		{"STOU", fFile, Upload}, {"APPE", fFile | fRestart, Upload},
-		{"ALLO", 0, NoData}, {"REST", 0, NoData}, {"RNFR", fFile, NoData}, {"RNTO", fFile, NoData},
-		{"ABOR", 0, NoData}, {"DELE", fFile, NoData}, {"RMD", fFile, NoData}, {"MKD", fFile, NoData},
+		{"RETR", fFile | fRestart, Download}, {"STOR", fFile | fRestart | fWrite, Upload},
+		{"STOU", fFile | fWrite, Upload}, {"APPE", fFile | fRestart | fWrite, Upload},
+		{"ALLO", 0, NoData}, {"REST", 0, NoData}, {"RNFR", fFile | fWrite, NoData}, {"RNTO", fFile | fWrite, NoData},
+		{"ABOR", 0, NoData}, {"DELE", fFile | fWrite, NoData}, {"RMD", fFile | fWrite, NoData}, {"MKD", fFile | fWrite, NoData},
 		{"PWD", 0, NoData}, {"LIST", fFile, Download}, {"NLST", fFile, Download},
 		{"SITE", 0, NoData}, {"SYST", 0, NoData}, {"STAT", 0, NoData}, {"HELP", fTLS, NoData},
 		{"NOOP", fLogin | fTLS | fKeepsRest, NoData},
 		// RFC 775 (and RFC 1123): the X-variants.
-		{"XCWD", fFile, NoData}, {"XCUP", fFile, NoData}, {"XMKD", fFile, NoData},
-		{"XRMD", fFile, NoData}, {"XPWD", 0, NoData},
+		{"XCWD", fFile, NoData}, {"XCUP", fFile, NoData}, {"XMKD", fFile | fWrite, NoData},
+		{"XRMD", fFile | fWrite, NoData}, {"XPWD", 0, NoData},
 		// RFC 2228.
 		{"AUTH", fLogin | fTLS, NoData}, {"ADAT", fLogin, NoData}, {"PROT", fLogin, NoData},
 		{"PBSZ", fLogin, NoData}, {"CCC", 0, NoData}, {"MIC", fLogin, NoData},
@@ -93,8 +101,8 @@ var table = func() map[string]Verb {
 		{"MDTM", fFile, NoData}, {"SIZE", fFile, NoData}, {"MLST", fFile, NoData},
 		{"MLSD", fFile, Download}, {"HOST", fLogin, NoData},
 		// Common extensions.
-		{"CLNT", 0, NoData}, {"AVBL", 0, NoData}, {"MFMT", fFile, NoData},
-		{"MFCT", fFile, NoData}, {"MFF", fFile, NoData}, {"MACB", 0, NoData},
+		{"CLNT", 0, NoData}, {"AVBL", 0, NoData}, {"MFMT", fFile | fWrite, NoData},
+		{"MFCT", fFile | fWrite, NoData}, {"MFF", fFile | fWrite, NoData}, {"MACB", 0, NoData},
 	}
 	m := make(map[string]Verb, len(rows))
 	for _, r := range rows {
@@ -107,6 +115,7 @@ var table = func() map[string]Verb {
 			KeepsRest:   r.flags&fKeepsRest != 0,
 			Sensitive:   r.flags&fSensitive != 0,
 			File:        r.flags&fFile != 0,
+			Write:       r.flags&fWrite != 0,
 		}
 	}
 	return m
@@ -126,4 +135,14 @@ func Lookup(verb string) (v Verb, ok bool) {
 func Known(verb string) bool {
 	_, ok := table[verb]
 	return ok
+}
+
+// All returns every verb of the table, sorted by name.
+func All() []Verb {
+	out := make([]Verb, 0, len(table))
+	for _, v := range table {
+		out = append(out, v)
+	}
+	slices.SortFunc(out, func(a, b Verb) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }

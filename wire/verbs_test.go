@@ -39,3 +39,29 @@ func beforeLogin(verb string) bool {
 	v, _ := Lookup(verb)
 	return v.BeforeLogin
 }
+
+// TestVerbTable: the transfer directions, the write verbs and All's order.
+func TestVerbTable(t *testing.T) {
+	var writes []string
+	all := All()
+	for i, v := range all {
+		if i > 0 && all[i-1].Name >= v.Name {
+			t.Fatalf("All not sorted at %s", v.Name)
+		}
+		if v.Write {
+			writes = append(writes, v.Name)
+		}
+	}
+	if got, want := strings.Join(writes, " "), "APPE DELE MFCT MFF MFMT MKD RMD RNFR RNTO STOR STOU XMKD XRMD"; got != want {
+		t.Errorf("write verbs %q, want %q", got, want)
+	}
+	for verb, want := range map[string]Direction{"RETR": Download, "LIST": Download, "NLST": Download, "MLSD": Download,
+		"STOR": Upload, "STOU": Upload, "APPE": Upload, "MLST": NoData, "SIZE": NoData} {
+		if v, _ := Lookup(verb); v.Transfer != want {
+			t.Errorf("%s transfers %v, want %v", verb, v.Transfer, want)
+		}
+	}
+	if v, ok := Lookup("XYZZY"); ok || v.Name != "XYZZY" || v.Write || v.Transfer != NoData {
+		t.Errorf("unknown verb: %+v, %v", v, ok)
+	}
+}

@@ -13,16 +13,26 @@ import (
 	"github.com/ftpgate/ftpgate/policy/config"
 )
 
-// cmdCheck validates a configuration and prints the effective policy of every service.
+// cmdCheck validates a configuration and prints the effective policy of every service:
+// `ftpgate check [-c] FILE`.
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("ftpgate check", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	path := fs.String("c", defaultConfigPath, "configuration file")
+	path := fs.String("c", defaultConfigPath, "configuration file (or give it as the argument)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
 		}
 		return exitUsage
+	}
+	cSet := false
+	fs.Visit(func(f *flag.Flag) { cSet = cSet || f.Name == "c" })
+	switch {
+	case fs.NArg() > 1 || fs.NArg() == 1 && cSet:
+		fmt.Fprintln(stderr, "usage: ftpgate check [-c] FILE (one configuration file)")
+		return exitUsage
+	case fs.NArg() == 1:
+		*path = fs.Arg(0)
 	}
 	c, err := config.Load(*path)
 	if err != nil {

@@ -73,3 +73,69 @@ policies:
 		}
 	}
 }
+
+// TestCheckPositionalFile: `ftpgate check FILE` checks FILE; a second file, or a file both
+// as -c and as the argument, is a usage error.
+func TestCheckPositionalFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(p, []byte("version: 1\nservices:\n  - name: a\n    policy: nosuch\n"), 0o644)
+	if code, _, stderr := runCmd("check", p); code != exitError || !strings.Contains(stderr, "bad.yaml:4") {
+		t.Errorf("check FILE: exit %d, stderr %q; want FILE checked (and refused)", code, stderr)
+	}
+	if code, out, stderr := runCmd("check", "../../deploy/ftpgate.yaml"); code != exitOK || !strings.Contains(out, "deploy/ftpgate.yaml: ok") {
+		t.Errorf("check deploy example: exit %d: %s", code, stderr)
+	}
+	if code, _, _ := runCmd("check", p, p); code != exitUsage {
+		t.Errorf("two files: exit %d, want %d", code, exitUsage)
+	}
+	if code, _, _ := runCmd("check", "-c", p, p); code != exitUsage {
+		t.Errorf("-c and a file: exit %d, want %d", code, exitUsage)
+	}
+}
+
+// TestCheckShowsDryRun: an entry with dry_run is printed as what it does (accept), and a
+// dry run that lets write commands through a read-only policy is warned about.
+func TestCheckShowsDryRun(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "dry.yaml")
+	os.WriteFile(p, []byte("version: 1\nservices:\n  - name: a\n    policy: ro\npolicies:\n  ro:\n    base: readonly\n    commands:\n      \"*\": {action: reject, dry_run: true}\n"), 0o644)
+	code, out, stderr := runCmd("check", p)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"*      accept (dry run: would reject)", "WARNING: dry_run lets write commands through this readonly-based policy: APPE DELE"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestPolicyTestDeployExampleRefusesWrites: the shipped example's office policy refuses
+// every command that changes what the server stores.
+func TestPolicyTestDeployExampleRefusesWrites(t *testing.T) {
+	writes := []string{"STOR a", "STOU", "APPE a", "DELE a", "MKD d", "XMKD d", "RMD d", "XRMD d", "RNFR a", "RNTO b",
+		"MFMT 20260101000000 a", "MFCT 20260101000000 a", "MFF Modify=20260101000000; a"}
+	transcript := "S: 220 ready\nC: USER alice\nS: 331 Password.\nC: PASS x\nS: 230 Ok.\n"
+	for _, w := range writes {
+		transcript += "C: " + w + "\n"
+	}
+	tr := filepath.Join(t.TempDir(), "writes.txt")
+	os.WriteFile(tr, []byte(transcript), 0o644)
+	var out, errb strings.Builder
+	code := run(context.Background(), []string{"policy", "test", "-c", "../../deploy/ftpgate.yaml", "-service", "office", tr}, &out, &errb)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	refused := 0
+	for _, l := range strings.Split(out.String(), "\n") {
+		if !strings.HasPrefix(l, "C: ") || strings.HasPrefix(l, "C: USER") || strings.HasPrefix(l, "C: PASS") {
+			continue
+		}
+		if !strings.Contains(l, "-> reject") || strings.Contains(l, "would be refused") {
+			t.Errorf("office lets a write through: %s", l)
+		}
+		refused++
+	}
+	if refused != len(writes) {
+		t.Errorf("%d write commands judged, want %d:\n%s", refused, len(writes), out.String())
+	}
+}

@@ -109,7 +109,7 @@ func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 // action decodes one table entry: the shorthand "accept", "reject" or "abort", or a
-// mapping {action, code, text, callback, log}. answer selects the answers table's rules.
+// mapping {action, code, text, callback, dry_run}. answer selects the answers table's rules.
 func (b *builder) action(n *yaml.Node, path string, answer bool) (policy.Action, error) {
 	n = resolve(n)
 	if n != nil && n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" {
@@ -118,7 +118,7 @@ func (b *builder) action(n *yaml.Node, path string, answer bool) (policy.Action,
 	if isNull(n) || n.Kind != yaml.MappingNode {
 		return policy.Action{}, b.errAt(n, path, "must be an action (accept, reject, abort) or a mapping with action:")
 	}
-	f, err := b.fields(n, path, "action", "code", "text", "callback", "log")
+	f, err := b.fields(n, path, "action", "code", "text", "callback", "dry_run")
 	if err != nil {
 		return policy.Action{}, err
 	}
@@ -186,9 +186,9 @@ func (b *builder) actionFields(f map[string]*yaml.Node, n *yaml.Node, path strin
 	if err := b.actionCallback(f, n, path, a); err != nil {
 		return err
 	}
-	if v, ok := f["log"]; ok {
+	if v, ok := f["dry_run"]; ok {
 		var err error
-		if a.Log, err = b.boolean(v, join(path, "log")); err != nil {
+		if a.DryRun, err = b.boolean(v, join(path, "dry_run")); err != nil {
 			return err
 		}
 	}

@@ -30,7 +30,7 @@ services:
 policies:
   office-ro:
     base: readonly
-    learning: true
+    dry_run: true
     permit_unknown_command: true
     permit_empty_command: true
     limits: {max_line_length: 4096, max_username_length: 16, max_password_length: 128, max_reply_lines: 50, username_chars: "abc"}
@@ -38,11 +38,11 @@ policies:
       STOR: {action: reject, code: 553, text: "Uploads are not allowed."}
       site: reject
       CWD:  {action: policy, callback: check_cwd}
-      "*":  {action: reject, log: true}
+      "*":  {action: reject, dry_run: true}
     answers:
       Null220: {action: policy, callback: greeting}
       pwd2: accept
-      "*5": {action: change, code: 550, text: "Refused.", log: true}
+      "*5": {action: change, code: 550, text: "Refused.", dry_run: true}
     features: {remove: ["MODE Z", "XCRC"], add: [UTF8]}
     tls: {server: required, verify: insecure}
   anonymous-only:
@@ -77,8 +77,8 @@ func TestParseFull(t *testing.T) {
 	if p != cfg.Policies["office-ro"] || p.Name != "office-ro" {
 		t.Fatalf("office policy = %p %q, want the shared office-ro", p, p.Name)
 	}
-	if !p.Learning || !p.PermitUnknownCommand || !p.PermitEmptyCommand {
-		t.Errorf("flags = %v %v %v, want all true", p.Learning, p.PermitUnknownCommand, p.PermitEmptyCommand)
+	if !p.DryRun || !p.PermitUnknownCommand || !p.PermitEmptyCommand {
+		t.Errorf("flags = %v %v %v, want all true", p.DryRun, p.PermitUnknownCommand, p.PermitEmptyCommand)
 	}
 	if want := (policy.Limits{MaxLineLength: 4096, MaxUsernameLength: 16, MaxPasswordLength: 128, MaxReplyLines: 50, UsernameChars: "abc"}); p.Limits != want {
 		t.Errorf("limits = %+v, want %+v", p.Limits, want)
@@ -91,11 +91,11 @@ func TestParseFull(t *testing.T) {
 		{p.Commands, "STOR", policy.Action{Kind: policy.Reject, Code: 553, Text: "Uploads are not allowed."}},
 		{p.Commands, "SITE", policy.Action{Kind: policy.Reject}},
 		{p.Commands, "CWD", policy.Action{Kind: policy.Callback, Callback: "check_cwd"}},
-		{p.Commands, "*", policy.Action{Kind: policy.Reject, Log: true}},
+		{p.Commands, "*", policy.Action{Kind: policy.Reject, DryRun: true}},
 		{p.Commands, "RETR", policy.Action{Kind: policy.Accept}}, // from the base
 		{p.Answers, "Null220", policy.Action{Kind: policy.Callback, Callback: "greeting"}},
 		{p.Answers, "PWD2", policy.Action{Kind: policy.Accept}},
-		{p.Answers, "*5", policy.Action{Kind: policy.Change, Code: 550, Text: "Refused.", Log: true}},
+		{p.Answers, "*5", policy.Action{Kind: policy.Change, Code: 550, Text: "Refused.", DryRun: true}},
 	}
 	for _, e := range entries {
 		if got, ok := e.table[e.key]; !ok || got != e.want {
@@ -139,15 +139,16 @@ func TestDescribe(t *testing.T) {
 		"configuration: ftpgate.yaml (version 1)\n",
 		"script: policy.star\n",
 		"default_service: anon\n",
-		"service office\n  client_networks: 198.51.100.0/24, 2001:db8:1::/64, 192.0.2.7/32\n  server_networks: 203.0.113.0/24\n  server_ports: 21, 2000-2100\n  policy office-ro\n    base: readonly\n    learning: true\n    permit_unknown_command: true\n    permit_empty_command: true\n    data_mode: keep  pasv_address: enforce  server_address: gateway default (-spoof)  active_source_port: random\n    tls: client refused  server required  verify insecure\n",
+		"service office\n  client_networks: 198.51.100.0/24, 2001:db8:1::/64, 192.0.2.7/32\n  server_networks: 203.0.113.0/24\n  server_ports: 21, 2000-2100\n  policy office-ro\n    base: readonly\n    dry_run: true (ACCEPTS everything the tables would refuse, and logs it)\n    permit_unknown_command: true\n    permit_empty_command: true\n    data_mode: keep  pasv_address: enforce  server_address: gateway default (-spoof)  active_source_port: random\n    tls: client refused  server required  verify insecure\n",
 		`    limits: max_line_length=4096 max_username_length=16 max_password_length=128 max_reply_lines=50 username_chars="abc"` + "\n",
 		"    features: remove=[MODE Z, XCRC] add=[UTF8]\n",
 		"    callbacks: check_cwd, greeting\n",
-		"    commands:\n      *      reject log\n",
+		"    WARNING: dry_run lets write commands through this readonly-based policy: APPE DELE MFCT MFF MFMT MKD RMD RNFR RNTO STOR STOU XMKD XRMD\n",
+		"    commands:\n      *      accept (dry run: would reject)\n",
 		"      CWD    policy check_cwd\n",
 		"      SITE   reject\n",
 		"      STOR   reject 553 \"Uploads are not allowed.\"\n",
-		"      *5        change 550 \"Refused.\" log\n",
+		"      *5        accept (dry run: would change 550 \"Refused.\")\n",
 		"      PWD2      accept\n",
 		"      Null220   policy greeting\n",
 		"service anon\n  client_networks: 0.0.0.0/0, ::/0\n  server_networks: 0.0.0.0/0, ::/0\n  server_ports: 21\n  policy anonymous-only\n    base: anonymous\n",

@@ -91,6 +91,9 @@ func (d *decoder) fields(n *yaml.Node, path string, known ...string) (map[string
 	out := make(map[string]*yaml.Node, len(entries))
 	for _, e := range entries {
 		if !contains(known, e.key) {
+			if to, why, ok := renamedKey(e.key); ok && contains(known, to) {
+				return nil, d.errAt(e.keyN, join(path, e.key), "renamed to %s, which %s", to, why)
+			}
 			return nil, d.errAt(e.keyN, join(path, e.key), "unknown key")
 		}
 		if !isNull(e.value) {
@@ -98,6 +101,15 @@ func (d *decoder) fields(n *yaml.Node, path string, known ...string) (map[string
 		}
 	}
 	return out, nil
+}
+
+// renamedKey names the key that replaced an old one, and why.
+func renamedKey(key string) (to, why string, ok bool) {
+	switch key {
+	case "log", "learning":
+		return "dry_run", "ACCEPTS what would be refused and only logs it (to refuse, leave it out)", true
+	}
+	return "", "", false
 }
 
 // contains reports whether list holds s.

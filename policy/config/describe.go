@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ftpgate/ftpgate/policy"
+	"github.com/ftpgate/ftpgate/wire"
 )
 
 // Describe writes what `ftpgate check` prints: the configuration's source, then per
@@ -55,7 +56,11 @@ func (c *Config) Describe(w io.Writer) error {
 // describePolicy writes the effective settings of p, each line indented.
 func (c *Config) describePolicy(ew *errWriter, p *policy.Policy, in string) {
 	ew.printf("%sbase: %s\n", in, c.bases[p.Name])
-	ew.printf("%slearning: %t\n", in, p.Learning)
+	if p.DryRun {
+		ew.printf("%sdry_run: true (ACCEPTS everything the tables would refuse, and logs it)\n", in)
+	} else {
+		ew.printf("%sdry_run: false\n", in)
+	}
 	ew.printf("%spermit_unknown_command: %t\n", in, p.PermitUnknownCommand)
 	ew.printf("%spermit_empty_command: %t\n", in, p.PermitEmptyCommand)
 	d := p.Data.WithDefaults()
@@ -80,6 +85,10 @@ func (c *Config) describePolicy(ew *errWriter, p *policy.Policy, in string) {
 	default:
 		ew.printf("%scallbacks: %s\n", in, strings.Join(cbs, ", "))
 	}
+	if open := dryRunWrites(p); len(open) > 0 && c.readOnlyBase(p) {
+		ew.printf("%sWARNING: dry_run lets write commands through this %s-based policy: %s\n",
+			in, c.bases[p.Name], strings.Join(open, " "))
+	}
 	ew.printf("%scommands:\n", in)
 	for _, k := range sortedKeys(p.Commands) {
 		ew.printf("%s  %-6s %s\n", in, k, formatAction(p.Commands[k]))
@@ -90,8 +99,43 @@ func (c *Config) describePolicy(ew *errWriter, p *policy.Policy, in string) {
 	}
 }
 
-// formatAction writes an entry as "reject 553 \"text\" log" or "policy check_cwd".
+// readOnlyBase reports whether p is built on a preset that refuses writes.
+func (c *Config) readOnlyBase(p *policy.Policy) bool {
+	switch c.bases[p.Name] {
+	case "deny", "readonly", "anonymous":
+		return true
+	}
+	return false
+}
+
+// dryRunWrites lists the write verbs (wire.Verb.Write) that p accepts only because of a dry
+// run: of the policy, or of the command table entry that decides them.
+func dryRunWrites(p *policy.Policy) []string {
+	var out []string
+	for _, v := range wire.All() {
+		if !v.Write {
+			continue
+		}
+		a, ok := p.Commands[v.Name]
+		if !ok {
+			a, ok = p.Commands[policy.Wildcard]
+		}
+		refused := !ok || a.Kind != policy.Accept
+		if refused && (p.DryRun || ok && a.DryRun) {
+			out = append(out, v.Name)
+		}
+	}
+	return out
+}
+
+// formatAction writes an entry as "reject 553 \"text\"", "policy check_cwd", or for a dry
+// run "accept (dry run: would reject 553 \"text\")": the entry accepts.
 func formatAction(a policy.Action) string {
+	if a.DryRun && a.Kind != policy.Accept {
+		b := a
+		b.DryRun = false
+		return "accept (dry run: would " + formatAction(b) + ")"
+	}
 	parts := []string{a.Kind.String()}
 	if a.Code != 0 {
 		parts = append(parts, strconv.Itoa(a.Code))
@@ -101,9 +145,6 @@ func formatAction(a policy.Action) string {
 	}
 	if a.Callback != "" {
 		parts = append(parts, a.Callback)
-	}
-	if a.Log {
-		parts = append(parts, "log")
 	}
 	return strings.Join(parts, " ")
 }

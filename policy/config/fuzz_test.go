@@ -12,7 +12,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte("version: 1\nservices:\n  - name: a\n    policy: readonly\n"))
-	f.Add([]byte("version: 1\nservices:\n  - {name: a, policy: p, server_ports: [\"2000-2100\"]}\npolicies:\n  p:\n    base: readwrite\n    commands: {STOR: reject, \"*\": {action: reject, log: true}}\n    answers: {Null220: {action: change, code: 220, text: hi}}\n    data_mode: active\n"))
+	f.Add([]byte("version: 1\nservices:\n  - {name: a, policy: p, server_ports: [\"2000-2100\"]}\npolicies:\n  p:\n    base: readwrite\n    commands: {STOR: reject, \"*\": {action: reject, dry_run: true}}\n    answers: {Null220: {action: change, code: 220, text: hi}}\n    data_mode: active\n"))
 	f.Add([]byte("version: 1\nservices: [{name: a, policy: p}]\npolicies: {p: {tls: {verify: pin, pins: [\"sha256/AAAA\"]}}}\n"))
 	noFiles := func(string) ([]byte, error) { return nil, os.ErrNotExist }
 	f.Fuzz(func(t *testing.T, data []byte) {

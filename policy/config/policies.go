@@ -16,7 +16,7 @@ const defaultBase = "deny"
 // policy decodes one entry of policies: into a fresh Policy built on its base preset, and
 // returns it with the base's name.
 func (b *builder) policy(name string, n *yaml.Node, path string) (*policy.Policy, string, error) {
-	f, err := b.fields(n, path, "base", "learning", "permit_unknown_command", "permit_empty_command",
+	f, err := b.fields(n, path, "base", "dry_run", "permit_unknown_command", "permit_empty_command",
 		"limits", "commands", "answers", "features", "allowed_users", "data_mode", "pasv_address", "server_address", "active_source_port", "tls")
 	if err != nil {
 		return nil, "", err
@@ -63,14 +63,14 @@ func (b *builder) basePolicy(f map[string]*yaml.Node, path string) (*policy.Poli
 	return p, base, nil
 }
 
-// policyFlags decodes the boolean switches of a policy (learning, permit_unknown_command,
+// policyFlags decodes the boolean switches of a policy (dry_run, permit_unknown_command,
 // permit_empty_command) that f sets into p.
 func (b *builder) policyFlags(f map[string]*yaml.Node, path string, p *policy.Policy) error {
 	flags := []struct {
 		key string
 		dst *bool
 	}{
-		{"learning", &p.Learning},
+		{"dry_run", &p.DryRun},
 		{"permit_unknown_command", &p.PermitUnknownCommand},
 		{"permit_empty_command", &p.PermitEmptyCommand},
 	}
