@@ -37,6 +37,7 @@ type liveConfig struct {
 	explicit bool
 	cur      atomic.Pointer[config.Config]
 	log      *slog.Logger
+	hup      <-chan os.Signal // SIGHUPs caught since start; nil: watchReload catches them
 }
 
 // policyFor picks the service and policy of a new control connection.
@@ -48,26 +49,38 @@ func (l *liveConfig) policyFor(client, server netip.AddrPort) (*policy.Policy, s
 	return svc.Policy, svc.Name, true
 }
 
-// watchReload reloads the configuration on SIGHUP until ctx ends. New sessions get the new
-// configuration, running sessions keep theirs; a file that fails to load changes nothing.
+// watchReload reloads the configuration on SIGHUP until ctx ends.
 func (l *liveConfig) watchReload(ctx context.Context) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	hup := l.hup
+	if hup == nil {
+		own := make(chan os.Signal, 1)
+		signal.Notify(own, syscall.SIGHUP)
+		defer signal.Stop(own)
+		hup = own
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-hup:
-			c, err := loadConfig(l.path, l.explicit, l.log)
-			if err != nil {
-				l.log.Error("configuration reload failed; keeping the running configuration", "path", l.path, "err", err.Error())
-				continue
-			}
-			l.cur.Store(c)
-			l.log.Info("configuration reloaded", "path", describePath(c), "services", len(c.Services))
+			l.reload()
 		}
 	}
+}
+
+// reload loads the configuration file again. New sessions get the new configuration,
+// running sessions keep theirs; a file that fails to load changes nothing, and neither does
+// a file that is gone: once a file was loaded, the built-in default never replaces it.
+func (l *liveConfig) reload() error {
+	explicit := l.explicit || l.cur.Load().Path != ""
+	c, err := loadConfig(l.path, explicit, l.log)
+	if err != nil {
+		l.log.Error("configuration reload failed; keeping the running configuration", "path", l.path, "err", err.Error())
+		return err
+	}
+	l.cur.Store(c)
+	l.log.Info("configuration reloaded", "path", describePath(c), "services", len(c.Services))
+	return nil
 }
 
 // describePath names where a configuration came from.

@@ -97,3 +97,43 @@ func TestReloadOnSIGHUP(t *testing.T) {
 		t.Errorf("the failed reload's log line does not say why:\n%s", logs.String())
 	}
 }
+
+// TestReloadNeverFallsBackToDefault: with the default path (not given with -c), a reload
+// after the file was removed keeps the running configuration; the built-in readwrite only
+// applies when ftpgate started without a file, until one is loaded.
+func TestReloadNeverFallsBackToDefault(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ftpgate.yaml")
+	var logs lockedBuffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	cfg, err := loadConfig(path, false, log) // no file yet: the built-in default
+	if err != nil || cfg.Path != "" {
+		t.Fatalf("start without a file: %v, path %q", err, cfg.Path)
+	}
+	live := &liveConfig{path: path, log: log}
+	live.cur.Store(cfg)
+	policyName := func() string {
+		p, _, ok := live.policyFor(netip.MustParseAddrPort("198.51.100.2:4000"), netip.MustParseAddrPort("203.0.113.2:21"))
+		if !ok {
+			t.Fatal("no service")
+		}
+		return p.Name
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(reloadConfig, "%s", "readonly", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := live.reload(); err != nil || policyName() != "readonly" {
+		t.Fatalf("reload of the new file: %v, policy %q", err, policyName())
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := live.reload(); err == nil {
+		t.Fatal("reload of a removed file succeeded")
+	}
+	if got := policyName(); got != "readonly" {
+		t.Fatalf("after the file was removed: policy %q, want the running readonly (never the built-in readwrite)", got)
+	}
+	if !strings.Contains(logs.String(), "configuration reload failed") {
+		t.Errorf("no log line for the failed reload:\n%s", logs.String())
+	}
+}

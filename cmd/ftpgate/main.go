@@ -24,19 +24,31 @@ const (
 )
 
 func main() {
+	// Every signal ftpgate handles is caught from the first instant: a SIGHUP during start-up
+	// waits for the reload watcher instead of killing the daemon (status 129), and SIGTERM
+	// or SIGINT stop it cleanly whenever they come.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(runWith(ctx, os.Args[1:], os.Stdout, os.Stderr, hup))
 }
 
+// run runs one ftpgate command; SIGHUP is caught only once `run` watches for reloads.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runWith(ctx, args, stdout, stderr, nil)
+}
+
+// runWith runs one ftpgate command; hup, when not nil, delivers the SIGHUPs caught since the
+// process started.
+func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, hup <-chan os.Signal) int {
 	if len(args) == 0 {
 		usage(stderr)
 		return exitUsage
 	}
 	switch args[0] {
 	case "run":
-		return cmdRun(ctx, args[1:], stderr)
+		return cmdRun(ctx, args[1:], stderr, hup)
 	case "rules":
 		return cmdRules(args[1:], stdout, stderr)
 	case "check":

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"strconv"
 	"sync"
 
@@ -19,7 +20,8 @@ import (
 )
 
 // cmdRun runs the gateway until SIGTERM/SIGINT, then removes everything it installed.
-func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
+// hup delivers SIGHUPs (nil: cmdRun catches them itself once it serves).
+func cmdRun(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.Signal) int {
 	o, err := parseOptions("run", args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -39,7 +41,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, configError(err))
 		return exitUsage
 	}
-	live := &liveConfig{path: o.configPath, explicit: o.configSet, log: log}
+	live := &liveConfig{path: o.configPath, explicit: o.configSet, log: log, hup: hup}
 	live.cur.Store(cfg)
 
 	// Preflight: nothing is changed until privileges and kernel support are known good.
