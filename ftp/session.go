@@ -54,6 +54,7 @@ type Session struct {
 	mu       sync.Mutex // guards the fields below
 	typ      string     // the representation type the server accepted (TYPE), for the records
 	idle     *time.Timer
+	greeting *time.Timer // ends a session whose server does not greet in time
 	cancel   context.CancelFunc // ends the session
 	lastLine atomic.Int64       // UnixNano of the client's last command line
 	epsvAll  bool               // EPSV ALL was sent: only EPSV may set up data connections (RFC 2428)
@@ -143,6 +144,8 @@ func (s *Session) serve(ctx context.Context, cancel context.CancelFunc) error {
 	defer stop()
 	// The greeting answers no command: a pseudo-command with an empty verb stands for it.
 	s.pending = []pendingCmd{{}}
+	s.greeting = time.AfterFunc(s.cfg.GreetingTimeout, s.noGreeting)
+	defer s.greeting.Stop()
 	s.lr = wire.NewLineReader(s.cio, s.cfg.MaxLine)
 	s.rr = wire.NewReplyReader(s.sio, s.cfg.MaxLine, s.cfg.MaxReplyLines)
 	if s.cfg.TLS != nil && s.cfg.TLS.Implicit {
@@ -176,6 +179,14 @@ func (s *Session) runReplyLoop(ctx context.Context, cancel context.CancelFunc, e
 func (s *Session) runCommandLoop(ctx context.Context, cancel context.CancelFunc, errc chan<- error) {
 	errc <- s.commandLoop(ctx)
 	cancel()
+}
+
+// noGreeting ends a session whose server accepted the connection but sent no greeting in
+// time: the client gets 421 rather than waiting for the idle timeout.
+func (s *Session) noGreeting() {
+	s.log.Warn("the server sent no greeting; closing the session", "server", s.serverAddr.String(), "timeout", s.cfg.GreetingTimeout.String())
+	s.writeClient(wire.NewReply(wire.CodeUnavailable, "Service not available: the server did not greet."))
+	s.cancel()
 }
 
 // idleExpired closes the control connection when the client sent nothing for the idle

@@ -18,6 +18,9 @@ type Config struct {
 	ConnectTimeout time.Duration
 	// IdleTimeout closes a control connection idle this long while no transfer runs (default 15m).
 	IdleTimeout time.Duration
+	// GreetingTimeout bounds the wait for the server's greeting once connected; then the
+	// client gets 421 and the session ends (default 30s).
+	GreetingTimeout time.Duration
 	// Linger bounds how long a transfer's final reply is held back, after it arrived, until
 	// the transfer's data has passed through completely (default 30s).
 	Linger time.Duration
@@ -61,6 +64,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = 15 * time.Minute
+	}
+	if c.GreetingTimeout == 0 {
+		c.GreetingTimeout = 30 * time.Second
 	}
 	c.DataMode = policy.DataPolicy{Mode: c.DataMode}.WithDefaults().Mode
 	if c.ReplyTimeout == 0 {

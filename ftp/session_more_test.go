@@ -2,6 +2,7 @@ package ftp
 
 import (
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strings"
@@ -118,4 +119,49 @@ func TestSessionBoundsPipelining(t *testing.T) {
 		t.Fatalf("client got %q, want 421", got)
 	}
 	hs.waitEnd()
+}
+
+// TestSessionGreetingTimeout: a server that accepts and never greets gets the client a 421
+// after the greeting timeout, not after the idle timeout.
+func TestSessionGreetingTimeout(t *testing.T) {
+	silent, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // accepted, never greeted
+		}
+	}()
+	ctl, _ := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	defer ctl.Close()
+	c, err := net.Dial("tcp4", ctl.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	acc, _ := ctl.AcceptTCP()
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	s := NewSession(1, acc, silent.Addr().(*net.TCPAddr).AddrPort(), Config{GreetingTimeout: 300 * time.Millisecond}, &mapDialer{}, nopData{}, nil, log)
+	done := make(chan struct{})
+	go func() { s.Serve(t.Context()); close(done) }()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b, _ := io.ReadAll(c)
+	if !strings.HasPrefix(string(b), "421 ") {
+		t.Fatalf("client got %q, want 421", b)
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("session did not end")
+	}
+	if len(logs.records("the server sent no greeting; closing the session")) != 1 {
+		t.Errorf("no log line for the missing greeting:\n%s", logs.b.String())
+	}
 }

@@ -23,6 +23,7 @@ func (s *Session) handleReply(ctx context.Context, r wire.Reply) bool {
 	verb := head.cmd.Verb
 	if verb == "" {
 		verb = "Null" // the greeting (Zorp's name for it)
+		s.greeting.Stop()
 	}
 	out, asIs, abort := s.judgeAnswer(ctx, verb, r)
 	if r.Preliminary() {

@@ -101,6 +101,7 @@ func defineFlags(fs *flag.FlagSet, o *options) *rawFlags {
 	fs.BoolVar(&o.ftp.Spoof, "spoof", true, "connect to servers from the client's own address (false: from the box's own address)")
 	fs.DurationVar(&o.ftp.ConnectTimeout, "connect-timeout", 10*time.Second, "timeout for connecting to a server (control and data)")
 	fs.DurationVar(&o.ftp.IdleTimeout, "idle-timeout", 15*time.Minute, "close a control connection idle this long (not while a transfer runs)")
+	fs.DurationVar(&o.ftp.GreetingTimeout, "greeting-timeout", 30*time.Second, "a server that sends no greeting this long after accepting: the client gets 421")
 	fs.DurationVar(&o.ftp.ReplyTimeout, "reply-timeout", 60*time.Second, "after a transfer's data connection closed, wait this long for the final reply, then end the session")
 	fs.IntVar(&o.ftp.MaxLine, "max-line", 2048, "maximum length of a command or reply line")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
@@ -124,8 +125,8 @@ func (r *rawFlags) checkListeners() error {
 	return nil
 }
 
-// checkLimits checks the route table, the expectation timeout, the data port range and the
-// line length limit.
+// checkLimits checks the route table, the expectation timeout, the data port range, the
+// line length limit and the greeting timeout.
 func (r *rawFlags) checkLimits(o *options) error {
 	switch {
 	case o.routeTable <= 0 || o.routeTable >= 253:
@@ -136,6 +137,8 @@ func (r *rawFlags) checkLimits(o *options) error {
 		return fmt.Errorf("invalid data port range %d-%d (1024..65535, min <= max)", *r.portMin, *r.portMax)
 	case o.ftp.MaxLine < 512:
 		return fmt.Errorf("-max-line must be at least 512 (RFC 959)")
+	case o.ftp.GreetingTimeout < time.Second:
+		return fmt.Errorf("-greeting-timeout must be at least 1s")
 	}
 	return nil
 }
