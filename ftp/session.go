@@ -54,7 +54,7 @@ type Session struct {
 	mu       sync.Mutex // guards the fields below
 	typ      string     // the representation type the server accepted (TYPE), for the records
 	idle     *time.Timer
-	greeting *time.Timer // ends a session whose server does not greet in time
+	greeting *time.Timer        // ends a session whose server does not greet in time
 	cancel   context.CancelFunc // ends the session
 	lastLine atomic.Int64       // UnixNano of the client's last command line
 	epsvAll  bool               // EPSV ALL was sent: only EPSV may set up data connections (RFC 2428)
