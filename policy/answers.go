@@ -64,30 +64,44 @@ func zorpAnswers() []answerRow {
 // that defines the command (or its reply list).
 func rfcAnswers() []answerRow {
 	return []answerRow{
-		{NullVerb, "421"},               // RFC 959: the greeting may be 421 (service not available).
-		{"RNTO", "503"},                 // RFC 959: RNTO without RNFR.
-		{"FEAT", "211"},                 // RFC 2389: the feature list.
-		{"OPTS", "200 451 501 502"},     // RFC 2389: OPTS replies (502: not implemented).
-		{"EPRT", "502 530"},             // RFC 2428 with RFC 959's PORT replies.
-		{"EPSV", "502 522 530"},         // RFC 2428: 522 names the supported protocols.
-		{"SIZE", "501 502 504"},         // RFC 3659 (SIZE).
-		{"MDTM", "502 504"},             // RFC 3659 (MDTM).
-		{"MLSD", "550"},                 // RFC 3659: no such directory.
-		{"RETR", "554"},                 // RFC 3659 (REST): invalid REST parameter.
-		{"STOR", "554"},                 // RFC 3659 (REST).
-		{"APPE", "554"},                 // RFC 3659 (REST).
-		{"LANG", "200 501 502 504"},     // RFC 2640.
-		{"HOST", "220 501 502 504 530"}, // RFC 7151.
+		{NullVerb, "421"},                   // RFC 959: the greeting may be 421 (service not available).
+		{"RNTO", "503"},                     // RFC 959: RNTO without RNFR.
+		{"FEAT", "211"},                     // RFC 2389: the feature list.
+		{"OPTS", "200 451 501 502"},         // RFC 2389: OPTS replies (502: not implemented).
+		{"EPRT", "502 530"},                 // RFC 2428 with RFC 959's PORT replies.
+		{"EPSV", "502 522 530"},             // RFC 2428: 522 names the supported protocols.
+		{"SIZE", "501 502 504"},             // RFC 3659 (SIZE).
+		{"MDTM", "502 504"},                 // RFC 3659 (MDTM).
+		{"MLSD", "550"},                     // RFC 3659: no such directory.
+		{"RETR", "554"},                     // RFC 3659 (REST): invalid REST parameter.
+		{"STOR", "554"},                     // RFC 3659 (REST).
+		{"APPE", "554"},                     // RFC 3659 (REST).
+		{"LANG", "200 501 502 504"},         // RFC 2640.
+		{"HOST", "220 501 502 504 530"},     // RFC 7151.
+		{"SITE", "214 250 500 502 504 550"}, // RFC 959: SITE HELP's 214; what servers answer their subcommands.
+		{"CLNT", "200 500 502"},             // common practice.
+		{"MFMT", "213 500 501 502 550"},     // draft-somers-ftp-mfxx.
+		{"MFCT", "213 500 501 502 550"},     // draft-somers-ftp-mfxx.
+		{"MFF", "213 500 501 502 504 550"},  // draft-somers-ftp-mfxx.
+		{"PRET", "200 500 501 502 503 550"}, // common practice (distributed servers).
+		{"AVBL", "213 500 501 502 550"},     // draft-peterson-streamlined-ftp-command-extensions.
+		{"HASH", "213 500 501 502 504 550"}, // draft-bryan-ftp-hash.
+		{"XPWD", "257 500 501 502 550"},     // RFC 775: as PWD.
+		{"XCWD", "250 500 501 502 530 550"}, // RFC 775: as CWD.
+		{"XCUP", "200 250 500 501 502 530 550"},
+		{"XMKD", "257 500 501 502 530 550"},
+		{"XRMD", "250 500 501 502 530 550"},
 	}
 }
 
-// answerTable is the table of valid answers every preset but allow carries: Zorp's
-// loadAnswers plus rfcAnswers, "*421" aborting the session (the server is closing it),
-// "*500" accepted for any command, and "*" rejecting everything else (the client gets
-// "500 Error parsing answer").
+// answerTable is the answer table every preset but allow carries: "*" accepting every
+// well-formed answer (a gateway must not change what the server says unless the operator
+// asks it to), "*421" ending the session (the server is closing it), and per command the
+// codes Zorp's loadAnswers and the RFCs allow, listed so that `ftpgate check` shows them and
+// an operator can be strict with answers: {"*": reject}.
 func answerTable() map[string]Action {
 	t := map[string]Action{
-		Wildcard:         {Kind: Reject},
+		Wildcard:         {Kind: Accept},
 		Wildcard + "421": {Kind: Abort},
 		Wildcard + "500": {Kind: Accept},
 	}

@@ -40,6 +40,9 @@ func (s *Session) decideCommand(ctx context.Context, verb, arg string) Verdict {
 		a, key = Action{Kind: Reject}, "(none: default reject)"
 	}
 	v := s.soften(s.applyCommand(ctx, a, key, verb, arg), a.DryRun)
+	if v.Kind == Accept && verb == "SITE" {
+		return s.siteCheck(v, arg, a.DryRun)
+	}
 	if v.Kind == Accept && verb == "USER" && len(s.p.AllowedUsers) > 0 && !slices.Contains(s.p.AllowedUsers, v.Arg) {
 		r := s.soften(Verdict{Kind: Reject, Code: codeLoginRefused, Text: textLoginRefused, Arg: arg,
 			Reason: fmt.Sprintf("user %q not in allowed_users", v.Arg)}, a.DryRun)
@@ -50,6 +53,26 @@ func (s *Session) decideCommand(ctx context.Context, verb, arg string) Verdict {
 		return r
 	}
 	return v
+}
+
+// siteCheck refuses an accepted SITE whose subcommand site_commands does not list.
+func (s *Session) siteCheck(v Verdict, arg string, dryRun bool) Verdict {
+	if len(s.p.SiteCommands) == 0 {
+		return v
+	}
+	sub, _, _ := strings.Cut(strings.TrimSpace(v.Arg), " ")
+	if sub == "" {
+		return Verdict{Kind: Reject, Code: wire.CodeArgSyntax, Text: "SITE needs a subcommand.", Arg: arg, Reason: "SITE without a subcommand"}
+	}
+	if slices.ContainsFunc(s.p.SiteCommands, func(c string) bool { return strings.EqualFold(c, sub) }) {
+		return v
+	}
+	r := s.soften(Verdict{Kind: Reject, Code: wire.CodeNotForParameter, Text: "SITE " + strings.ToUpper(sub) + " is not allowed by policy.",
+		Arg: arg, Reason: fmt.Sprintf("SITE subcommand %q not in site_commands", sub)}, dryRun)
+	if r.WouldRefuse {
+		r.Arg = v.Arg
+	}
+	return r
 }
 
 // applyCommand turns the command table entry a (found under key) into a verdict.

@@ -38,6 +38,10 @@ type Policy struct {
 	Features Features
 	// Callbacks runs the callbacks that Callback actions name; nil when the policy has none.
 	Callbacks Callbacks
+	// SiteCommands, when not empty, lists the only SITE subcommands (the first word of the
+	// argument, compared case-insensitively) an accepted SITE may carry; any other is
+	// refused with 504. Empty: any subcommand.
+	SiteCommands []string
 	// AllowedUsers, when not empty, lists the only user names a USER command may carry
 	// (compared exactly, case included); any other name is refused with 530. The anonymous
 	// preset sets it to "anonymous" and "ftp". It is a policy decision, so dry_run on the
@@ -107,6 +111,7 @@ func (p *Policy) Clone() *Policy {
 	c.Features.Remove = slices.Clone(p.Features.Remove)
 	c.Features.Add = slices.Clone(p.Features.Add)
 	c.AllowedUsers = slices.Clone(p.AllowedUsers)
+	c.SiteCommands = slices.Clone(p.SiteCommands)
 	c.TLS.Verify.Pins = slices.Clone(p.TLS.Verify.Pins)
 	return &c
 }

@@ -11,11 +11,12 @@ func TestClone(t *testing.T) {
 	p.Callbacks = &fakeCallbacks{}
 	c := p.Clone()
 	c.Commands["STOR"] = Action{Kind: Accept}
-	c.Answers["*"] = Action{Kind: Accept}
+	c.Answers["*"] = Action{Kind: Reject}
 	c.AllowedUsers[0] = "alice"
+	c.SiteCommands[0] = "CHMOD"
 	c.Features.Add[0] = "X"
 	c.Features.Remove[0] = "Y"
-	if _, ok := p.Commands["STOR"]; ok || p.Answers["*"].Kind != Reject || p.AllowedUsers[0] != "anonymous" ||
+	if _, ok := p.Commands["STOR"]; ok || p.Answers["*"].Kind != Accept || p.AllowedUsers[0] != "anonymous" || p.SiteCommands[0] != "HELP" ||
 		p.Features.Add[0] != "EPSV" || p.Features.Remove[0] != "MODE Z" {
 		t.Fatal("a change to the clone shows in the original")
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/ftpgate/ftpgate/wire"
 )
 
 // ErrUnknownPreset is wrapped by Preset's error for a name it does not know.
@@ -28,19 +30,23 @@ func PresetNames() []string {
 //
 //   - deny: nothing but login and data connection set-up: USER PASS ACCT QUIT, the TLS
 //     commands AUTH PBSZ PROT, FEAT, and PORT PASV EPRT EPSV TYPE MODE STRU.
-//   - readonly: the Zorp minimal set (FtpProxyRO), with OPTS: ABOR ACCT AUTH CDUP CWD EPRT
-//     EPSV FEAT LIST MODE MDTM MLST MLSD NLST NOOP OPTS PASV PASS PBSZ PORT PROT PWD QUIT
-//     REST RETR SIZE STAT STRU SYST TYPE USER.
-//   - readwrite: readonly plus APPE DELE MKD RMD RNFR RNTO STOR STOU ALLO (FtpProxyRW).
-//   - allow: everything ("*" accepted, unknown commands permitted, every answer accepted
-//     but 421, which ends the session), like Zorp's FtpProxy.
+//   - readonly: every standard command that does not change what the server stores
+//     (readonlyCommands: RFC 959, 2228, 2389, 2428, 2640, 3659, 4217, 7151, the X* aliases,
+//     and the widespread read-only extensions CLNT PRET AVBL HASH XCRC), SITE with the
+//     subcommands HELP and IDLE.
+//   - readwrite: readonly plus the writes: APPE DELE MKD RMD RNFR RNTO STOR STOU ALLO XMKD
+//     XRMD MFMT MFCT MFF, and SITE CHMOD UMASK UTIME.
+//   - allow: everything ("*" accepted, unknown commands permitted, any SITE), like Zorp's
+//     FtpProxy.
 //   - anonymous: readonly, and USER only for "anonymous" and "ftp" (FtpProxyAnonRO).
 //
 // In every preset but allow the other commands are refused ("*" rejects: 550 for file
-// commands, 500 for the rest), unknown commands get 500, and the answer table holds the
-// valid codes per command (Zorp's loadAnswers plus the RFCs' codes for the extensions);
-// any other answer reaches the client as "500 Error parsing answer". Every preset removes
-// the "MODE Z" feature, since only MODE S passes.
+// commands, 500 for the rest) and unknown commands get 500. Answers: every well-formed
+// answer reaches the client unchanged, in every preset ("*" accepts; 421 ends the
+// session); the table also lists, per command, the codes the RFCs allow (Zorp's
+// loadAnswers plus the RFCs' codes for the extensions), so that an operator who wants
+// Zorp's strictness writes answers: {"*": reject}. Every preset removes the "MODE Z"
+// feature, since only MODE S passes.
 func Preset(name string) (*Policy, error) {
 	var p *Policy
 	switch name {
@@ -48,10 +54,13 @@ func Preset(name string) (*Policy, error) {
 		p = strict(denyCommands())
 	case PresetReadonly:
 		p = strict(readonlyCommands())
+		p.SiteCommands = readonlySite()
 	case PresetReadwrite:
 		p = strict(readwriteCommands())
+		p.SiteCommands = append(readonlySite(), writeSite()...)
 	case PresetAnonymous:
 		p = strict(readonlyCommands())
+		p.SiteCommands = readonlySite()
 		p.AllowedUsers = []string{"anonymous", "ftp"}
 	case PresetAllow:
 		p = &Policy{
@@ -85,13 +94,37 @@ func denyCommands() []string {
 	return strings.Fields("USER PASS ACCT QUIT AUTH PBSZ PROT FEAT PORT PASV EPRT EPSV TYPE MODE STRU")
 }
 
-// readonlyCommands are the commands of the readonly and anonymous presets.
+// readonlyCommands are the commands of the readonly and anonymous presets: every verb of
+// the verb table that does not write, but the RFC 2228 mechanisms other than TLS (ADAT MIC
+// CONF ENC, answered 504 by the session anyway), CCC (tls.ccc decides) and SMNT.
 func readonlyCommands() []string {
-	return strings.Fields("ABOR ACCT AUTH CDUP CWD EPRT EPSV FEAT LIST MODE MDTM MLST MLSD NLST NOOP OPTS " +
-		"PASV PASS PBSZ PORT PROT PWD QUIT REST RETR SIZE STAT STRU SYST TYPE USER")
+	var out []string
+	for _, v := range wire.All() {
+		switch v.Name {
+		case "ADAT", "MIC", "CONF", "ENC", "CCC", "SMNT", "MACB", "ALLO":
+			continue
+		}
+		if !v.Write {
+			out = append(out, v.Name)
+		}
+	}
+	return out
 }
 
-// readwriteCommands are the commands of the readwrite preset.
+// readwriteCommands are the commands of the readwrite preset: readonly and every verb the
+// verb table marks as a write, and ALLO.
 func readwriteCommands() []string {
-	return append(readonlyCommands(), strings.Fields("APPE DELE MKD RMD RNFR RNTO STOR STOU ALLO")...)
+	out := append(readonlyCommands(), "ALLO")
+	for _, v := range wire.All() {
+		if v.Write {
+			out = append(out, v.Name)
+		}
+	}
+	return out
 }
+
+// readonlySite are the SITE subcommands of the read-only presets.
+func readonlySite() []string { return []string{"HELP", "IDLE"} }
+
+// writeSite are the SITE subcommands readwrite adds.
+func writeSite() []string { return []string{"CHMOD", "UMASK", "UTIME"} }

@@ -59,20 +59,22 @@ func TestPresetUnknown(t *testing.T) {
 func TestPresetFreshCopy(t *testing.T) {
 	a := mustPreset(t, PresetReadonly)
 	a.Commands["STOR"] = Action{Kind: Accept}
-	a.Answers["*"] = Action{Kind: Accept}
+	a.Answers["*"] = Action{Kind: Reject}
 	a.Features.Remove[0] = "X"
 	b := mustPreset(t, PresetReadonly)
 	if _, ok := b.Commands["STOR"]; ok {
 		t.Error("a change to one preset copy shows in the next")
 	}
-	if b.Answers["*"].Kind != Reject || b.Features.Remove[0] != "MODE Z" {
+	if b.Answers["*"].Kind != Accept || b.Features.Remove[0] != "MODE Z" {
 		t.Error("a change to one preset copy shows in the next")
 	}
 }
 
 func TestPresetCommandSets(t *testing.T) {
-	readonly := strings.Fields("ABOR ACCT AUTH CDUP CWD EPRT EPSV FEAT LIST MODE MDTM MLST MLSD NLST NOOP OPTS PASV PASS PBSZ PORT PROT PWD QUIT REST RETR SIZE STAT STRU SYST TYPE USER")
-	write := strings.Fields("APPE DELE MKD RMD RNFR RNTO STOR STOU ALLO")
+	readonly := strings.Fields("ABOR ACCT AUTH AVBL CDUP CLNT CWD EPRT EPSV FEAT HASH HELP HOST LANG LIST MDTM MLSD MLST " +
+		"MODE NLST NOOP OPTS PASS PASV PBSZ PORT PRET PROT PWD QUIT REIN REST RETR SITE SIZE STAT STRU SYST TYPE USER " +
+		"XCRC XCUP XCWD XPWD")
+	write := strings.Fields("APPE DELE MKD RMD RNFR RNTO STOR STOU ALLO XMKD XRMD MFMT MFCT MFF")
 	deny := strings.Fields("USER PASS ACCT QUIT AUTH PBSZ PROT FEAT PORT PASV EPRT EPSV TYPE MODE STRU")
 	tests := []struct {
 		name string
@@ -121,13 +123,22 @@ func TestPresetBehaviour(t *testing.T) {
 		{PresetReadonly, "STOR", "f", Reject, 550},
 		{PresetReadonly, "RETR", "f", Accept, 0},
 		{PresetReadonly, "DELE", "f", Reject, 550},
-		{PresetReadonly, "SITE", "CHMOD 777 f", Reject, 500},
+		{PresetReadonly, "SITE", "CHMOD 777 f", Reject, 504},
+		{PresetReadonly, "SITE", "HELP", Accept, 0},
+		{PresetReadonly, "SITE", "", Reject, 501},
+		{PresetReadonly, "MFMT", "20260101000000 f", Reject, 550},
+		{PresetReadonly, "XPWD", "", Accept, 0},
+		{PresetReadonly, "HOST", "ftp.example.org", Accept, 0},
 		{PresetReadonly, "XYZZY", "", Reject, 500},
 		{PresetReadonly, "OPTS", "UTF8 ON", Accept, 0},
 		{PresetReadonly, "OPTS", "MODE Z LEVEL 9", Reject, 501},
 		{PresetReadwrite, "STOR", "f", Accept, 0},
 		{PresetReadwrite, "ALLO", "100", Accept, 0},
-		{PresetReadwrite, "SITE", "CHMOD 777 f", Reject, 500},
+		{PresetReadwrite, "SITE", "CHMOD 777 f", Accept, 0},
+		{PresetReadwrite, "SITE", "utime 20260101000000 f", Accept, 0},
+		{PresetReadwrite, "SITE", "EXEC rm -rf /", Reject, 504},
+		{PresetReadwrite, "MFMT", "20260101000000 f", Accept, 0},
+		{PresetReadwrite, "XMKD", "d", Accept, 0},
 		{PresetDeny, "LIST", "", Reject, 550},
 		{PresetDeny, "RETR", "f", Reject, 550},
 		{PresetDeny, "PWD", "", Reject, 500},
@@ -182,6 +193,10 @@ func TestPresetAnonymousUsers(t *testing.T) {
 	}
 }
 
+// TestPresetAnswerTable: every preset passes every well-formed answer unchanged, errors
+// included (a gateway must not change what the server says unless the operator asks it
+// to), and ends the session on 421; the per-command RFC codes are listed for operators who
+// make "*" strict.
 func TestPresetAnswerTable(t *testing.T) {
 	ctx := context.Background()
 	tests := []struct {
@@ -190,44 +205,45 @@ func TestPresetAnswerTable(t *testing.T) {
 		wantKind Kind
 	}{
 		{"USER", 230, Accept},
-		{"USER", 331, Accept},
-		{"USER", 226, Reject},
+		{"USER", 226, Accept},
 		{"Null", 220, Accept},
-		{"Null", 120, Accept},
-		{"Null", 421, Accept},
-		{"Null", 230, Reject},
+		{"Null", 230, Accept},
 		{"PWD", 257, Accept},
-		{"PWD", 200, Reject},
 		{"PWD", 421, Abort},
-		{"PWD", 500, Accept},
-		{"PASV", 227, Accept},
-		{"PASV", 229, Reject},
-		{"EPSV", 229, Accept},
-		{"EPSV", 227, Reject},
-		{"FEAT", 211, Accept},
-		{"FEAT", 221, Reject},
-		{"OPTS", 200, Accept},
-		{"REST", 350, Accept},
+		{"FEAT", 530, Accept}, // FEAT before login on some servers
+		{"FEAT", 500, Accept}, // a server without FEAT
+		{"OPTS", 530, Accept},
+		{"OPTS", 504, Accept},
+		{"SITE", 214, Accept}, // SITE HELP
+		{"HOST", 220, Accept},
+		{"MFMT", 213, Accept},
+		{"XPWD", 257, Accept},
 		{"RETR", 554, Accept},
-		{"SIZE", 213, Accept},
-		{"MLSD", 550, Accept},
-		{"RNTO", 503, Accept},
-		{"STOR", 226, Accept},
-		{"XPWD", 257, Reject},
 	}
 	for _, name := range []string{PresetDeny, PresetReadonly, PresetReadwrite, PresetAnonymous} {
 		for _, tt := range tests {
 			s := mustPreset(t, name).NewSession(Info{})
-			v := s.Answer(ctx, tt.verb, tt.code, "text")
-			if v.Kind != tt.wantKind {
+			if v := s.Answer(ctx, tt.verb, tt.code, "text"); v.Kind != tt.wantKind || v.WouldRefuse {
 				t.Errorf("%s: %d to %s = %+v, want %s", name, tt.code, tt.verb, v, tt.wantKind)
-			}
-			if v.Kind == Reject && (v.Code != 500 || v.Text != "Error parsing answer") {
-				t.Errorf("%s: %d to %s: refused as %d %q, want 500 Error parsing answer", name, tt.code, tt.verb, v.Code, v.Text)
 			}
 		}
 	}
-	s := mustPreset(t, PresetAllow).NewSession(Info{})
+	// Strict answers are one entry away: unlisted codes are then refused, listed ones pass.
+	p := mustPreset(t, PresetReadonly)
+	p.Answers[Wildcard] = Action{Kind: Reject}
+	s := p.NewSession(Info{})
+	if v := s.Answer(ctx, "PWD", 200, "x"); v.Kind != Reject || v.Code != 500 || v.Text != "Error parsing answer" {
+		t.Errorf("strict: 200 to PWD = %+v, want 500 Error parsing answer", v)
+	}
+	for _, c := range []struct {
+		verb string
+		code int
+	}{{"PWD", 257}, {"SITE", 214}, {"OPTS", 501}, {"HOST", 220}, {"USER", 331}} {
+		if v := s.Answer(ctx, c.verb, c.code, "x"); v.Kind != Accept {
+			t.Errorf("strict: %d to %s = %+v, want accept (an RFC code)", c.code, c.verb, v)
+		}
+	}
+	s = mustPreset(t, PresetAllow).NewSession(Info{})
 	for _, tt := range []struct {
 		code int
 		want Kind

@@ -37,7 +37,7 @@ func (p *Policy) Validate() error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, p.validateSettings()...)
-	errs = append(errs, p.validateUsers()...)
+	errs = append(errs, p.validateLists()...)
 	errs = append(errs, p.validateFeatures()...)
 	if len(errs) == 0 {
 		return nil
@@ -99,9 +99,15 @@ func (p *Policy) validateSettings() []error {
 	return errs
 }
 
-// validateUsers checks that the allowed users are valid user names.
-func (p *Policy) validateUsers() []error {
+// validateLists checks that the allowed users are valid user names, and the SITE
+// subcommands words.
+func (p *Policy) validateLists() []error {
 	var errs []error
+	for i, c := range p.SiteCommands {
+		if !ValidSiteCommand(c) {
+			errs = append(errs, fmt.Errorf("site_commands[%d] %q: letters only", i, c))
+		}
+	}
 	lim := p.Limits.WithDefaults()
 	for i, u := range p.AllowedUsers {
 		if u == "" {
@@ -192,6 +198,14 @@ func (p *Policy) validateCallback(a Action) error {
 		return fmt.Errorf("callback %q is not defined", a.Callback)
 	}
 	return nil
+}
+
+// ValidSiteCommand reports whether c can name a SITE subcommand: 1..16 ASCII letters.
+func ValidSiteCommand(c string) bool {
+	if c == "" || len(c) > maxTableVerbLen {
+		return false
+	}
+	return strings.Trim(strings.ToUpper(c), "ABCDEFGHIJKLMNOPQRSTUVWXYZ") == ""
 }
 
 // badFeature returns why s is not a usable feature entry, or "".

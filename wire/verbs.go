@@ -66,7 +66,8 @@ const (
 
 // table is the one verb table: RFC 959 and its RFC 775 X-variants, RFC 2228 (security),
 // RFC 2389 (FEAT, OPTS), RFC 2428 (EPRT, EPSV), RFC 2640 (LANG), RFC 3659 (MDTM, SIZE, MLST,
-// MLSD), RFC 7151 (HOST) and widespread extensions (CLNT, AVBL, MFMT, MFCT, MFF, MACB).
+// MLSD), RFC 7151 (HOST) and widespread extensions (CLNT, AVBL, MFMT, MFCT, MFF, MACB, PRET,
+// HASH, XCRC).
 var table = func() map[string]Verb {
 	rows := []struct {
 		name  string
@@ -101,8 +102,9 @@ var table = func() map[string]Verb {
 		{"MDTM", fFile, NoData}, {"SIZE", fFile, NoData}, {"MLST", fFile, NoData},
 		{"MLSD", fFile, Download}, {"HOST", fLogin, NoData},
 		// Common extensions.
-		{"CLNT", 0, NoData}, {"AVBL", 0, NoData}, {"MFMT", fFile | fWrite, NoData},
+		{"CLNT", fLogin, NoData}, {"AVBL", 0, NoData}, {"MFMT", fFile | fWrite, NoData},
 		{"MFCT", fFile | fWrite, NoData}, {"MFF", fFile | fWrite, NoData}, {"MACB", 0, NoData},
+		{"PRET", fKeepsRest, NoData}, {"HASH", fFile, NoData}, {"XCRC", fFile, NoData},
 	}
 	m := make(map[string]Verb, len(rows))
 	for _, r := range rows {

@@ -123,8 +123,8 @@ func TestParseFull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := base.Commands["SITE"]; ok {
-		t.Errorf("a fresh readonly preset has SITE: the configuration changed a shared preset")
+	if base.Commands["SITE"].Kind != policy.Accept {
+		t.Errorf("a fresh readonly preset refuses SITE as the configuration did: it changed a shared preset")
 	}
 }
 
@@ -226,5 +226,17 @@ func TestLoadMissing(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "none.yaml"))
 	if err == nil || !strings.Contains(err.Error(), "none.yaml: read: ") || !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("Load of a missing file: %v, want a read error wrapping fs.ErrNotExist", err)
+	}
+}
+
+// TestSiteCommands: site_commands replaces the base's list of SITE subcommands, upper-cased.
+func TestSiteCommands(t *testing.T) {
+	cfg := mustParse(t, "version: 1\nservices:\n  - name: s\n    policy: p\npolicies:\n  p:\n    base: readonly\n    site_commands: [help, chmod]\n")
+	if got := cfg.Policies["p"].SiteCommands; !slices.Equal(got, []string{"HELP", "CHMOD"}) {
+		t.Errorf("site_commands = %q", got)
+	}
+	var b strings.Builder
+	if err := cfg.Describe(&b); err != nil || !strings.Contains(b.String(), "site_commands: HELP, CHMOD\n") {
+		t.Errorf("Describe: %v\n%s", err, b.String())
 	}
 }

@@ -75,6 +75,11 @@ func (c *Config) describePolicy(ew *errWriter, p *policy.Policy, in string) {
 	} else {
 		ew.printf("%sallowed_users: %s\n", in, strings.Join(p.AllowedUsers, ", "))
 	}
+	if len(p.SiteCommands) == 0 {
+		ew.printf("%ssite_commands: any\n", in)
+	} else {
+		ew.printf("%ssite_commands: %s\n", in, strings.Join(p.SiteCommands, ", "))
+	}
 	ew.printf("%sfeatures: remove=[%s] add=[%s]\n", in, strings.Join(p.Features.Remove, ", "), strings.Join(p.Features.Add, ", "))
 	cbs := callbacks(p)
 	switch {

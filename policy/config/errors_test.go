@@ -112,6 +112,8 @@ func TestParseErrors(t *testing.T) {
 			"ftpgate.yaml:7: policies.p.commands.CWD.callback: only for action policy"},
 		{"dry_run type", minimal + "policies:\n  p:\n    commands:\n      \"*\": {action: reject, dry_run: 1}\n",
 			`ftpgate.yaml:7: policies.p.commands.*.dry_run: must be true or false`},
+		{"site command", minimal + "policies:\n  p:\n    site_commands: [CHMOD, \"CH MOD\"]\n",
+			`ftpgate.yaml:6: policies.p.site_commands[1]: invalid SITE subcommand "CH MOD" (letters only)`},
 		{"log renamed", minimal + "policies:\n  p:\n    commands:\n      \"*\": {action: reject, log: true}\n",
 			`ftpgate.yaml:7: policies.p.commands.*.log: renamed to dry_run, which ACCEPTS what would be refused and only logs it (to refuse, leave it out)`},
 		{"learning renamed", minimal + "policies:\n  p:\n    learning: true\n",

@@ -17,7 +17,7 @@ const defaultBase = "deny"
 // returns it with the base's name.
 func (b *builder) policy(name string, n *yaml.Node, path string) (*policy.Policy, string, error) {
 	f, err := b.fields(n, path, "base", "dry_run", "permit_unknown_command", "permit_empty_command",
-		"limits", "commands", "answers", "features", "allowed_users", "data_mode", "pasv_address", "server_address", "active_source_port", "tls")
+		"limits", "commands", "answers", "features", "allowed_users", "site_commands", "data_mode", "pasv_address", "server_address", "active_source_port", "tls")
 	if err != nil {
 		return nil, "", err
 	}
@@ -100,10 +100,34 @@ func (b *builder) policySettings(f map[string]*yaml.Node, path string, p *policy
 			return err
 		}
 	}
+	if v, ok := f["site_commands"]; ok {
+		var err error
+		if p.SiteCommands, err = b.siteCommands(v, join(path, "site_commands")); err != nil {
+			return err
+		}
+	}
 	if err := b.data(f, path, &p.Data); err != nil {
 		return err
 	}
 	return b.tls(f["tls"], join(path, "tls"), &p.TLS)
+}
+
+// siteCommands decodes the SITE subcommands a policy allows: words of ASCII letters, stored
+// upper-case. An empty list allows any subcommand.
+func (b *builder) siteCommands(n *yaml.Node, path string) ([]string, error) {
+	words, err := b.strings(n, path)
+	if err != nil {
+		return nil, err
+	}
+	nodes, _ := b.list(n, path)
+	out := make([]string, 0, len(words))
+	for i, w := range words {
+		if !policy.ValidSiteCommand(w) {
+			return nil, b.errAt(nodes[i], index(path, i), "invalid SITE subcommand %q (letters only)", w)
+		}
+		out = append(out, strings.ToUpper(w))
+	}
+	return out, nil
 }
 
 // permitCCC lets CCC pass when tls.ccc: true, the operator's word that CCC may pass, unless
