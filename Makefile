@@ -9,7 +9,7 @@ LDFLAGS   := -X main.version=$(VERSION)
 PKGS      := ./...
 TESTFLAGS ?= -count=1 -timeout 25m
 FUZZTIME  ?= 10s
-DEB_PKGS  := vsftpd lftp curl nftables iproute2 openssl python3 ca-certificates
+DEB_PKGS  := vsftpd lftp curl wget tnftp nftables iproute2 openssl python3 ca-certificates
 
 .PHONY: all build test test-race unit demo bench fuzz-short lint deps clean
 
@@ -29,7 +29,7 @@ TESTBED_LIBS  := libsodium23 libcap2 libcrypt1 libpam0g libpam-modules libssl3 l
                  libpcre2-8-0 libpcre2-posix3
 deps:
 	@missing=""; \
-	for c in vsftpd:/usr/sbin/vsftpd lftp:/usr/bin/lftp curl:/usr/bin/curl nftables:/usr/sbin/nft \
+	for c in vsftpd:/usr/sbin/vsftpd lftp:/usr/bin/lftp curl:/usr/bin/curl wget:/usr/bin/wget tnftp:/usr/bin/tnftp nftables:/usr/sbin/nft \
 	         iproute2:/usr/sbin/ip openssl:/usr/bin/openssl; do \
 		p=$${c%%:*}; f=$${c#*:}; [ -x "$$f" ] || missing="$$missing $$p"; \
 	done; \

@@ -1,0 +1,205 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ftpgate/ftpgate/internal/scenario"
+	"github.com/ftpgate/ftpgate/internal/testbed"
+)
+
+// compatPy is a Python ftplib session using the commands scripts commonly send.
+const compatPy = `import ftplib, io, sys
+host, user, pw, name = sys.argv[1:5]
+c = ftplib.FTP()
+def cmd(line):
+    # What the server does not implement answers 5xx; the session goes on.
+    try:
+        c.sendcmd(line)
+    except ftplib.error_perm:
+        pass
+c.connect(host, 21, timeout=20)
+for line in ['HOST ' + host, 'CLNT ftpgate-compat', 'FEAT']:  # before login, as RFC 7151 and clients do
+    cmd(line)
+c.login(user, pw)
+for line in ['OPTS UTF8 ON', 'SYST', 'FEAT', 'PWD', 'TYPE I', 'LANG EN']:
+    cmd(line)
+c.storbinary('STOR ' + name, io.BytesIO(b'compat ' * 1000))
+c.size(name)
+for line in ['MDTM ' + name, 'MFMT 20200504030201 ' + name, 'SITE UTIME 20200504030201 ' + name, 'SITE HELP', 'XPWD']:
+    cmd(line)
+c.rename(name, name + '.renamed')
+c.mkd(name + '.dir'); c.cwd(name + '.dir'); c.cwd('..'); c.rmd(name + '.dir')
+c.nlst()
+c.retrbinary('RETR ' + name + '.renamed', lambda b: None)
+c.delete(name + '.renamed')
+c.quit()
+`
+
+// compatSession is one real client's session against the server.
+type compatSession struct {
+	name string
+	run  func(ctx context.Context, b *bed, tag string) (string, error)
+}
+
+// compatSessions: lftp (upload, mirror, mirror -R with timestamps), curl, Python ftplib,
+// wget and tnftp, each as users run them. tag keeps the names of two runs apart.
+func compatSessions(t *testing.T, b *bed) []compatSession {
+	dir := t.TempDir()
+	local := filepath.Join(dir, "local")
+	for _, d := range []string{local, filepath.Join(local, "sub")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, f := range []string{"a.bin", "sub/b.bin"} {
+		if _, err := testbed.MakeFile(filepath.Join(local, f), 4096); err != nil {
+			t.Fatal(err)
+		}
+		old := time.Date(2020, 5, 4, 3, 2, 1, 0, time.UTC)
+		os.Chtimes(filepath.Join(local, f), old, old)
+	}
+	py := filepath.Join(dir, "compat.py")
+	if err := os.WriteFile(py, []byte(compatPy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	server := b.tp.ServerV4
+	url := func(path string) string { return scenario.URL(b.srv, server, path) }
+	return []compatSession{
+		{"lftp", func(ctx context.Context, b *bed, tag string) (string, error) {
+			script := fmt.Sprintf("put %s -o lftp-%s.bin; mirror tree %s; mirror -R %s up-%s; ls",
+				filepath.Join(local, "a.bin"), tag, filepath.Join(dir, "mirror-"+tag), local, tag)
+			return scenario.Lftp(ctx, b.tp, b.srv, server, scenario.EPSV, script)
+		}},
+		{"curl", func(ctx context.Context, b *bed, tag string) (string, error) {
+			if tr, err := scenario.Curl(ctx, b.tp, scenario.EPSV, "-o", filepath.Join(dir, "curl-"+tag), url("small.bin")); err != nil {
+				return tr, err
+			}
+			return scenario.Curl(ctx, b.tp, scenario.PASV, "-T", filepath.Join(local, "a.bin"), url("curl-"+tag+".bin"))
+		}},
+		{"ftplib", func(ctx context.Context, b *bed, tag string) (string, error) {
+			out, stderr, err := b.tp.Exec(ctx, b.tp.Client, "python3", py, server.String(), b.srv.User, b.srv.Pass, "py-"+tag)
+			return out + stderr, err
+		}},
+		{"wget", func(ctx context.Context, b *bed, tag string) (string, error) {
+			out, stderr, err := b.tp.Exec(ctx, b.tp.Client, "wget", "-nv", "-O", filepath.Join(dir, "wget-"+tag), url("small.bin"))
+			return out + stderr, err
+		}},
+		{"tnftp", func(ctx context.Context, b *bed, tag string) (string, error) {
+			cmds := fmt.Sprintf("user %s %s\nbinary\nput %s tnftp-%s.bin\nget small.bin %s\nls\nmkdir tn-%s\nrmdir tn-%s\nquit\n",
+				b.srv.User, b.srv.Pass, filepath.Join(local, "a.bin"), tag, filepath.Join(dir, "tnftp-"+tag), tag, tag)
+			cmd, err := b.tp.Command(ctx, b.tp.Client, "tnftp", "-n", "-i", "-p", server.String())
+			if err != nil {
+				return "", err
+			}
+			cmd.Stdin = strings.NewReader(cmds)
+			out, err := cmd.CombinedOutput()
+			return string(out), err
+		}},
+	}
+}
+
+// vsftpdCommand matches a command line in vsftpd's protocol log.
+var vsftpdCommand = regexp.MustCompile(`FTP command: Client "[^"]*", "([A-Za-z]+)`)
+
+// serverVerbs returns the verbs of the commands vsftpd logged after offset, sorted, and the
+// log's new length.
+func serverVerbs(t *testing.T, b *bed, offset int) ([]string, int) {
+	t.Helper()
+	c, err := os.ReadFile(filepath.Join(b.tp.Dir, "vsftpd", "vsftpd4.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var verbs []string
+	for _, m := range vsftpdCommand.FindAllStringSubmatch(string(c[offset:]), -1) {
+		verbs = append(verbs, strings.ToUpper(m[1]))
+	}
+	slices.Sort(verbs)
+	return verbs, len(c)
+}
+
+// TestCompatibility: with the default configuration, real clients' sessions through
+// ftpgate reach the server with exactly the commands the same sessions send through plain
+// forwarding, and ftpgate refuses, changes or would refuse nothing.
+func TestCompatibility(t *testing.T) {
+	b := newBed(t, map[string]int64{"small.bin": small})
+	if err := os.MkdirAll(filepath.Join(b.srv.Root, "tree", "deep"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, size := range map[string]int64{"tree/x.bin": 5000, "tree/deep/y.bin": 6000} {
+		if _, err := b.srv.MakeFile(name, size); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sessions := compatSessions(t, b)
+	ctx := b.ctx(t)
+
+	// First through plain kernel forwarding, with the gateway stopped.
+	if err := b.gw.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	setForward(t, b, "accept")
+	_, offset := serverVerbs(t, b, 0)
+	direct := map[string][]string{}
+	for _, s := range sessions {
+		if tr, err := s.run(ctx, b, "direct"); err != nil {
+			t.Fatalf("%s without the gateway: %v\n%s", s.name, err, tail(tr, 20))
+		}
+		direct[s.name], offset = serverVerbs(t, b, offset)
+		if len(direct[s.name]) == 0 {
+			t.Fatalf("%s: vsftpd logged no command", s.name)
+		}
+	}
+	setForward(t, b, "drop")
+
+	gw, err := scenario.StartGateway(ctx, b.tp, gatewayBin, "--log-level", "debug")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Stop()
+	for _, s := range sessions {
+		tr, err := s.run(ctx, b, "gw")
+		if err != nil {
+			t.Errorf("%s through ftpgate: %v\n%s", s.name, err, tail(tr, 20))
+			continue
+		}
+		var got []string
+		got, offset = serverVerbs(t, b, offset)
+		if !slices.Equal(got, direct[s.name]) {
+			t.Errorf("%s: the server saw\n  %v\nthrough ftpgate, and\n  %v\nwithout it", s.name, got, direct[s.name])
+		}
+	}
+	for _, bad := range []string{"command refused", "answer refused", "would be refused", "answer changed"} {
+		if strings.Contains(gw.LogText(), bad) {
+			t.Errorf("ftpgate logged %q with the default configuration:\n%s", bad, grepLines(gw.LogText(), bad))
+		}
+	}
+}
+
+// setForward sets the policy of the gw namespace's forward chain: accept lets client and
+// server talk directly (plain forwarding), drop leaves only what ftpgate terminates.
+func setForward(t *testing.T, b *bed, policy string) {
+	t.Helper()
+	if _, stderr, err := b.tp.Exec(b.ctx(t), b.tp.GW, "nft", "add", "chain", "inet", "tbfw", "forward",
+		"{ type filter hook forward priority filter; policy "+policy+"; }"); err != nil {
+		t.Fatalf("forward policy %s: %v %s", policy, err, stderr)
+	}
+}
+
+// grepLines returns the lines of text that contain s.
+func grepLines(text, s string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.Contains(l, s) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
+}
