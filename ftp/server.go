@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/ftpgate/ftpgate/datachan"
 	"github.com/ftpgate/ftpgate/wire"
@@ -32,9 +33,12 @@ type Server struct {
 	// ImplicitPorts are the control ports of implicit FTPS (990): both legs TLS from the
 	// first byte.
 	ImplicitPorts []uint16
+	// Limits bound the sessions at once; over a limit the client gets 421.
+	Limits Limits
 
-	ids atomic.Uint64
-	wg  sync.WaitGroup
+	ids   atomic.Uint64
+	wg    sync.WaitGroup
+	count sessionCount
 }
 
 // Serve accepts on ln until ctx is cancelled (then it closes ln) or ln fails for good.
@@ -54,20 +58,29 @@ func (s *Server) start(ctx context.Context, conn *net.TCPConn) {
 	dst := intercept.AddrPort(conn.LocalAddr())
 	if s.IsLocal != nil && s.IsLocal(dst.Addr()) {
 		log.Warn("control connection to the gateway itself refused", "client", intercept.AddrPort(conn.RemoteAddr()).String(), "dst", dst.String())
-		conn.Write(wire.NewReply(wire.CodeUnavailable, "ftpgate does not serve connections to the gateway itself.").Bytes())
-		conn.Close()
+		refuseConn(conn, "ftpgate does not serve connections to the gateway itself.")
 		return
 	}
 	id := s.ids.Add(1)
 	client := intercept.AddrPort(conn.RemoteAddr())
+	switch s.count.acquire(s.Limits, client.Addr()) {
+	case "total":
+		log.Warn("session limit reached; connection refused", "client", client.String(), "max_sessions", s.Limits.MaxSessions)
+		refuseConn(conn, "Too many sessions, try again later.")
+		return
+	case "client":
+		log.Warn("session limit of the client address reached; connection refused", "client", client.String(), "max_sessions_per_client", s.Limits.MaxPerClient)
+		refuseConn(conn, "Too many sessions from your address, try again later.")
+		return
+	}
 	cfg := s.Config
 	var pol PolicySession
 	if s.Policies != nil {
 		p, service, ok := s.Policies(client, dst)
 		if !ok {
 			log.Warn("control connection matches no service; refused", "client", client.String(), "server", dst.String())
-			conn.Write(wire.NewReply(wire.CodeUnavailable, "Service not available: no service for this connection.").Bytes())
-			conn.Close()
+			refuseConn(conn, "Service not available: no service for this connection.")
+			s.count.release(client.Addr())
 			return
 		}
 		log = log.With("service", service, "policy", p.Name)
@@ -82,5 +95,13 @@ func (s *Server) start(ctx context.Context, conn *net.TCPConn) {
 // serveSession is the goroutine of one session.
 func (s *Server) serveSession(ctx context.Context, sess *Session) {
 	defer s.wg.Done()
+	defer s.count.release(sess.clientAddr.Addr())
 	sess.Serve(ctx)
+}
+
+// refuseConn answers a control connection ftpgate does not serve with 421 and closes it.
+func refuseConn(conn *net.TCPConn, text string) {
+	conn.SetWriteDeadline(time.Now().Add(time.Second))
+	conn.Write(wire.NewReply(wire.CodeUnavailable, text).Bytes())
+	conn.Close()
 }

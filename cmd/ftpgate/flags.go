@@ -17,6 +17,8 @@ import (
 type options struct {
 	nft        nft.Config
 	ftp        ftp.Config
+	// limits bound the sessions; MaxSessions 0 is sized to the descriptor limit at start.
+	limits ftp.Limits
 	routeTable int
 	// implicit are the control ports of implicit FTPS.
 	implicit []uint16
@@ -101,6 +103,8 @@ func defineFlags(fs *flag.FlagSet, o *options) *rawFlags {
 	fs.BoolVar(&o.ftp.Spoof, "spoof", true, "connect to servers from the client's own address (false: from the box's own address)")
 	fs.DurationVar(&o.ftp.ConnectTimeout, "connect-timeout", 10*time.Second, "timeout for connecting to a server (control and data)")
 	fs.DurationVar(&o.ftp.IdleTimeout, "idle-timeout", 15*time.Minute, "close a control connection idle this long (not while a transfer runs)")
+	fs.IntVar(&o.limits.MaxSessions, "max-sessions", 0, "sessions at once in total; over it a client gets 421 (0: sized to the open-file limit)")
+	fs.IntVar(&o.limits.MaxPerClient, "max-sessions-per-client", 100, "sessions at once from one client address; over it the client gets 421 (0: no limit)")
 	fs.DurationVar(&o.ftp.GreetingTimeout, "greeting-timeout", 30*time.Second, "a server that sends no greeting this long after accepting: the client gets 421")
 	fs.DurationVar(&o.ftp.ReplyTimeout, "reply-timeout", 60*time.Second, "after a transfer's data connection closed, wait this long for the final reply, then end the session")
 	fs.IntVar(&o.ftp.MaxLine, "max-line", 2048, "maximum length of a command or reply line")
@@ -139,6 +143,8 @@ func (r *rawFlags) checkLimits(o *options) error {
 		return fmt.Errorf("-max-line must be at least 512 (RFC 959)")
 	case o.ftp.GreetingTimeout < time.Second:
 		return fmt.Errorf("-greeting-timeout must be at least 1s")
+	case o.limits.MaxSessions < 0 || o.limits.MaxPerClient < 0:
+		return fmt.Errorf("-max-sessions and -max-sessions-per-client must not be negative")
 	}
 	return nil
 }

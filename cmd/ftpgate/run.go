@@ -17,6 +17,7 @@ import (
 	"github.com/ftpgate/ftpgate/ftp"
 	"github.com/ftpgate/ftpgate/intercept"
 	"github.com/ftpgate/ftpgate/nft"
+	"golang.org/x/sys/unix"
 )
 
 // cmdRun runs the gateway until SIGTERM/SIGINT, then removes everything it installed.
@@ -125,6 +126,7 @@ func serve(ctx context.Context, o options, live *liveConfig, ctlLns, dataLns []*
 		IsLocal:       isLocal,
 		Policies:      live.policyFor,
 		ImplicitPorts: o.implicit,
+		Limits:        sessionLimits(o.limits, log),
 	}
 	var (
 		wg   sync.WaitGroup
@@ -195,4 +197,29 @@ func isLocal(a netip.Addr) bool {
 		}
 	}
 	return a.IsLoopback()
+}
+
+// descriptorsPerSession is what one session may hold open at once: the client and server
+// control connections, and two data legs with room for a connection being refused.
+const descriptorsPerSession = 6
+
+// reservedDescriptors are kept for the listeners, netlink sockets, logs and the runtime.
+const reservedDescriptors = 256
+
+// sessionLimits fills in a MaxSessions of 0 from the open-file limit, raised to its hard
+// limit first, so that ftpgate refuses sessions with 421 before it runs out of descriptors.
+func sessionLimits(l ftp.Limits, log *slog.Logger) ftp.Limits {
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err == nil && rl.Cur < rl.Max {
+		rl.Cur = rl.Max
+		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
+			log.Warn("cannot raise the open-file limit", "err", err.Error())
+		}
+		unix.Getrlimit(unix.RLIMIT_NOFILE, &rl)
+	}
+	if l.MaxSessions == 0 {
+		l.MaxSessions = max(16, (int(min(rl.Cur, 1<<24))-reservedDescriptors)/descriptorsPerSession)
+	}
+	log.Info("session limits", "max_sessions", l.MaxSessions, "max_sessions_per_client", l.MaxPerClient, "open_files", rl.Cur)
+	return l
 }
