@@ -15,10 +15,10 @@ import (
 
 // options are the settings of `ftpgate run` and `ftpgate rules`.
 type options struct {
-	nft        nft.Config
-	ftp        ftp.Config
+	nft nft.Config
+	ftp ftp.Config
 	// limits bound the sessions; MaxSessions 0 is sized to the descriptor limit at start.
-	limits ftp.Limits
+	limits     ftp.Limits
 	routeTable int
 	// implicit are the control ports of implicit FTPS.
 	implicit []uint16
