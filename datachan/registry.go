@@ -153,3 +153,24 @@ func (r *Registry) removeLocked(ctx context.Context, e *entry) {
 func keyOf(k nft.Element) nft.Element {
 	return nft.Element{Src: k.Src.Unmap(), Dst: k.Dst.Unmap(), Port: k.Port}
 }
+
+// Reinstall adds the elements of every live expectation again, after the table was rebuilt
+// (Setup drops all elements). It returns how many it added and the errors joined.
+func (r *Registry) Reinstall(ctx context.Context) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var (
+		n    int
+		errs []error
+	)
+	for k := range r.byKey {
+		el := k
+		el.Timeout = r.timeout
+		if err := r.inst.Add(ctx, el); err != nil {
+			errs = append(errs, fmt.Errorf("datachan: reinstall %s: %w", k, err))
+			continue
+		}
+		n++
+	}
+	return n, errors.Join(errs...)
+}

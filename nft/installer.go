@@ -74,4 +74,6 @@ type Installer interface {
 	Add(ctx context.Context, e Element) error
 	// Delete removes an element; an element that is already gone (used, expired) is not an error.
 	Delete(ctx context.Context, e Element) error
+	// Check reports, wrapping ErrIncomplete, whether the table Setup built lost any part.
+	Check(ctx context.Context) error
 }

@@ -18,8 +18,12 @@ type options struct {
 	nft nft.Config
 	ftp ftp.Config
 	// limits bound the sessions; MaxSessions 0 is sized to the descriptor limit at start.
-	limits     ftp.Limits
-	routeTable int
+	limits ftp.Limits
+	// tableCheck is how often the nftables table is checked; onTableLoss is what a loss
+	// does: "restore" (rebuild it) or "exit".
+	tableCheck  time.Duration
+	onTableLoss string
+	routeTable  int
 	// implicit are the control ports of implicit FTPS.
 	implicit []uint16
 	// portMin and portMax bound the data ports ftpgate announces itself.
@@ -103,6 +107,8 @@ func defineFlags(fs *flag.FlagSet, o *options) *rawFlags {
 	fs.BoolVar(&o.ftp.Spoof, "spoof", true, "connect to servers from the client's own address (false: from the box's own address)")
 	fs.DurationVar(&o.ftp.ConnectTimeout, "connect-timeout", 10*time.Second, "timeout for connecting to a server (control and data)")
 	fs.DurationVar(&o.ftp.IdleTimeout, "idle-timeout", 15*time.Minute, "close a control connection idle this long (not while a transfer runs)")
+	fs.DurationVar(&o.tableCheck, "table-check", 2*time.Second, "how often to check that the nftables table is whole")
+	fs.StringVar(&o.onTableLoss, "on-table-loss", "restore", "when the table was flushed or deleted under ftpgate: restore (rebuild it and its expectations) or exit (status 1)")
 	fs.IntVar(&o.limits.MaxSessions, "max-sessions", 0, "sessions at once in total; over it a client gets 421 (0: sized to the open-file limit)")
 	fs.IntVar(&o.limits.MaxPerClient, "max-sessions-per-client", 100, "sessions at once from one client address; over it the client gets 421 (0: no limit)")
 	fs.DurationVar(&o.ftp.GreetingTimeout, "greeting-timeout", 30*time.Second, "a server that sends no greeting this long after accepting: the client gets 421")
@@ -145,6 +151,10 @@ func (r *rawFlags) checkLimits(o *options) error {
 		return fmt.Errorf("-greeting-timeout must be at least 1s")
 	case o.limits.MaxSessions < 0 || o.limits.MaxPerClient < 0:
 		return fmt.Errorf("-max-sessions and -max-sessions-per-client must not be negative")
+	case o.tableCheck < 100*time.Millisecond:
+		return fmt.Errorf("-table-check must be at least 100ms")
+	case o.onTableLoss != "restore" && o.onTableLoss != "exit":
+		return fmt.Errorf("invalid -on-table-loss %q (restore or exit)", o.onTableLoss)
 	}
 	return nil
 }

@@ -151,6 +151,12 @@ func serve(ctx context.Context, o options, live *liveConfig, ctlLns, dataLns []*
 			}
 		})
 	}
+	guard := &datachan.Guard{Installer: inst, Registry: reg, Interval: o.tableCheck, Restore: o.onTableLoss == "restore", Log: log}
+	wg.Go(func() {
+		if err := guard.Run(ctx); err != nil {
+			fail(err)
+		}
+	})
 	log.Info("ftpgate running", "version", version, "control_ports", o.nft.ControlPorts,
 		"control_listen", o.nft.ControlListen, "data_listen", o.nft.DataListen, "table", o.nft.Table, "spoof", o.ftp.Spoof)
 	<-ctx.Done()
