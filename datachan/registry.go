@@ -16,6 +16,10 @@ import (
 // ErrInUse is returned by Expect when another session already expects the same connection.
 var ErrInUse = errors.New("datachan: expectation already held by another session")
 
+// ErrFull is returned by Expect when the registry holds as many expectations as its limit
+// allows.
+var ErrFull = errors.New("datachan: too many expectations")
+
 // An expected connection is named by its nft element (from Src to Dst:Port); the registry
 // keys elements without their timeout, and installs them with its own.
 
@@ -35,6 +39,7 @@ type Registry struct {
 	inst    nft.Installer
 	timeout time.Duration
 	log     *slog.Logger
+	max     int // expectations at once; 0: no limit
 
 	mu      sync.Mutex
 	byKey   map[nft.Element]*entry
@@ -71,6 +76,10 @@ func (r *Registry) Expect(ctx context.Context, owner uint64, k nft.Element, h Ha
 	if old := r.byOwner[owner]; old != nil {
 		r.removeLocked(ctx, old)
 	}
+	if r.max > 0 && len(r.byKey) >= r.max {
+		r.log.Warn("expectation refused: the registry is full", "session", owner, "element", k.String(), "max", r.max)
+		return fmt.Errorf("%w: %d", ErrFull, r.max)
+	}
 	el := k
 	el.Timeout = r.timeout
 	if err := r.inst.Add(ctx, el); err != nil {
@@ -82,6 +91,14 @@ func (r *Registry) Expect(ctx context.Context, owner uint64, k nft.Element, h Ha
 	r.byOwner[owner] = e
 	r.log.Debug("expectation added", "session", owner, "element", k.String(), "timeout", r.timeout)
 	return nil
+}
+
+// SetLimit bounds the expectations at once (and so the elements in the kernel's sets); 0
+// removes the bound. Call it before the registry is used.
+func (r *Registry) SetLimit(n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.max = n
 }
 
 // Cancel removes owner's expectation, if any.

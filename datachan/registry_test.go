@@ -153,3 +153,28 @@ func TestRegistryWithdraw(t *testing.T) {
 		t.Fatalf("after withdrawing the current key: %q", got)
 	}
 }
+
+// TestRegistryLimit: over the limit a new expectation is refused, a session superseding its
+// own is not, and a freed place can be taken again.
+func TestRegistryLimit(t *testing.T) {
+	ctx := context.Background()
+	f, r := newFakeRegistry(t, 30*time.Second)
+	r.SetLimit(2)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(r.Expect(ctx, 1, nft.Element{Src: client, Dst: server, Port: 40001}, nil))
+	must(r.Expect(ctx, 2, nft.Element{Src: client, Dst: server, Port: 40002}, nil))
+	if err := r.Expect(ctx, 3, nft.Element{Src: client, Dst: server, Port: 40003}, nil); !errors.Is(err, ErrFull) {
+		t.Fatalf("third expectation: %v, want ErrFull", err)
+	}
+	must(r.Expect(ctx, 2, nft.Element{Src: client, Dst: server, Port: 40004}, nil)) // supersedes its own
+	r.Cancel(ctx, 1)
+	must(r.Expect(ctx, 3, nft.Element{Src: client, Dst: server, Port: 40003}, nil))
+	if got := elementsOf(t, f); strings.Count(got, "timeout") != 2 || strings.Contains(got, "40001") || strings.Contains(got, "40002") {
+		t.Fatalf("elements %q, want 40003 and 40004 only", got)
+	}
+}

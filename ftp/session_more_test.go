@@ -1,6 +1,8 @@
 package ftp
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -163,5 +165,56 @@ func TestSessionGreetingTimeout(t *testing.T) {
 	}
 	if len(logs.records("the server sent no greeting; closing the session")) != 1 {
 		t.Errorf("no log line for the missing greeting:\n%s", logs.b.String())
+	}
+}
+
+// TestSessionNetlinkErrorRefusesChannel: a netlink error installing the expectation refuses
+// that data channel with 425 and a log line; the session goes on and the next PASV works.
+func TestSessionNetlinkErrorRefusesChannel(t *testing.T) {
+	hs := newHarness(t, 30*time.Second, func(c *ftptest.Conn, line string) {
+		switch line {
+		case "PASV":
+			c.Reply(pasvText(loop, 40007))
+		case "NOOP":
+			c.Reply("200 Ok.")
+		}
+	})
+	hs.fake.FailNext(errors.New("netlink receive: no buffer space available"))
+	if got := hs.cmd("PASV"); got != "425 Cannot open data connection: cannot install expectation." {
+		t.Fatalf("PASV with a netlink error: %q", got)
+	}
+	if n := len(hs.logs.records("passive reply refused: cannot install expectation")); n != 1 {
+		t.Errorf("netlink error logged %d times, want 1", n)
+	}
+	if got := hs.cmd("NOOP"); got != "200 Ok." {
+		t.Fatalf("session did not go on: %q", got)
+	}
+	if got := hs.cmd("PASV"); !strings.HasPrefix(got, "227 ") {
+		t.Fatalf("the next PASV: %q", got)
+	}
+	if els := hs.elements(); !strings.Contains(els, ". 40007") {
+		t.Errorf("the next PASV installed no element: %q", els)
+	}
+}
+
+// TestSessionManyPASV: a thousand PASV in a row leave one expectation, the last.
+func TestSessionManyPASV(t *testing.T) {
+	port := uint16(40000)
+	hs := newHarness(t, 30*time.Second, func(c *ftptest.Conn, line string) {
+		if line == "PASV" {
+			port++
+			c.Reply(pasvText(loop, port))
+		}
+	})
+	for i := 0; i < 1000; i++ {
+		if got := hs.cmd("PASV"); !strings.HasPrefix(got, "227 ") {
+			t.Fatalf("PASV %d: %q", i, got)
+		}
+	}
+	if els, want := hs.elements(), fmt.Sprintf("127.0.0.1 . 127.0.0.1 . %d timeout 30s", 41000); els != want {
+		t.Fatalf("after 1000 PASV: elements %q, want only %q", els, want)
+	}
+	if n := hs.reg.Len(); n != 1 {
+		t.Fatalf("registry holds %d expectations, want 1", n)
 	}
 }

@@ -111,6 +111,9 @@ func serve(ctx context.Context, o options, live *liveConfig, ctlLns, dataLns []*
 	defer cancel()
 	go live.watchReload(ctx)
 	reg := datachan.NewRegistry(inst, o.nft.Timeout, log)
+	limits := sessionLimits(o.limits, log)
+	// Two listening legs at most per session (data_mode active): the kernel's sets stay bounded.
+	reg.SetLimit(2 * limits.MaxSessions)
 	ports, err := datachan.NewPorts(o.portMin, o.portMax)
 	if err != nil {
 		return err
@@ -126,7 +129,7 @@ func serve(ctx context.Context, o options, live *liveConfig, ctlLns, dataLns []*
 		IsLocal:       isLocal,
 		Policies:      live.policyFor,
 		ImplicitPorts: o.implicit,
-		Limits:        sessionLimits(o.limits, log),
+		Limits:        limits,
 	}
 	var (
 		wg   sync.WaitGroup
