@@ -7,7 +7,9 @@ BIN       := bin/ftpgate
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X main.version=$(VERSION)
 PKGS      := ./...
-TESTFLAGS ?= -count=1 -timeout 25m
+# -p 1: the namespace test packages (e2e, testbed) run one after the other, not side by side
+# on this 2-core machine, where their real servers and clients would compete for the CPU.
+TESTFLAGS ?= -count=1 -timeout 25m -p 1
 FUZZTIME  ?= 10s
 DEB_PKGS  := vsftpd lftp curl wget tnftp nftables iproute2 openssl python3 ca-certificates
 

@@ -47,7 +47,7 @@ func TestKill9(t *testing.T) {
 		if i%2 == 0 {
 			mode = "--epsv"
 		}
-		c, err := b.tp.Command(ctx, b.tp.Client, "curl", "-s", "--limit-rate", "1M", mode, "-o", "/dev/null",
+		c, err := b.tp.Command(ctx, b.tp.Client, "curl", "-s", "--limit-rate", "256k", mode, "-o", "/dev/null",
 			scenario.URL(b.srv, b.tp.ServerV4, "big.bin"))
 		if err != nil {
 			t.Fatal(err)
