@@ -10,6 +10,9 @@
 // session holds its channels in a [Set], asks for them with a [Spec], and hears back through
 // [Peer], the one small interface a channel calls up.
 //
+// A [Guard] checks the kernel's table while the gateway runs and rebuilds it, with the live
+// expectations, when someone flushed or deleted it.
+//
 // An expectation admits exactly one connection: the element is deleted when the connection is
 // claimed, when the owning session supersedes or ends it, or when its timeout runs out (the
 // kernel expires the element on its own, so a crashed daemon leaves no hole behind).
