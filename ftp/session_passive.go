@@ -32,6 +32,7 @@ type passiveRefusal struct {
 	attrs []any
 }
 
+// Error returns why the reply was refused.
 func (e *passiveRefusal) Error() string { return e.why }
 
 // passiveTarget checks the server's answer r to the PASV or EPSV ftpgate sent (verb) and
