@@ -218,3 +218,24 @@ func TestSessionManyPASV(t *testing.T) {
 		t.Fatalf("registry holds %d expectations, want 1", n)
 	}
 }
+
+// TestSessionUnsolicitedPassiveReply: a 227 or 229 the server sends unasked reaches the
+// client as any unsolicited reply does, and opens nothing.
+func TestSessionUnsolicitedPassiveReply(t *testing.T) {
+	hs := newHarness(t, 30*time.Second, func(c *ftptest.Conn, line string) {
+		if line == "NOOP" {
+			c.Reply("200 Ok.", pasvText(loop, 40123), "229 Entering Extended Passive Mode (|||40124|)")
+		}
+	})
+	if got := hs.cmd("NOOP"); got != "200 Ok." {
+		t.Fatalf("NOOP: %q", got)
+	}
+	for _, want := range []string{"227 ", "229 "} {
+		if got := hs.readReply(); !strings.HasPrefix(got, want) {
+			t.Fatalf("unsolicited reply %q, want %s…", got, want)
+		}
+	}
+	if els := hs.elements(); els != "" {
+		t.Errorf("an unsolicited passive reply installed %q", els)
+	}
+}
