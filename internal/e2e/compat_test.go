@@ -203,3 +203,46 @@ func grepLines(text, s string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestCompatibilityOtherServers: the same client sessions through ftpgate with the default
+// configuration against pure-ftpd and proftpd all succeed, and ftpgate refuses, changes or
+// would refuse nothing.
+func TestCompatibilityOtherServers(t *testing.T) {
+	for _, s := range []struct {
+		name  string
+		start func(*testbed.Topology, context.Context) (*testbed.FTPServer, error)
+	}{
+		{"pure-ftpd", func(tp *testbed.Topology, ctx context.Context) (*testbed.FTPServer, error) {
+			return tp.StartPureFTPd(ctx, testbed.PureOptions{})
+		}},
+		{"proftpd", func(tp *testbed.Topology, ctx context.Context) (*testbed.FTPServer, error) {
+			return tp.StartProFTPd(ctx, testbed.ProOptions{})
+		}},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			b := newBedWith(t, s.start, map[string]int64{"small.bin": small})
+			if err := os.MkdirAll(filepath.Join(b.srv.Root, "tree", "deep"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for name, size := range map[string]int64{"tree/x.bin": 5000, "tree/deep/y.bin": 6000} {
+				if _, err := b.srv.MakeFile(name, size); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, dir := range []string{"tree", "tree/deep"} {
+				os.Chown(filepath.Join(b.srv.Root, dir), b.srv.UID, b.srv.UID)
+			}
+			ctx := b.ctx(t)
+			for _, cs := range compatSessions(t, b) {
+				if tr, err := cs.run(ctx, b, "gw"); err != nil {
+					t.Errorf("%s through ftpgate: %v\n%s", cs.name, err, tail(tr, 20))
+				}
+			}
+			for _, bad := range []string{"command refused", "answer refused", "would be refused", "answer changed"} {
+				if strings.Contains(b.gw.LogText(), bad) {
+					t.Errorf("ftpgate logged %q with the default configuration:\n%s", bad, grepLines(b.gw.LogText(), bad))
+				}
+			}
+		})
+	}
+}
