@@ -13,7 +13,7 @@ TESTFLAGS ?= -count=1 -timeout 25m -p 1
 FUZZTIME  ?= 10s
 DEB_PKGS  := vsftpd lftp curl wget tnftp nftables iproute2 openssl python3 ca-certificates
 
-.PHONY: all build test test-race unit demo bench fuzz-short lint deps clean
+.PHONY: all build test test-race unit demo bench soak fuzz-short lint deps clean
 
 all: build
 
@@ -79,6 +79,12 @@ demo: deps build
 bench: deps build
 	$(GO) test -run XXX -bench . -benchtime 5x ./datachan/ ./wire/
 	$(GO) run ./internal/demo -bin $(BIN) -bench
+
+# soak runs mixed real-client traffic through ftpgate for SOAK (default 30m) and checks that
+# sessions, expectations, goroutines, open files and memory come back flat (needs root).
+SOAK ?= 30m
+soak: deps
+	FTPGATE_SOAK=$(SOAK) $(GO) test -tags soak -count=1 -timeout 0 -run '^TestSoak$$' -v ./internal/e2e/
 
 fuzz-short:
 	@for d in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \

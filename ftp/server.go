@@ -50,6 +50,13 @@ func (s *Server) Serve(ctx context.Context, ln *net.TCPListener) error {
 // Wait blocks until every session has ended.
 func (s *Server) Wait() { s.wg.Wait() }
 
+// Sessions reports how many sessions run now.
+func (s *Server) Sessions() int {
+	s.count.mu.Lock()
+	defer s.count.mu.Unlock()
+	return s.count.total
+}
+
 func (s *Server) start(ctx context.Context, conn *net.TCPConn) {
 	log := s.Log
 	if log == nil {

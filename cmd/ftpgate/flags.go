@@ -23,7 +23,9 @@ type options struct {
 	// does: "restore" (rebuild it) or "exit".
 	tableCheck  time.Duration
 	onTableLoss string
-	routeTable  int
+	// statsInterval is how often a stats line is logged (0: never).
+	statsInterval time.Duration
+	routeTable    int
 	// implicit are the control ports of implicit FTPS.
 	implicit []uint16
 	// portMin and portMax bound the data ports ftpgate announces itself.
@@ -107,6 +109,7 @@ func defineFlags(fs *flag.FlagSet, o *options) *rawFlags {
 	fs.BoolVar(&o.ftp.Spoof, "spoof", true, "connect to servers from the client's own address (false: from the box's own address)")
 	fs.DurationVar(&o.ftp.ConnectTimeout, "connect-timeout", 10*time.Second, "timeout for connecting to a server (control and data)")
 	fs.DurationVar(&o.ftp.IdleTimeout, "idle-timeout", 15*time.Minute, "close a control connection idle this long (not while a transfer runs)")
+	fs.DurationVar(&o.statsInterval, "stats-interval", 0, "log a stats line (sessions, expectations, goroutines, open files, memory) this often (0: never)")
 	fs.DurationVar(&o.tableCheck, "table-check", 2*time.Second, "how often to check that the nftables table is whole")
 	fs.StringVar(&o.onTableLoss, "on-table-loss", "restore", "when the table was flushed or deleted under ftpgate: restore (rebuild it and its expectations) or exit (status 1)")
 	fs.IntVar(&o.limits.MaxSessions, "max-sessions", 0, "sessions at once in total; over it a client gets 421 (0: sized to the open-file limit)")
@@ -151,6 +154,8 @@ func (r *rawFlags) checkLimits(o *options) error {
 		return fmt.Errorf("-greeting-timeout must be at least 1s")
 	case o.limits.MaxSessions < 0 || o.limits.MaxPerClient < 0:
 		return fmt.Errorf("-max-sessions and -max-sessions-per-client must not be negative")
+	case o.statsInterval < 0:
+		return fmt.Errorf("-stats-interval must not be negative")
 	case o.tableCheck < 100*time.Millisecond:
 		return fmt.Errorf("-table-check must be at least 100ms")
 	case o.onTableLoss != "restore" && o.onTableLoss != "exit":

@@ -154,6 +154,11 @@ func serve(ctx context.Context, o options, live *liveConfig, ctlLns, dataLns []*
 			}
 		})
 	}
+	if o.statsInterval > 0 {
+		wg.Go(func() {
+			logStats(ctx, o.statsInterval, statsSource{sessions: csrv.Sessions, expectations: reg.Len}, log)
+		})
+	}
 	guard := &datachan.Guard{Installer: inst, Registry: reg, Interval: o.tableCheck, Restore: o.onTableLoss == "restore", Log: log}
 	wg.Go(func() {
 		if err := guard.Run(ctx); err != nil {
