@@ -1,9 +1,6 @@
 package e2e
 
 import (
-	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -50,12 +47,7 @@ func TestSIGHUPAtStart(t *testing.T) {
 	if !loaded {
 		t.Fatalf("gateway did not load its configuration: %v\n%s", p.Err(), tail(gw.LogText(), 10))
 	}
-	child, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", p.Pid(), p.Pid()))
-	pid, _ := strconv.Atoi(strings.TrimSpace(string(child)))
-	if err != nil || pid <= 0 {
-		t.Fatalf("find the gateway below its reaper: %q, %v", child, err)
-	}
-	if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
+	if err := syscall.Kill(gatewayPID(t, p), syscall.SIGHUP); err != nil {
 		t.Fatalf("SIGHUP: %v", err)
 	}
 	if !waitLog("ftpgate running") {
