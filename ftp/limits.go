@@ -21,23 +21,32 @@ type sessionCount struct {
 	client map[netip.Addr]int
 }
 
-// acquire counts a new session of client if the limits allow it; otherwise it returns why
-// not ("" when it counted it).
-func (c *sessionCount) acquire(l Limits, client netip.Addr) string {
+// limitHit says which limit refused a session, if any.
+type limitHit int
+
+const (
+	withinLimits limitHit = iota // counted
+	totalLimit                   // MaxSessions reached
+	clientLimit                  // MaxPerClient reached for the client's address
+)
+
+// acquire counts a new session of client if the limits allow it; otherwise it says which
+// limit refused it.
+func (c *sessionCount) acquire(l Limits, client netip.Addr) limitHit {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
 	case l.MaxSessions > 0 && c.total >= l.MaxSessions:
-		return "total"
+		return totalLimit
 	case l.MaxPerClient > 0 && c.client[client] >= l.MaxPerClient:
-		return "client"
+		return clientLimit
 	}
 	if c.client == nil {
 		c.client = make(map[netip.Addr]int)
 	}
 	c.total++
 	c.client[client]++
-	return ""
+	return withinLimits
 }
 
 // release forgets a session of client that acquire counted.

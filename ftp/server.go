@@ -71,11 +71,11 @@ func (s *Server) start(ctx context.Context, conn *net.TCPConn) {
 	id := s.ids.Add(1)
 	client := intercept.AddrPort(conn.RemoteAddr())
 	switch s.count.acquire(s.Limits, client.Addr()) {
-	case "total":
+	case totalLimit:
 		log.Warn("session limit reached; connection refused", "client", client.String(), "max_sessions", s.Limits.MaxSessions)
 		refuseConn(conn, "Too many sessions, try again later.")
 		return
-	case "client":
+	case clientLimit:
 		log.Warn("session limit of the client address reached; connection refused", "client", client.String(), "max_sessions_per_client", s.Limits.MaxPerClient)
 		refuseConn(conn, "Too many sessions from your address, try again later.")
 		return

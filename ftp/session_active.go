@@ -28,7 +28,7 @@ func (s *Session) handleActive(ctx context.Context, cmd wire.Command) error {
 	case err != nil:
 		s.refuse("bad "+cmd.Verb+" argument", wire.NewReply(wire.CodeArgSyntax, "Syntax error in "+cmd.Verb+" argument."), "arg", cmd.Arg, "err", err.Error())
 	case ap.Addr().Is4() != s.clientAddr.Addr().Is4():
-		s.refuse("EPRT for the other network protocol", wire.NewReply(wire.CodeNoProtocol, "Network protocol not supported, use ("+s.protoOf()+")."), "arg", cmd.Arg)
+		s.refuse("EPRT for the other network protocol", s.noProtocol(), "arg", cmd.Arg)
 	case ap.Addr().Unmap() != s.clientAddr.Addr():
 		s.refuse(cmd.Verb+" names a host other than the client", wire.NewReply(wire.CodeArgSyntax, cmd.Verb+" address must be your own."),
 			"arg", cmd.Arg, "client", s.clientAddr.Addr().String())

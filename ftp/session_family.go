@@ -9,11 +9,16 @@ import (
 
 // protoOf is the RFC 2428 network protocol number of the control connection: 1 for IPv4,
 // 2 for IPv6.
-func (s *Session) protoOf() string {
+func (s *Session) protoOf() int {
 	if s.clientAddr.Addr().Is4() {
-		return "1"
+		return 1
 	}
-	return "2"
+	return 2
+}
+
+// noProtocol is the 522 reply to a data command for the other network protocol.
+func (s *Session) noProtocol() wire.Reply {
+	return wire.NewReply(wire.CodeNoProtocol, "Network protocol not supported, use ("+strconv.Itoa(s.protoOf())+").")
 }
 
 // checkDataCommand applies RFC 2428 to a data connection set-up command before anything else
@@ -21,7 +26,7 @@ func (s *Session) protoOf() string {
 // network protocol, and after EPSV ALL only EPSV may set up a data connection. It returns the
 // refusal to give, or ok.
 func (s *Session) checkDataCommand(cmd wire.Command) (refusal wire.Reply, why string, ok bool) {
-	unsupported := wire.NewReply(wire.CodeNoProtocol, "Network protocol not supported, use ("+s.protoOf()+").")
+	unsupported := s.noProtocol()
 	s.mu.Lock()
 	epsvAll := s.epsvAll
 	s.mu.Unlock()
@@ -30,7 +35,7 @@ func (s *Session) checkDataCommand(cmd wire.Command) (refusal wire.Reply, why st
 		if epsvAll {
 			return wire.NewReply(wire.CodeBadSequence, "EPSV ALL is in effect: use EPSV."), "data command after EPSV ALL", false
 		}
-		if cmd.Verb != "EPRT" && s.protoOf() == "2" {
+		if cmd.Verb != "EPRT" && s.protoOf() == 2 {
 			return unsupported, cmd.Verb + " on an IPv6 control connection", false
 		}
 	case "EPSV":
@@ -43,7 +48,7 @@ func (s *Session) checkDataCommand(cmd wire.Command) (refusal wire.Reply, why st
 			s.mu.Lock()
 			s.epsvAll = true
 			s.mu.Unlock()
-		case a.Proto != 0 && strconv.Itoa(a.Proto) != s.protoOf():
+		case a.Proto != 0 && a.Proto != s.protoOf():
 			return unsupported, "EPSV for the other network protocol", false
 		}
 	}

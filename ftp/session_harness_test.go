@@ -140,20 +140,8 @@ func newHarnessFull(t *testing.T, timeout time.Duration, cfg Config, pol PolicyS
 	}
 	go dsrv.Serve(ctx, hs.data2)
 
-	ctl, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ctl.Close()
-	hs.client, err = net.Dial("tcp4", ctl.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { hs.client.Close() })
-	accepted, err := ctl.AcceptTCP()
-	if err != nil {
-		t.Fatal(err)
-	}
+	var accepted *net.TCPConn
+	hs.client, accepted = controlPair(t)
 	sess := NewSession(7, accepted, hs.srv.Addr, cfg, hs.dialer, hs.reg, pol, log)
 	go func() { hs.done <- sess.Serve(ctx) }()
 	hs.r = bufio.NewReader(hs.client)
@@ -258,4 +246,25 @@ func (f *fixedPorts) Release(p uint16) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.released = append(f.released, p)
+}
+
+// controlPair returns both ends of a loopback control connection: the client's, and the
+// accepted one a Session serves. Both close when the test ends.
+func controlPair(t *testing.T) (net.Conn, *net.TCPConn) {
+	t.Helper()
+	ctl, err := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ctl.Close()
+	c, err := net.Dial("tcp4", ctl.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	acc, err := ctl.AcceptTCP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(); acc.Close() })
+	return c, acc
 }

@@ -140,14 +140,7 @@ func TestSessionGreetingTimeout(t *testing.T) {
 			defer c.Close() // accepted, never greeted
 		}
 	}()
-	ctl, _ := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	defer ctl.Close()
-	c, err := net.Dial("tcp4", ctl.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	acc, _ := ctl.AcceptTCP()
+	c, acc := controlPair(t)
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	s := NewSession(1, acc, silent.Addr().(*net.TCPAddr).AddrPort(), Config{GreetingTimeout: 300 * time.Millisecond}, &mapDialer{}, nopData{}, nil, log)

@@ -332,14 +332,7 @@ func TestSessionUnreachableServer(t *testing.T) {
 	ln, _ := net.Listen("tcp4", "127.0.0.1:0")
 	dead := ln.Addr().(*net.TCPAddr).AddrPort()
 	ln.Close()
-	ctl, _ := net.ListenTCP("tcp4", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	defer ctl.Close()
-	c, err := net.Dial("tcp4", ctl.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	acc, _ := ctl.AcceptTCP()
+	c, acc := controlPair(t)
 	s := NewSession(1, acc, dead, Config{}, &mapDialer{}, nopData{}, nil, nil)
 	if err := s.Serve(t.Context()); err == nil {
 		t.Fatal("Serve returned nil for an unreachable server")

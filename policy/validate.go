@@ -83,8 +83,9 @@ func (p *Policy) validateSettings() []error {
 			errs = append(errs, err)
 		}
 	}
-	if sa := p.Data.ServerAddress; sa.Source == SourceAddress != sa.Addr.IsValid() ||
-		checkValue("server_address", sa.Source, append(ServerSources(), SourceAddress)) != nil {
+	sa := p.Data.ServerAddress
+	addressGiven := sa.Source == SourceAddress
+	if addressGiven != sa.Addr.IsValid() || checkValue("server_address", sa.Source, append(ServerSources(), SourceAddress)) != nil {
 		errs = append(errs, fmt.Errorf("server_address %q: want client, box or an address", sa.String()))
 	}
 	if c := p.TLS.Client; (c == TLSOptional || c == TLSRequired) && p.TLS.Certs == nil {

@@ -220,16 +220,13 @@ const descriptorsPerSession = 6
 // reservedDescriptors are kept for the listeners, netlink sockets, logs and the runtime.
 const reservedDescriptors = 256
 
-// sessionLimits fills in a MaxSessions of 0 from the open-file limit, raised to its hard
-// limit first, so that ftpgate refuses sessions with 421 before it runs out of descriptors.
+// sessionLimits fills in a MaxSessions of 0 from the open-file limit, so that ftpgate refuses
+// sessions with 421 before it runs out of descriptors. The Go runtime has already raised the
+// soft limit to the hard one when the process started.
 func sessionLimits(l ftp.Limits, log *slog.Logger) ftp.Limits {
 	var rl unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err == nil && rl.Cur < rl.Max {
-		rl.Cur = rl.Max
-		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
-			log.Warn("cannot raise the open-file limit", "err", err.Error())
-		}
-		unix.Getrlimit(unix.RLIMIT_NOFILE, &rl)
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
+		log.Warn("cannot read the open-file limit", "err", err.Error())
 	}
 	if l.MaxSessions == 0 {
 		l.MaxSessions = max(16, (int(min(rl.Cur, 1<<24))-reservedDescriptors)/descriptorsPerSession)

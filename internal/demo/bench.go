@@ -20,10 +20,6 @@ const benchFile = "bench.bin"
 // gib is a GiB in bytes.
 const gib = 1 << 30
 
-// The forward chain of the gw namespace's table inet tbfw (installed by the testbed with
-// policy drop); the benchmark flips its policy to measure plain forwarding.
-const forwardChain = "{ type filter hook forward priority filter; policy %s; }"
-
 // runBench builds the topology, measures, removes everything and prints the result line.
 // The ratio is reported, never judged: only a broken run is an error.
 func runBench(parent context.Context, p *printer, c config) error {
@@ -121,26 +117,15 @@ func viaGateway(ctx context.Context, b *bed, c config) (speed float64, err error
 // viaForwarding opens gw's forward chain, downloads the file through plain forwarding and
 // closes the chain again. It returns curl's download speed in bytes per second.
 func viaForwarding(ctx context.Context, b *bed, c config) (speed float64, err error) {
-	if err := setForward(ctx, b, "accept"); err != nil {
+	if err := b.tp.SetForward(ctx, true); err != nil {
 		return 0, err
 	}
 	defer func() {
-		if ferr := setForward(context.WithoutCancel(ctx), b, "drop"); ferr != nil && err == nil {
+		if ferr := b.tp.SetForward(context.WithoutCancel(ctx), false); ferr != nil && err == nil {
 			err = ferr
 		}
 	}()
 	return retr(ctx, b, c.size)
-}
-
-// setForward sets the policy of gw's forward chain (accept or drop).
-func setForward(ctx context.Context, b *bed, policy string) error {
-	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if _, _, err := b.tp.Exec(sctx, b.tp.GW, "nft", "add", "chain", "inet", "tbfw", "forward",
-		fmt.Sprintf(forwardChain, policy)); err != nil {
-		return fmt.Errorf("set gw forward policy %s: %w", policy, err)
-	}
-	return nil
 }
 
 // retr downloads the benchmark file over IPv4 in PASV mode to /dev/null and returns curl's

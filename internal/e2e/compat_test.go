@@ -145,7 +145,9 @@ func TestCompatibility(t *testing.T) {
 	if err := b.gw.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	setForward(t, b, "accept")
+	if err := b.tp.SetForward(ctx, true); err != nil {
+		t.Fatal(err)
+	}
 	_, offset := serverVerbs(t, b, 0)
 	direct := map[string][]string{}
 	for _, s := range sessions {
@@ -157,7 +159,9 @@ func TestCompatibility(t *testing.T) {
 			t.Fatalf("%s: vsftpd logged no command", s.name)
 		}
 	}
-	setForward(t, b, "drop")
+	if err := b.tp.SetForward(ctx, false); err != nil {
+		t.Fatal(err)
+	}
 
 	gw, err := scenario.StartGateway(ctx, b.tp, gatewayBin, "--log-level", "debug")
 	if err != nil {
@@ -180,16 +184,6 @@ func TestCompatibility(t *testing.T) {
 		if strings.Contains(gw.LogText(), bad) {
 			t.Errorf("ftpgate logged %q with the default configuration:\n%s", bad, grepLines(gw.LogText(), bad))
 		}
-	}
-}
-
-// setForward sets the policy of the gw namespace's forward chain: accept lets client and
-// server talk directly (plain forwarding), drop leaves only what ftpgate terminates.
-func setForward(t *testing.T, b *bed, policy string) {
-	t.Helper()
-	if _, stderr, err := b.tp.Exec(b.ctx(t), b.tp.GW, "nft", "add", "chain", "inet", "tbfw", "forward",
-		"{ type filter hook forward priority filter; policy "+policy+"; }"); err != nil {
-		t.Fatalf("forward policy %s: %v %s", policy, err, stderr)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 )
 
 // netnsDir is where iproute2 keeps named network namespaces.
@@ -140,6 +141,23 @@ func (tp *Topology) deleteNamespace(ctx context.Context, ns string) error {
 	}
 	if _, _, err := run(ctx, "ip", "netns", "delete", ns); err != nil {
 		return fmt.Errorf("delete namespace %s: %w", ns, err)
+	}
+	return nil
+}
+
+// SetForward sets the policy of gw's forward chain in table inet tbfw: true (accept) lets
+// client and server talk directly through plain kernel forwarding, false (drop) leaves only
+// what a local proxy on gw terminates. It needs the table Options.Forward false installs.
+func (tp *Topology) SetForward(ctx context.Context, accept bool) error {
+	policy := "drop"
+	if accept {
+		policy = "accept"
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, _, err := tp.Exec(sctx, tp.GW, "nft", "add", "chain", "inet", "tbfw", "forward",
+		"{ type filter hook forward priority filter; policy "+policy+"; }"); err != nil {
+		return fmt.Errorf("testbed: set gw forward policy %s: %w", policy, err)
 	}
 	return nil
 }
