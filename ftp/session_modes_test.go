@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -124,10 +125,18 @@ func TestDataModeActive(t *testing.T) {
 	if rec["bytes_to_server"] != float64(len(payload)) {
 		t.Errorf("record %v", rec)
 	}
-	ports.mu.Lock()
-	defer ports.mu.Unlock()
-	if len(ports.released) != 2 {
-		t.Errorf("released ports %v, want both", ports.released)
+	// The record is final when the bytes are; the channel releases its ports as it closes,
+	// right after.
+	released := func() []uint16 {
+		ports.mu.Lock()
+		defer ports.mu.Unlock()
+		return slices.Clone(ports.released)
+	}
+	for i := 0; i < 100 && len(released()) < 2; i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := released(); len(got) != 2 {
+		t.Errorf("released ports %v, want both", got)
 	}
 }
 
