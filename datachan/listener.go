@@ -20,7 +20,7 @@ type Server struct {
 
 // Serve accepts on ln until ctx is cancelled (then it closes ln) or ln fails for good.
 func (s *Server) Serve(ctx context.Context, ln *net.TCPListener) error {
-	return intercept.Serve(ctx, ln, func(conn *net.TCPConn) { s.dispatch(ctx, conn) })
+	return intercept.Serve(ctx, ln, s.log(), func(conn *net.TCPConn) { s.dispatch(ctx, conn) })
 }
 
 // Wait blocks until every handler started by Serve has returned.

@@ -1,13 +1,19 @@
 package ftp
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"os"
+	"time"
 
 	"github.com/ftpgate/ftpgate/wire"
 )
 
 // maxPending bounds the commands (and ftpgate's own replies) waiting for the server's replies
-// to earlier commands: a client that pipelines more is disconnected, so memory stays bounded.
+// to earlier commands: while that many are owed, ftpgate reads no more commands from the
+// client (they wait in the kernel's buffers, as they would for a server that is busy), so
+// memory stays bounded and nothing a pipelining client sends is lost or reordered.
 const maxPending = 256
 
 // pendingCmd is a command forwarded to the server and not yet answered with a final reply, or
@@ -32,10 +38,61 @@ func (s *Session) writeClient(r wire.Reply) {
 	s.writeClientLocked(r)
 }
 
-// writeClientLocked writes a reply to the client; s.cw is held.
+// writeClientLocked writes a reply to the client; s.cw is held. A client that takes nothing
+// of it within the write timeout (it stopped reading) ends the session.
 func (s *Session) writeClientLocked(r wire.Reply) {
-	if _, err := s.cio.Write(r.Bytes()); err != nil {
+	s.client.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+	_, err := s.cio.Write(r.Bytes())
+	// Cleared at once: a deadline left behind would fail a later TLS handshake or CCC.
+	s.client.SetWriteDeadline(time.Time{})
+	switch {
+	case err == nil:
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		s.log.Warn("the client takes no replies; closing the session", "write_timeout", s.cfg.WriteTimeout.String(), "reply", r.Code)
+		s.end()
+	default:
 		s.log.Debug("write to client", "err", err.Error())
+	}
+}
+
+// writeServer writes b, a command or Telnet signals, to the server leg. A server that takes
+// nothing of it within the write timeout ends the session.
+func (s *Session) writeServer(b []byte) error {
+	s.server.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+	_, err := s.sio.Write(b)
+	s.server.SetWriteDeadline(time.Time{})
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		s.log.Warn("the server takes no commands; closing the session", "write_timeout", s.cfg.WriteTimeout.String())
+		s.end()
+	}
+	return err
+}
+
+// end ends the session from any goroutine (both loops stop, Serve cleans up).
+func (s *Session) end() {
+	if s.cancel != nil {
+		s.cancel()
+	}
+}
+
+// waitRoom blocks the command loop while maxPending entries are owed replies, until the
+// server's replies make room or ctx ends; it reports whether there is room.
+func (s *Session) waitRoom(ctx context.Context) bool {
+	logged := false
+	for {
+		n := s.backlog()
+		if n < maxPending {
+			return true
+		}
+		if !logged {
+			s.log.Debug("client pipelines more commands than are answered; reading no more until the server catches up", "pending", n)
+			logged = true
+		}
+		select {
+		case <-s.room:
+		case <-ctx.Done():
+			return false
+		}
 	}
 }
 
@@ -93,7 +150,7 @@ func (s *Session) send(p pendingCmd, alone bool) (bool, error) {
 	if p.cmd.Verb == "ABOR" {
 		return true, s.sendAbort(p.cmd)
 	}
-	if _, err := s.sio.Write(p.cmd.Bytes()); err != nil {
+	if err := s.writeServer(p.cmd.Bytes()); err != nil {
 		return true, fmt.Errorf("ftp: write command: %w", err)
 	}
 	return true, nil
@@ -128,6 +185,10 @@ func (s *Session) complete(out *wire.Reply) {
 		s.pending = s.pending[1:]
 	}
 	s.qmu.Unlock()
+	select { // the command loop may be waiting for room in the queue
+	case s.room <- struct{}{}:
+	default:
+	}
 	for _, r := range locals {
 		s.writeClientLocked(r)
 	}

@@ -44,7 +44,7 @@ type Server struct {
 // Serve accepts on ln until ctx is cancelled (then it closes ln) or ln fails for good.
 // Sessions keep running; Wait waits for them.
 func (s *Server) Serve(ctx context.Context, ln *net.TCPListener) error {
-	return intercept.Serve(ctx, ln, func(conn *net.TCPConn) { s.start(ctx, conn) })
+	return intercept.Serve(ctx, ln, s.Log, func(conn *net.TCPConn) { s.start(ctx, conn) })
 }
 
 // Wait blocks until every session has ended.

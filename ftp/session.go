@@ -47,9 +47,10 @@ type Session struct {
 	sw      sync.Mutex // the server write lock: orders commands queued and written to the server
 	qmu     sync.Mutex // guards pending, hold, held and each transfer's wait
 	pending []pendingCmd
-	hold    bool       // the server leg is being upgraded to TLS: commands wait in held
-	held    [][]byte   // commands to send once the upgrade is done
-	pmu     sync.Mutex // serialises the policy session: both loops consult it
+	hold    bool          // the server leg is being upgraded to TLS: commands wait in held
+	held    [][]byte      // commands to send once the upgrade is done
+	room    chan struct{} // a reply was completed: the command loop may find room in pending
+	pmu     sync.Mutex    // serialises the policy session: both loops consult it
 
 	mu       sync.Mutex // guards the fields below
 	typ      string     // the representation type the server accepted (TYPE), for the records
@@ -87,6 +88,7 @@ func NewSession(id uint64, client *net.TCPConn, server netip.AddrPort, cfg Confi
 		client:     client,
 		cio:        client,
 		upgrade:    make(chan bool, 1),
+		room:       make(chan struct{}, 1),
 		clientAddr: ca,
 		serverAddr: server,
 		typ:        "A",
@@ -212,6 +214,9 @@ func (s *Session) idleExpired(cancel context.CancelFunc) {
 // commandLoop reads the client's commands and handles each one.
 func (s *Session) commandLoop(ctx context.Context) error {
 	for {
+		if !s.waitRoom(ctx) {
+			return nil
+		}
 		line, err := s.lr.ReadLine()
 		s.lastLine.Store(time.Now().UnixNano())
 		switch {
@@ -226,11 +231,6 @@ func (s *Session) commandLoop(ctx context.Context) error {
 			return nil
 		default:
 			return fmt.Errorf("ftp: read command: %w", err)
-		}
-		if backlog := s.backlog(); backlog >= maxPending {
-			s.log.Warn("client pipelines too many unanswered commands, closing session", "pending", backlog)
-			s.writeClient(wire.NewReply(wire.CodeUnavailable, "Too many commands waiting for replies, closing control connection."))
-			return fmt.Errorf("ftp: %d commands pending", backlog)
 		}
 		var cmd wire.Command // an empty line stays the empty command, which the policy may permit
 		if line != "" {

@@ -85,12 +85,12 @@ func (s *Session) startTransfer(cmd wire.Command, verb wire.Verb) error {
 func (s *Session) sendAbort(cmd wire.Command) error {
 	if s.sio != net.Conn(s.server) {
 		// Under TLS there is no urgent data: the Telnet signals go in band (RFC 4217).
-		if _, err := s.sio.Write(append([]byte{0xff, 0xf4, 0xff, 0xf2}, cmd.Bytes()...)); err != nil {
+		if err := s.writeServer(append([]byte{0xff, 0xf4, 0xff, 0xf2}, cmd.Bytes()...)); err != nil {
 			return fmt.Errorf("ftp: write abort: %w", err)
 		}
 		return nil
 	}
-	if _, err := s.server.Write([]byte{0xff, 0xf4, 0xff}); err != nil {
+	if err := s.writeServer([]byte{0xff, 0xf4, 0xff}); err != nil {
 		return fmt.Errorf("ftp: write abort: %w", err)
 	}
 	rc, err := s.server.SyscallConn()
@@ -107,7 +107,7 @@ func (s *Session) sendAbort(cmd wire.Command) error {
 	if serr != nil {
 		return fmt.Errorf("ftp: write abort: %w", serr)
 	}
-	if _, err := s.server.Write(cmd.Bytes()); err != nil {
+	if err := s.writeServer(cmd.Bytes()); err != nil {
 		return fmt.Errorf("ftp: write command: %w", err)
 	}
 	return nil

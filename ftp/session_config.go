@@ -24,6 +24,10 @@ type Config struct {
 	// Linger bounds how long a transfer's final reply is held back, after it arrived, until
 	// the transfer's data has passed through completely (default 30s).
 	Linger time.Duration
+	// WriteTimeout bounds writing one reply to the client or one command to the server: a peer
+	// that takes nothing for this long (a client that stopped reading its replies) ends the
+	// session (default 60s).
+	WriteTimeout time.Duration
 	// ReplyTimeout bounds the wait for a transfer's final reply after its data connection
 	// closed; then the session ends with 421 (default 60s).
 	ReplyTimeout time.Duration
@@ -69,6 +73,9 @@ func (c Config) WithDefaults() Config {
 		c.GreetingTimeout = 30 * time.Second
 	}
 	c.DataMode = policy.DataPolicy{Mode: c.DataMode}.WithDefaults().Mode
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = 60 * time.Second
+	}
 	if c.ReplyTimeout == 0 {
 		c.ReplyTimeout = 60 * time.Second
 	}

@@ -94,6 +94,7 @@ type harness struct {
 	dataLn *net.TCPListener // stands in for the transparent data listener
 	data2  *net.TCPListener // a second port of it, for channels whose two legs both listen
 	client net.Conn
+	sess   *Session
 	r      *bufio.Reader
 	done   chan error
 }
@@ -143,6 +144,7 @@ func newHarnessFull(t *testing.T, timeout time.Duration, cfg Config, pol PolicyS
 	var accepted *net.TCPConn
 	hs.client, accepted = controlPair(t)
 	sess := NewSession(7, accepted, hs.srv.Addr, cfg, hs.dialer, hs.reg, pol, log)
+	hs.sess = sess
 	go func() { hs.done <- sess.Serve(ctx) }()
 	hs.r = bufio.NewReader(hs.client)
 	if got := hs.readReply(); !strings.HasPrefix(got, "220 ") {

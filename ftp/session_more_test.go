@@ -7,7 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -106,21 +109,96 @@ func TestServerRefusesTheGatewayItself(t *testing.T) {
 	}
 }
 
+// TestSessionBoundsPipelining: a client that pipelines far more commands than the server has
+// answered is read no further while maxPending are owed (memory stays bounded); once the
+// server answers, every reply reaches the client in command order and the session goes on.
 func TestSessionBoundsPipelining(t *testing.T) {
-	hs := newHarness(t, 30*time.Second, func(c *ftptest.Conn, line string) {}) // never answers
-	// Refusals queue up behind the unanswered NOOP until the bound ends the session.
+	release := make(chan struct{})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(free)
+	first := true
+	hs := newHarness(t, 30*time.Second, func(c *ftptest.Conn, line string) {
+		if first { // the first NOOP is answered only when the test says so
+			first = false
+			<-release
+		}
+		c.Reply("200 NOOP ok.")
+	})
+	// Refusals (a PORT to a third host) queue up behind the unanswered NOOP.
+	const extra = 300
 	var b strings.Builder
 	b.WriteString("NOOP\r\n")
-	for i := 0; i < maxPending+10; i++ {
+	for i := 0; i < maxPending+extra; i++ {
 		b.WriteString("PORT 198,51,100,9,4,1\r\n")
 	}
+	b.WriteString("NOOP\r\n")
 	go hs.client.Write([]byte(b.String()))
-	hs.client.SetReadDeadline(time.Now().Add(5 * time.Second))
-	got, _ := io.ReadAll(hs.client)
-	if !strings.HasPrefix(string(got), "421 ") {
-		t.Fatalf("client got %q, want 421", got)
+	hs.waitRecord("client pipelines more commands than are answered; reading no more until the server catches up")
+	if n := hs.sess.backlog(); n != maxPending {
+		t.Fatalf("%d entries owed while the client was held back, want %d", n, maxPending)
 	}
-	hs.waitEnd()
+	free()
+	if got := hs.readReply(); !strings.HasPrefix(got, "200 ") {
+		t.Fatalf("first reply %q, want the NOOP's 200", got)
+	}
+	for i := 0; i < maxPending+extra; i++ {
+		if got := hs.readReply(); !strings.HasPrefix(got, "501 ") {
+			t.Fatalf("reply %d: %q, want 501", i+1, got)
+		}
+	}
+	if got := hs.readReply(); !strings.HasPrefix(got, "200 ") {
+		t.Fatalf("last reply %q, want the second NOOP's 200", got)
+	}
+	if got := hs.cmd("NOOP"); !strings.HasPrefix(got, "200 ") {
+		t.Fatalf("the session did not go on: %q", got)
+	}
+}
+
+// TestSessionSlowReader: a client that stops reading while the server sends large replies
+// (STAT of a big directory) holds at most one reply in ftpgate's memory, and the session ends
+// with a log line after the write timeout instead of hanging forever.
+func TestSessionSlowReader(t *testing.T) {
+	// 900 lines of 2000 bytes: just under the default reply bounds, 1.8 MB a reply.
+	line := strings.Repeat("x", 2000)
+	stat := make([]string, 0, 901)
+	for i := 0; i < 900; i++ {
+		stat = append(stat, "213-"+line)
+	}
+	stat = append(stat, "213 End of status.")
+	var sent atomic.Int64
+	hs := newHarnessWith(t, 30*time.Second, Config{Spoof: true, WriteTimeout: 2 * time.Second}, func(c *ftptest.Conn, l string) {
+		c.Reply(stat...)
+		sent.Add(1)
+	})
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	// 50 STATs ask for 90 MB of replies; the client reads none of them.
+	hs.send(strings.TrimSuffix(strings.Repeat("STAT /\r\n", 50), "\r\n"))
+	// The peak live heap while the session is stuck, sampled until it ends (at most 100
+	// samples); collected first, so garbage the GC has not yet reclaimed does not count.
+	var peak uint64
+	for i := 0; i < 100; i++ {
+		var m runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m)
+		peak = max(peak, m.HeapInuse)
+		select {
+		case <-hs.done:
+			i = 100
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	hs.waitRecord("the client takes no replies; closing the session")
+	if n := sent.Load(); n >= 50 {
+		t.Errorf("the server could send all %d replies to a client that reads nothing", n)
+	}
+	// One reply (1.8 MB) plus buffers; 90 MB would show if replies were queued in memory.
+	if grew := int64(peak) - int64(before.HeapInuse); grew > 8<<20 {
+		t.Errorf("heap grew by %d MiB while the client read nothing", grew>>20)
+	}
+	t.Logf("server sent %d of 50 replies; heap in use %d KiB before, at most %d KiB while stuck", sent.Load(), before.HeapInuse>>10, peak>>10)
 }
 
 // TestSessionGreetingTimeout: a server that accepts and never greets gets the client a 421

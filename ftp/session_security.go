@@ -211,7 +211,7 @@ func (s *Session) requireServerTLS(ctx context.Context) {
 		return s.serverTLSUp(ctx, r)
 	}})
 	s.qmu.Unlock()
-	s.sio.Write(wire.Command{Verb: "AUTH", Arg: "TLS"}.Bytes())
+	s.writeServer(wire.Command{Verb: "AUTH", Arg: "TLS"}.Bytes())
 }
 
 // serverTLSUp handles the server's answer to the AUTH TLS of requireServerTLS: the server leg
@@ -248,10 +248,10 @@ func (s *Session) serverTLSUp(ctx context.Context, r wire.Reply) *wire.Reply {
 	s.hold, s.held = false, nil
 	s.qmu.Unlock()
 	for _, p := range internal {
-		s.sio.Write(p.cmd.Bytes())
+		s.writeServer(p.cmd.Bytes())
 	}
 	for _, b := range held {
-		s.sio.Write(b)
+		s.writeServer(b)
 	}
 	return nil
 }

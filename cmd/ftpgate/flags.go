@@ -115,6 +115,7 @@ func defineFlags(fs *flag.FlagSet, o *options) *rawFlags {
 	fs.IntVar(&o.limits.MaxSessions, "max-sessions", 0, "sessions at once in total; over it a client gets 421 (0: sized to the open-file limit)")
 	fs.IntVar(&o.limits.MaxPerClient, "max-sessions-per-client", 100, "sessions at once from one client address; over it the client gets 421 (0: no limit)")
 	fs.DurationVar(&o.ftp.GreetingTimeout, "greeting-timeout", 30*time.Second, "a server that sends no greeting this long after accepting: the client gets 421")
+	fs.DurationVar(&o.ftp.WriteTimeout, "write-timeout", 60*time.Second, "a client that takes no reply (or a server no command) for this long: the session ends")
 	fs.DurationVar(&o.ftp.ReplyTimeout, "reply-timeout", 60*time.Second, "after a transfer's data connection closed, wait this long for the final reply, then end the session")
 	fs.IntVar(&o.ftp.MaxLine, "max-line", 2048, "maximum length of a command or reply line")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
@@ -139,7 +140,7 @@ func (r *rawFlags) checkListeners() error {
 }
 
 // checkLimits checks the route table, the expectation timeout, the data port range, the
-// line length limit and the greeting timeout.
+// line length limit and the greeting and write timeouts.
 func (r *rawFlags) checkLimits(o *options) error {
 	switch {
 	case o.routeTable <= 0 || o.routeTable >= 253:
@@ -152,6 +153,8 @@ func (r *rawFlags) checkLimits(o *options) error {
 		return fmt.Errorf("-max-line must be at least 512 (RFC 959)")
 	case o.ftp.GreetingTimeout < time.Second:
 		return fmt.Errorf("-greeting-timeout must be at least 1s")
+	case o.ftp.WriteTimeout < time.Second:
+		return fmt.Errorf("-write-timeout must be at least 1s")
 	case o.limits.MaxSessions < 0 || o.limits.MaxPerClient < 0:
 		return fmt.Errorf("-max-sessions and -max-sessions-per-client must not be negative")
 	case o.statsInterval < 0:

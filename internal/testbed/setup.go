@@ -87,6 +87,9 @@ func (tp *Topology) setup(ctx context.Context) error {
 			"link set " + ifServer + " up",
 			addrCmd(tp.ServerV4, 24, ifServer),
 			addrCmd(tp.ServerV6, 64, ifServer),
+			// Secondary (v4) and deprecated (v6): sources only when bound.
+			addrCmd(tp.OtherServerV4, 24, ifServer),
+			addrCmd(tp.OtherServerV6, 64, ifServer) + " preferred_lft 0",
 			"route add default via " + tp.GWServerV4.String() + " dev " + ifServer,
 			"route add default via " + tp.GWServerV6.String() + " dev " + ifServer,
 		},

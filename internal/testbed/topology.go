@@ -35,10 +35,11 @@ type Topology struct {
 
 	// IPv4 addresses: the client, the client's second address ("another
 	// host" for negative tests), gw's address toward the client and toward the
-	// server, and the server.
-	ClientV4, OtherV4, GWClientV4, GWServerV4, ServerV4 netip.Addr
+	// server, the server, and the server's second address ("another host" on
+	// the server side, never chosen as a source unless bound explicitly).
+	ClientV4, OtherV4, GWClientV4, GWServerV4, ServerV4, OtherServerV4 netip.Addr
 	// IPv6 addresses, same roles as the IPv4 ones.
-	ClientV6, OtherV6, GWClientV6, GWServerV6, ServerV6 netip.Addr
+	ClientV6, OtherV6, GWClientV6, GWServerV6, ServerV6, OtherServerV6 netip.Addr
 
 	// Dir is the per-run directory for configs, files and logs.
 	Dir string
@@ -57,11 +58,13 @@ var (
 	gwClientV4 = netip.MustParseAddr("198.51.100.1")
 	gwServerV4 = netip.MustParseAddr("203.0.113.1")
 	serverV4   = netip.MustParseAddr("203.0.113.2")
+	otherSrvV4 = netip.MustParseAddr("203.0.113.3")
 	clientV6   = netip.MustParseAddr("2001:db8:1::2")
 	otherV6    = netip.MustParseAddr("2001:db8:1::3")
 	gwClientV6 = netip.MustParseAddr("2001:db8:1::1")
 	gwServerV6 = netip.MustParseAddr("2001:db8:2::1")
 	serverV6   = netip.MustParseAddr("2001:db8:2::2")
+	otherSrvV6 = netip.MustParseAddr("2001:db8:2::3")
 )
 
 // New builds a topology for a test and registers its removal with
@@ -132,8 +135,8 @@ func build(ctx context.Context, dir string, opts Options) (_ *Topology, err erro
 	base := "ftpg" + hex.EncodeToString(suffix[:])
 	tp := &Topology{
 		Client: base + "c", GW: base + "g", Server: base + "s",
-		ClientV4: clientV4, OtherV4: otherV4, GWClientV4: gwClientV4, GWServerV4: gwServerV4, ServerV4: serverV4,
-		ClientV6: clientV6, OtherV6: otherV6, GWClientV6: gwClientV6, GWServerV6: gwServerV6, ServerV6: serverV6,
+		ClientV4: clientV4, OtherV4: otherV4, GWClientV4: gwClientV4, GWServerV4: gwServerV4, ServerV4: serverV4, OtherServerV4: otherSrvV4,
+		ClientV6: clientV6, OtherV6: otherV6, GWClientV6: gwClientV6, GWServerV6: gwServerV6, ServerV6: serverV6, OtherServerV6: otherSrvV6,
 		Dir:  dir,
 		opts: opts,
 	}

@@ -3,6 +3,7 @@
 
 usage: ftpcheck.py SERVER USER PASS bounce
        ftpcheck.py SERVER USER PASS intruder OTHER_ADDR FILE
+       ftpcheck.py SERVER USER PASS activetheft PORT|EPRT FILE   (waits for a line on stdin before RETR)
        ftpcheck.py SERVER USER PASS hold SECONDS
        ftpcheck.py SERVER USER PASS family
        ftpcheck.py SERVER USER PASS session SOURCE_ADDR COMMAND...
@@ -103,6 +104,43 @@ def main():
             n += len(b)
         d.close()
         say(step="client", bytes=n, reply=ftp.voidresp())
+    elif what == "activetheft":
+        # Active mode by hand; between the PORT/EPRT and the RETR the test lets a host on the
+        # server side try the port the server was told. The real transfer must still work.
+        mode, name = sys.argv[5], sys.argv[6]
+        ftp.voidcmd("TYPE I")
+        local = ftp.sock.getsockname()[0]
+        ls = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_STREAM)
+        ls.bind((local, 0))
+        ls.listen(4)
+        ls.settimeout(10)
+        port = ls.getsockname()[1]
+        if mode == "EPRT":
+            line = "EPRT |%d|%s|%d|" % (2 if v6 else 1, local, port)
+        else:
+            line = "PORT %s,%d,%d" % (local.replace(".", ","), port >> 8, port & 255)
+        say(step="active", reply=cmd(ftp, line))
+        sys.stdin.readline()
+        ftp.putcmd("RETR " + name)
+        n, conns = 0, 0
+        conn, peer = ls.accept()
+        conns += 1
+        while True:
+            b = conn.recv(1 << 16)
+            if not b:
+                break
+            n += len(b)
+        conn.close()
+        final = ftp.getresp()
+        if final.startswith("1"):  # the 150 before it
+            final = ftp.getresp()
+        ls.settimeout(0.2)
+        try:
+            ls.accept()
+            conns += 1
+        except OSError:
+            pass
+        say(step="client", reply=final, bytes=n, connections=conns, peer=peer[0])
     elif what == "family":
         for c in ["PASV", "PORT 198,51,100,2,100,100", "EPSV 1", "EPRT |1|198.51.100.2|30000|"]:
             say(step=c.split()[0] + ("" if c.startswith(("PASV", "PORT")) else "-other"), reply=cmd(ftp, c))

@@ -100,8 +100,9 @@ def main():
     step("stru-r", [b"STRU R\r\n"])
     step("empty", [b"\r\n"])
     step("unknown", [b"XYZZY plugh\r\n"])
-    # Floods: pipelined commands beyond the bound get a 421 and a close, never a stall.
-    step("flood", [b"NOOP\r\n" * 2000], replies=2001)
+    # A flood: 5000 pipelined commands, far beyond the 256 ftpgate lets wait for replies.
+    # ftpgate reads no further while 256 are owed, so every one is answered, in order.
+    step("flood", [b"NOOP\r\n" * 5000 + b"QUIT\r\n"], replies=5001)
 
 
 main()
