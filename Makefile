@@ -1,6 +1,7 @@
 # ftpgate — build, test and try the transparent FTP gateway.
 # `make test` and `make demo` need root for the namespace tests; `make deps` installs the
-# Debian packages they use (vsftpd, lftp, curl, nftables, iproute2, openssl).
+# Debian packages they use (vsftpd, lftp, curl, wget, tnftp, pyftpdlib, nftables, iproute2,
+# openssl; pure-ftpd and proftpd unpacked aside).
 
 GO        ?= go
 BIN       := bin/ftpgate
@@ -11,7 +12,7 @@ PKGS      := ./...
 # on this 2-core machine, where their real servers and clients would compete for the CPU.
 TESTFLAGS ?= -count=1 -timeout 25m -p 1
 FUZZTIME  ?= 10s
-DEB_PKGS  := vsftpd lftp curl wget tnftp nftables iproute2 openssl python3 ca-certificates
+DEB_PKGS  := vsftpd lftp curl wget tnftp nftables iproute2 openssl python3 python3-pyftpdlib ca-certificates
 
 .PHONY: all build test test-race unit demo bench soak fuzz-short lint deps clean
 
@@ -32,8 +33,10 @@ TESTBED_LIBS  := libsodium23 libcap2 libcrypt1 libpam0g libpam-modules libssl3 l
 deps:
 	@missing=""; \
 	for c in vsftpd:/usr/sbin/vsftpd lftp:/usr/bin/lftp curl:/usr/bin/curl wget:/usr/bin/wget tnftp:/usr/bin/tnftp nftables:/usr/sbin/nft \
-	         iproute2:/usr/sbin/ip openssl:/usr/bin/openssl; do \
-		p=$${c%%:*}; f=$${c#*:}; [ -x "$$f" ] || missing="$$missing $$p"; \
+	         iproute2:/usr/sbin/ip openssl:/usr/bin/openssl \
+	         python3-pyftpdlib:/usr/lib/python3/dist-packages/pyftpdlib/__init__.py; do \
+		p=$${c%%:*}; f=$${c#*:}; \
+		case "$$f" in *.py) [ -r "$$f" ];; *) [ -x "$$f" ];; esac || missing="$$missing $$p"; \
 	done; \
 	for p in $(TESTBED_LIBS); do \
 		dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \

@@ -32,7 +32,7 @@ const vsftpdReadyTimeout = 10 * time.Second
 // FTPServer describes the FTP server processes started by StartVsftpd,
 // StartPureFTPd or StartProFTPd.
 type FTPServer struct {
-	// Name is "vsftpd", "pure-ftpd" or "proftpd".
+	// Name is "vsftpd", "pure-ftpd", "proftpd" or "pyftpdlib".
 	Name string
 	// Root is the FTP user's home directory (writable by the user; the
 	// login directory, not a chroot).
@@ -46,7 +46,7 @@ type FTPServer struct {
 	// the server's mount namespace.
 	UID int
 	// Procs are the server processes: IPv4 listener first, then IPv6
-	// (proftpd: one process serving both).
+	// (proftpd and pyftpdlib: one process serving both).
 	Procs []*Proc
 }
 
@@ -77,7 +77,8 @@ func (tp *Topology) StartVsftpd(ctx context.Context) (*FTPServer, error) {
 }
 
 // StartVsftpdWith is StartVsftpd with options. Only one FTP server (vsftpd,
-// pure-ftpd or proftpd) can run in a topology at a time: all use port 21.
+// pure-ftpd, proftpd or pyftpdlib) can run in a topology at a time: all use
+// port 21.
 func (tp *Topology) StartVsftpdWith(ctx context.Context, o VsftpdOptions) (*FTPServer, error) {
 	if err := o.check(); err != nil {
 		return nil, err
