@@ -1,6 +1,7 @@
 // Command ftpgate is the transparent FTP gateway: `ftpgate run` serves, `ftpgate rules` prints
 // the nftables table it would install, `ftpgate check` validates a configuration, `ftpgate
-// policy test` replays a transcript through a policy, `ftpgate version` prints its version.
+// reload` checks it and signals a running ftpgate, `ftpgate policy test` replays a transcript
+// through a policy, `ftpgate version` prints its version.
 package main
 
 import (
@@ -53,6 +54,8 @@ func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, hup <
 		return cmdRules(args[1:], stdout, stderr)
 	case "check":
 		return cmdCheck(args[1:], stdout, stderr)
+	case "reload":
+		return cmdReload(args[1:], stdout, stderr)
 	case "policy":
 		return cmdPolicy(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
@@ -75,6 +78,7 @@ commands:
   run       run the gateway (needs CAP_NET_ADMIN; installs its nftables table and routing)
   rules     print the nftables table and policy routing that run installs
   check     validate a configuration file and print the effective policy per service
+  reload    reload -pid PID [run flags]: check the configuration, then make ftpgate reload it
   policy    policy test -c FILE TRANSCRIPT: replay a transcript through a policy
   version   print the version
 

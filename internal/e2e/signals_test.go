@@ -1,12 +1,18 @@
 package e2e
 
 import (
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ftpgate/ftpgate/internal/scenario"
+	"github.com/ftpgate/ftpgate/internal/testbed"
 )
 
 // TestSIGHUPAtStart: a SIGHUP that comes while the gateway is still starting (after the
@@ -66,5 +72,70 @@ func TestSIGHUPAtStart(t *testing.T) {
 	}
 	if !strings.Contains(gw.LogText(), `"msg":"ftpgate stopped"`) {
 		t.Errorf("no clean stop:\n%s", tail(gw.LogText(), 10))
+	}
+}
+
+// TestReloadCommand: `ftpgate reload -pid PID [run flags]`, which the unit's ExecReload runs,
+// fails with the reason and leaves the daemon alone when the file is broken or gone, and
+// makes the daemon reload when it loads: `systemctl reload` sees what happened.
+func TestReloadCommand(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "ftpgate.yaml")
+	good := "version: 1\nservices:\n  - name: office\n    policy: readonly\n"
+	if err := os.WriteFile(cfg, []byte(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := newBed(t, map[string]int64{"small.bin": small}, "-c", cfg)
+	pid := strconv.Itoa(gatewayPID(t, b.gw.Proc))
+	ctx := b.ctx(t)
+	reload := func() (string, error) {
+		// The same flags the gateway runs with, as ExecReload passes $FTPGATE_ARGS.
+		out, err := exec.CommandContext(ctx, gatewayBin, "reload", "-pid", pid, "--log-level", "debug", "-c", cfg).CombinedOutput()
+		return string(out), err
+	}
+	records := func() int {
+		return len(b.gw.Logs("configuration reloaded")) + len(grepLines(b.gw.LogText(), "configuration reload failed"))
+	}
+
+	for _, c := range []struct{ name, content, want string }{
+		{"broken", "version: 1\nservcies: []\n", "servcies"},
+		{"gone", "", "no such file"},
+	} {
+		if c.content == "" {
+			os.Remove(cfg)
+		} else if err := os.WriteFile(cfg, []byte(c.content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		before := records()
+		out, err := reload()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 || !strings.Contains(out, c.want) || !strings.Contains(out, "keeps its running configuration") {
+			t.Errorf("reload of a %s file: %v\n%s\nwant exit status 1 naming %q", c.name, err, out, c.want)
+		}
+		time.Sleep(300 * time.Millisecond) // a SIGHUP, had one been sent, would show by now
+		if n := records(); n != before {
+			t.Errorf("reload of a %s file reached the daemon:\n%s", c.name, tail(b.gw.LogText(), 5))
+		}
+	}
+
+	if err := os.WriteFile(cfg, []byte(strings.Replace(good, "readonly", "readwrite", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := len(b.gw.Logs("configuration reloaded"))
+	if out, err := reload(); err != nil || !strings.Contains(out, "sent SIGHUP") {
+		t.Fatalf("reload of a good file: %v\n%s", err, out)
+	}
+	for i := 0; i < 200 && len(b.gw.Logs("configuration reloaded")) == before; i++ { // at most 10 s
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(b.gw.Logs("configuration reloaded")) == before {
+		t.Fatalf("the daemon did not reload:\n%s", tail(b.gw.LogText(), 5))
+	}
+	// readwrite applies now: an upload works.
+	up := filepath.Join(b.tp.Dir, "up.bin")
+	if _, err := testbed.MakeFile(up, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if tr, err := scenario.Curl(ctx, b.tp, scenario.EPSV, "-T", up, scenario.URL(b.srv, b.tp.ServerV4, "up.bin")); err != nil {
+		t.Fatalf("upload after reloading readwrite: %v\n%s", err, tail(tr, 20))
 	}
 }
