@@ -310,3 +310,37 @@ func TestSessionUnsolicitedPassiveReply(t *testing.T) {
 		t.Errorf("an unsolicited passive reply installed %q", els)
 	}
 }
+
+// TestSessionHostileServerReplies: a server that answers with more lines than a reply may
+// have, or with one endless line, gets the client a 421 and ends the session; ftpgate reads
+// no more of it than its bounds (MaxLine × MaxReplyLines) allow.
+func TestSessionHostileServerReplies(t *testing.T) {
+	for name, reply := range map[string]func(c *ftptest.Conn){
+		"too many lines": func(c *ftptest.Conn) {
+			for i := 0; i < 100000; i++ { // 100000 lines, 100 times the bound
+				if _, err := io.WriteString(c.Conn, "213-line\r\n"); err != nil {
+					return
+				}
+			}
+		},
+		"endless line": func(c *ftptest.Conn) {
+			chunk := []byte("213-" + strings.Repeat("x", 65536))
+			for i := 0; i < 1600; i++ { // 100 MiB without a line end
+				if _, err := c.Conn.Write(chunk); err != nil {
+					return
+				}
+			}
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			hs := newHarness(t, 30*time.Second, func(c *ftptest.Conn, line string) { reply(c) })
+			if got := hs.cmd("STAT /"); !strings.HasPrefix(got, "421 ") {
+				t.Fatalf("client got %q, want 421", got)
+			}
+			hs.waitEnd()
+			if len(hs.logs.records("invalid reply from server, closing session")) != 1 {
+				t.Errorf("no log line for the invalid reply:\n%s", hs.logs.b.String())
+			}
+		})
+	}
+}

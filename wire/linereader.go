@@ -68,6 +68,10 @@ type LineReader struct {
 	state   int    // Telnet decoder state
 	cr      bool   // a CR is pending
 	lineErr error  // first error of the current line; the line is being discarded
+	// stopEarly returns a line's error at once instead of reading to the line's end: for a
+	// stream (the server's replies) that is closed after any framing error anyway, so that
+	// an endless line is not read for ever.
+	stopEarly bool
 }
 
 // NewLineReader returns a LineReader that reads lines of at most max bytes (CRLF excluded)
@@ -120,7 +124,7 @@ func (lr *LineReader) ReadLine() (string, error) {
 		} else {
 			done = lr.decode(b)
 		}
-		if done {
+		if done || lr.lineErr != nil && lr.stopEarly {
 			line, lineErr := string(lr.buf), lr.lineErr
 			lr.reset()
 			if lineErr != nil {

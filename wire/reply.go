@@ -112,12 +112,16 @@ type ReplyReader struct {
 
 // NewReplyReader returns a ReplyReader reading from r, with lines of at most maxLine bytes
 // and replies of at most maxLines lines. Bounds below 1 mean [DefaultMaxLine] and
-// [DefaultMaxReplyLines].
+// [DefaultMaxReplyLines]. Unlike a bare [LineReader], it returns a line's framing error
+// (too long, NUL, bare CR) as soon as it is seen, without reading on to the line's end: an
+// endless line from a hostile server is not read for ever.
 func NewReplyReader(r io.Reader, maxLine, maxLines int) *ReplyReader {
 	if maxLines < 1 {
 		maxLines = DefaultMaxReplyLines
 	}
-	return &ReplyReader{lr: NewLineReader(r, maxLine), maxLines: maxLines}
+	lr := NewLineReader(r, maxLine)
+	lr.stopEarly = true // a framing error ends the session: no need to read to the line's end
+	return &ReplyReader{lr: lr, maxLines: maxLines}
 }
 
 // Buffered reports how many bytes are buffered but not yet returned, as

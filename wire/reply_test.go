@@ -143,3 +143,27 @@ func TestReplyPreliminaryAndBytes(t *testing.T) {
 		t.Errorf("Bytes() = %q, want %q", got, want)
 	}
 }
+
+// endless yields "213-" and then x for ever.
+type endless struct{ started bool }
+
+func (e *endless) Read(p []byte) (int, error) {
+	n := 0
+	if !e.started {
+		n = copy(p, "213-")
+		e.started = true
+	}
+	for i := n; i < len(p); i++ {
+		p[i] = 'x'
+	}
+	return len(p), nil
+}
+
+// TestReplyReaderEndlessLine: an endless reply line fails once the line bound is passed; it
+// is not read for ever.
+func TestReplyReaderEndlessLine(t *testing.T) {
+	rr := NewReplyReader(&endless{}, 512, 10)
+	if _, err := rr.ReadReply(); !errors.Is(err, ErrLineTooLong) {
+		t.Fatalf("ReadReply of an endless line: %v, want ErrLineTooLong", err)
+	}
+}
