@@ -21,8 +21,8 @@ var ErrAborted = errors.New("datachan: transfer aborted")
 // leg, and why it failed.
 type Result struct {
 	ToClient, ToServer int64
-	// TLS describes each leg's TLS, "" for a plain leg (indexed by Side).
-	TLS [2]string
+	// TLS describes each leg's TLS, the zero TLSInfo for a plain leg (indexed by Side).
+	TLS [2]TLSInfo
 	// Err is the first failure of the channel (nil when it carried its data cleanly).
 	Err error
 	// Arrived: some data connection came or was made.
@@ -144,7 +144,7 @@ func (ch *Channel) dial(sd Side) {
 func (ch *Channel) take(sd Side, raw *net.TCPConn) (net.Conn, bool) {
 	var (
 		c    net.Conn = raw
-		desc string
+		desc TLSInfo
 	)
 	if ch.legs[sd].TLS {
 		var err error

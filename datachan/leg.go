@@ -69,13 +69,21 @@ type PortAllocator interface {
 	Release(port uint16)
 }
 
+// TLSInfo is what a transfer record says of one leg's TLS.
+type TLSInfo struct {
+	// Desc is the version and cipher ("TLS1.3 TLS_AES_128_GCM_SHA256"), "" for a plain leg.
+	Desc string
+	// Resumed: the data connection's TLS session resumed the control connection's.
+	Resumed bool
+}
+
 // Peer is what a channel needs from the session that owns it: the one way a channel talks
 // back up.
 type Peer interface {
 	// Secure wraps a new connection of a protected leg in TLS: toward the client ftpgate is
 	// the TLS server, toward the server the TLS client. It returns the connection to relay
-	// and a description of its TLS ("TLS1.3 TLS_AES_128_GCM_SHA256") for the record.
-	Secure(ctx context.Context, side Side, c *net.TCPConn) (net.Conn, string, error)
+	// and what the record says of its TLS. An error closes the channel and is its Result's.
+	Secure(ctx context.Context, side Side, c *net.TCPConn) (net.Conn, TLSInfo, error)
 	// Relayed tells the session that the channel's bytes have all moved (its Result is
 	// final): from here it bounds the wait for the transfer's final reply.
 	Relayed(ch *Channel)

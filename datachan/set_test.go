@@ -24,8 +24,8 @@ type testPeer struct {
 
 func newTestPeer() *testPeer { return &testPeer{done: make(chan struct{}, 4)} }
 
-func (p *testPeer) Secure(_ context.Context, _ Side, c *net.TCPConn) (net.Conn, string, error) {
-	return c, "plain-for-test", nil
+func (p *testPeer) Secure(_ context.Context, _ Side, c *net.TCPConn) (net.Conn, TLSInfo, error) {
+	return c, TLSInfo{Desc: "plain-for-test", Resumed: true}, nil
 }
 
 func (p *testPeer) Relayed(ch *Channel) {
@@ -179,7 +179,7 @@ func testChannel(t *testing.T, wrongWay bool) {
 		t.Fatal("Done(Download) never closed")
 	}
 	res := ch.Result()
-	if !res.Arrived || res.TLS[ServerLeg] != "plain-for-test" || res.TLS[ClientLeg] != "" {
+	if !res.Arrived || res.TLS[ServerLeg] != (TLSInfo{Desc: "plain-for-test", Resumed: true}) || res.TLS[ClientLeg] != (TLSInfo{}) {
 		t.Errorf("result %+v: want arrived, the server leg secured by the peer", res)
 	}
 	if wrongWay {

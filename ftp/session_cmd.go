@@ -13,7 +13,7 @@ import (
 // handleCommand decides what happens to one client command. An error ends the session.
 func (s *Session) handleCommand(ctx context.Context, cmd wire.Command) error {
 	verb, _ := wire.Lookup(cmd.Verb)
-	if !s.securityGate(verb) {
+	if !s.securityGate(verb) || !s.protGate(verb) {
 		return nil
 	}
 	if r, why, ok := s.checkDataCommand(cmd); !ok {
@@ -71,6 +71,13 @@ func (s *Session) checkCommand(cmd wire.Command) bool {
 // connect the legs that connect.
 func (s *Session) startTransfer(cmd wire.Command, verb wire.Verb) error {
 	x := s.beginTransfer(cmd, verb)
+	if ref, refused := dataRefusal(x); refused {
+		// The data connection's TLS was refused before the command came (clients handshake
+		// right after connecting): the server is not asked to wait for a connection that
+		// will never come.
+		s.refuse("transfer on a refused data connection", ref, "command", cmd.Verb)
+		return nil
+	}
 	if err := s.forward(cmd, x); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package ftp
 
 import (
 	"context"
+	"strconv"
 	"strings"
 
 	"github.com/ftpgate/ftpgate/wire"
@@ -90,14 +91,26 @@ func (s *Session) filterFeatures(r wire.Reply) wire.Reply {
 		return r
 	}
 	body := make([]string, 0, len(r.Lines)-2)
+	serverTLS := false
 	for _, l := range r.Lines[1 : len(r.Lines)-1] {
+		f := strings.ToUpper(strings.TrimSpace(l))
+		serverTLS = serverTLS || f == "AUTH" || strings.HasPrefix(f, "AUTH ")
 		if !unsupported(l) {
 			body = append(body, l)
 		}
 	}
-	if s.cfg.TLS.clientOK() {
-		// ftpgate itself speaks TLS toward the client, whatever the server offers.
-		body = append(body, " AUTH TLS", " PBSZ", " PROT")
+	last := r.Lines[len(r.Lines)-1]
+	if t := s.cfg.TLS; t.clientOK() {
+		// ftpgate speaks TLS toward the client itself. It offers it when the server leg can
+		// follow (the server offers TLS, or policy requires it of the server), or when the
+		// policy lets the client's TLS end at ftpgate (bridge, refused) — and then says so.
+		switch {
+		case t.Server == policy.TLSRequired || serverTLS && t.Server != policy.TLSRefused:
+			body = append(body, " AUTH TLS", " PBSZ", " PROT")
+		case t.Server == policy.TLSBridge || t.Server == policy.TLSRefused:
+			body = append(body, " AUTH TLS", " PBSZ", " PROT")
+			last = strconv.Itoa(r.Code) + " End (ftpgate: TLS toward the client only; the server leg is plain)"
+		}
 	}
 	s.pmu.Lock()
 	body = s.pol.FilterFeatures(body)
@@ -105,7 +118,7 @@ func (s *Session) filterFeatures(r wire.Reply) wire.Reply {
 	lines := make([]string, 0, len(body)+2)
 	lines = append(lines, r.Lines[0])
 	lines = append(lines, body...)
-	lines = append(lines, r.Lines[len(r.Lines)-1])
+	lines = append(lines, last)
 	return wire.Reply{Code: r.Code, Lines: lines}
 }
 

@@ -34,7 +34,9 @@ func (s *Session) handleReply(ctx context.Context, r wire.Reply) bool {
 		return abort
 	}
 	if head.xfer != nil {
-		s.finishTransfer(head.xfer, r.Code)
+		if ref, refused := s.finishTransfer(head.xfer, r.Code); refused {
+			out, asIs = ref, false // ftpgate refused the data connection's TLS
+		}
 	}
 	outp := &out
 	if asIs {

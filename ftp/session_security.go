@@ -50,26 +50,7 @@ func (s *Session) handleSecurity(ctx context.Context, cmd wire.Command) error {
 			s.refuse("PROT without TLS", wire.NewReply(wire.CodeBadSequence, "No security mechanism in use."))
 			return nil
 		}
-		level := strings.ToUpper(strings.TrimSpace(cmd.Arg))
-		if level != "C" && level != "P" {
-			s.refuse("PROT level not supported", wire.NewReply(wire.CodeProtNotSupported, "Only PROT C and PROT P are supported."), "arg", cmd.Arg)
-			return nil
-		}
-		s.mu.Lock()
-		s.tls.clientProt = level == "P"
-		s.mu.Unlock()
-		if !serverTLS {
-			s.reply(wire.NewReply(wire.CodeOK, "Protection level set to "+level+"."))
-			return nil
-		}
-		return s.forwardHook(wire.Command{Verb: "PROT", Arg: level}, func(r wire.Reply) *wire.Reply {
-			if wire.Positive(r.Code) {
-				s.mu.Lock()
-				s.tls.serverProt = level == "P"
-				s.mu.Unlock()
-			}
-			return &r
-		})
+		return s.handleProt(cmd, serverTLS)
 	case "CCC":
 		switch {
 		case !s.cfg.TLS.AllowCCC:
@@ -113,26 +94,16 @@ func (s *Session) handleAuth(ctx context.Context, cmd wire.Command) error {
 		s.refuse("AUTH behind unanswered commands", wire.NewReply(wire.CodeBadSequence, "Send AUTH when all replies have arrived."))
 		return nil
 	}
-	clientTLS, serverTLS = s.tlsLegs()
-	if serverTLS || t.Server == policy.TLSRefused {
+	if _, serverTLS = s.tlsLegs(); serverTLS {
 		s.writeClient(wire.NewReply(wire.CodeAuthOK, "AUTH TLS successful."))
 		return s.upgradeClient(ctx)
 	}
+	if t.Server == policy.TLSRefused {
+		s.bridge("TLS on the client leg only: the server leg stays plain (tls.server: refused)", 0)
+		return s.upgradeClient(ctx)
+	}
 	err := s.forwardHook(wire.Command{Verb: "AUTH", Arg: "TLS"}, func(r wire.Reply) *wire.Reply {
-		if r.Code == wire.CodeAuthOK {
-			if err := s.upgradeServer(ctx); err != nil {
-				s.log.Warn("TLS toward the server failed; closing the session", "err", err.Error())
-				s.writeClient(wire.NewReply(wire.CodeUntrustedTLS, "Cannot establish a trusted TLS connection to the server: "+reason(err)))
-				s.upgrade <- false
-				s.cancel()
-				return nil
-			}
-		} else {
-			s.log.Info("the server refused AUTH TLS; its leg stays plain", "reply", r.Code)
-		}
-		s.writeClient(wire.NewReply(wire.CodeAuthOK, "AUTH TLS successful."))
-		s.upgrade <- true
-		return nil
+		return s.authAnswered(ctx, r)
 	})
 	if err != nil {
 		return err
@@ -146,6 +117,49 @@ func (s *Session) handleAuth(ctx context.Context, cmd wire.Command) error {
 		return nil
 	}
 	return s.upgradeClient(ctx)
+}
+
+// authAnswered handles the server's answer r to the client's AUTH TLS, on the reply loop:
+// on 234 the server leg is upgraded and the client told to go on; a refusal reaches the
+// client unchanged unless tls.server is bridge (then the client's TLS ends at ftpgate). It
+// tells the command loop, waiting in handleAuth, whether to upgrade the client leg.
+func (s *Session) authAnswered(ctx context.Context, r wire.Reply) *wire.Reply {
+	t := s.cfg.TLS
+	switch {
+	case r.Code == wire.CodeAuthOK:
+		if err := s.upgradeServer(ctx); err != nil {
+			s.log.Warn("TLS toward the server failed; closing the session", "err", err.Error())
+			s.writeClient(wire.NewReply(wire.CodeUntrustedTLS, "Cannot establish a trusted TLS connection to the server: "+reason(err)))
+			s.upgrade <- false
+			s.cancel()
+			return nil
+		}
+		s.writeClient(wire.NewReply(wire.CodeAuthOK, "AUTH TLS successful."))
+	case t.Server == policy.TLSBridge:
+		s.bridge("TLS bridge: the server refused AUTH TLS; the client leg is TLS, the server leg stays plain (tls.server: bridge)", r.Code)
+	default:
+		// No silent downgrade: the client learns that the server refused, and decides.
+		s.log.Warn("the server refused AUTH TLS; the client gets its refusal and its leg stays plain", "reply", r.Code)
+		s.upgrade <- false
+		return &r
+	}
+	s.upgrade <- true
+	return nil
+}
+
+// bridge answers AUTH TLS with 234 while the server leg stays plain, which the policy says
+// may happen (tls.server: bridge or refused): the reply, the log (why; the server's reply
+// code if it refused) and the session's transfer records say so.
+func (s *Session) bridge(why string, serverReply int) {
+	s.mu.Lock()
+	s.tls.bridge = true
+	s.mu.Unlock()
+	attrs := []any{}
+	if serverReply != 0 {
+		attrs = append(attrs, "reply", serverReply)
+	}
+	s.log.Warn(why, attrs...)
+	s.writeClient(wire.NewReply(wire.CodeAuthOK, "AUTH TLS successful; the server leg is plain (TLS ends at ftpgate)."))
 }
 
 // awaitReplies waits, bounded (10 s), until no reply is owed to the client.

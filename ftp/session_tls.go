@@ -6,9 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"net"
 
-	"github.com/ftpgate/ftpgate/datachan"
 	"github.com/ftpgate/ftpgate/wire"
 
 	"github.com/ftpgate/ftpgate/ftptls"
@@ -30,6 +28,9 @@ type tlsState struct {
 	client, server         *tls.Conn // the control legs, once upgraded
 	clientProt, serverProt bool      // PROT P per leg: data connections are TLS
 	clientConf, serverConf *tls.Config
+	clientDataConf         *tls.Config // the client leg's data connections: bound to clientConf's sessions
+	clientProtAsked        bool        // the client asked for PROT P at some time (data_protection sticky)
+	bridge                 bool        // the client leg is TLS while the server leg stays plain
 	crec                   *recordConn // under the client leg's TLS, for CCC
 	cleared                bool        // the client cleared its control connection (CCC)
 }
@@ -86,8 +87,18 @@ func (s *Session) clientTLSConfig() *tls.Config {
 			return nil
 		}
 		s.tls.clientConf = ftptls.ServerConfig(s.cfg.TLS.Certs, s.serverAddr.Addr(), upstream)
+		s.tls.clientDataConf = ftptls.BindDataSessions(s.tls.clientConf)
 	}
 	return s.tls.clientConf
+}
+
+// clientDataTLSConfig is the TLS server configuration of the client leg's data connections:
+// it resumes only the control connection's TLS session (ftptls.BindDataSessions).
+func (s *Session) clientDataTLSConfig() *tls.Config {
+	s.clientTLSConfig()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tls.clientDataConf
 }
 
 // upgradeServer turns the server leg into TLS after its 234 (or at once, for implicit FTPS).
@@ -159,32 +170,3 @@ func (s *Session) implicitTLS(ctx context.Context) error {
 
 // reason is the one-line text of a TLS error for a reply.
 func reason(err error) string { return ftptls.Reason(err) }
-
-// Secure wraps a data connection of a protected leg in TLS (datachan.Peer): toward the
-// client ftpgate is the TLS server, toward the server the TLS client resuming the control
-// connection's session. It returns the TLS version and cipher for the transfer record.
-func (s *Session) Secure(ctx context.Context, sd datachan.Side, c *net.TCPConn) (net.Conn, string, error) {
-	hctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
-	defer cancel()
-	var tc *tls.Conn
-	if sd == datachan.ClientLeg {
-		tc = tls.Server(c, s.clientTLSConfig())
-		if err := tc.HandshakeContext(hctx); err != nil {
-			return nil, "", fmt.Errorf("ftp: TLS on the client's data connection: %w", err)
-		}
-	} else {
-		conf, err := s.serverTLSConfig()
-		if err != nil {
-			return nil, "", err
-		}
-		tc = tls.Client(c, conf)
-		if err := tc.HandshakeContext(hctx); err != nil {
-			return nil, "", fmt.Errorf("ftp: TLS on the server's data connection: %w", err)
-		}
-		if !tc.ConnectionState().DidResume {
-			s.log.Debug("server data connection did not resume the control TLS session")
-		}
-	}
-	v, cipher := ftptls.Describe(tc.ConnectionState())
-	return tc, v + " " + cipher, nil
-}

@@ -97,8 +97,9 @@ func (s *Session) noFinalReply(x *transfer) {
 // finishTransfer completes a transfer when its final reply arrives: it waits (at most the
 // linger time) until the data the transfer moves has passed completely, so the client never
 // sees the final reply before its data connection, then logs the transfer record. A failed
-// transfer whose data connection never arrived does not wait.
-func (s *Session) finishTransfer(x *transfer, code int) {
+// transfer whose data connection never arrived does not wait. When ftpgate refused the data
+// connection's TLS, it returns the reply the client gets instead of the server's.
+func (s *Session) finishTransfer(x *transfer, code int) (wire.Reply, bool) {
 	x.repliedOnce.Do(func() { close(x.replied) })
 	s.qmu.Lock()
 	if x.wait != nil {
@@ -117,11 +118,18 @@ func (s *Session) finishTransfer(x *transfer, code int) {
 			t.Stop()
 		}
 	}
-	s.logTransfer(x, code)
+	ref, refused := dataRefusal(x)
+	clientCode := code
+	if refused {
+		clientCode = ref.Code
+	}
+	s.logTransfer(x, code, clientCode)
+	return ref, refused
 }
 
-// logTransfer writes the transfer record.
-func (s *Session) logTransfer(x *transfer, code int) {
+// logTransfer writes the transfer record: code is the server's final reply, clientCode the
+// one the client got.
+func (s *Session) logTransfer(x *transfer, code, clientCode int) {
 	var res datachan.Result
 	if x.data != nil {
 		res = x.data.Result()
@@ -130,11 +138,21 @@ func (s *Session) logTransfer(x *transfer, code int) {
 		"client", s.clientAddr.Addr().String(), "server", s.serverAddr.String(), "user", x.user,
 		"command", x.cmd.Verb, "arg", x.cmd.Arg, "rest", x.rest, "type", x.typ, "direction", x.dir.String(),
 		"bytes_to_client", res.ToClient, "bytes_to_server", res.ToServer,
-		"duration", time.Since(x.start).Round(time.Millisecond).String(), "reply", code,
-		"complete", wire.Positive(code) && res.Err == nil,
+		"duration", time.Since(x.start).Round(time.Millisecond).String(), "reply", clientCode,
+		"complete", wire.Positive(clientCode) && res.Err == nil,
 	}
-	if c, sv := res.TLS[datachan.ClientLeg], res.TLS[datachan.ServerLeg]; c != "" || sv != "" {
-		attrs = append(attrs, "tls_client", c, "tls_server", sv)
+	if clientCode != code {
+		attrs = append(attrs, "server_reply", code)
+	}
+	if c, sv := res.TLS[datachan.ClientLeg], res.TLS[datachan.ServerLeg]; c.Desc != "" || sv.Desc != "" {
+		attrs = append(attrs, "tls_client", c.Desc, "tls_server", sv.Desc,
+			"tls_client_resumed", c.Resumed, "tls_server_resumed", sv.Resumed)
+	}
+	s.mu.Lock()
+	bridge := s.tls.bridge
+	s.mu.Unlock()
+	if bridge {
+		attrs = append(attrs, "tls_bridge", true)
 	}
 	if res.Err != nil {
 		attrs = append(attrs, "data_error", res.Err.Error())

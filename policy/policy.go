@@ -60,10 +60,18 @@ type TLSPolicy struct {
 	// FEAT, HELP, QUIT and NOOP before it) or refused (AUTH answered 534). Default: optional
 	// when Certs is set, refused otherwise.
 	Client TLSLeg
-	// Server is the server leg: optional (default: TLS when the client uses it and the
-	// server offers it), required (always, even for a plain client: protect the WAN side;
-	// a server without TLS ends the session) or refused (always plain).
+	// Server is the server leg: optional (default: TLS when the client asks for it; a
+	// server's refusal reaches the client), required (always, even for a plain client:
+	// protect the WAN side; a server without TLS ends the session), refused (always plain)
+	// or bridge (as optional, but when the server refuses, the client's leg is TLS anyway
+	// and the server leg plain).
 	Server TLSLeg
+	// DataProtection: sticky (default: no PROT C after PROT P), required (PROT P before
+	// any transfer, never PROT C) or any.
+	DataProtection DataProtection
+	// ClientDataReuse: required (default: a client's TLS data connection must resume its
+	// control connection's TLS session) or optional.
+	ClientDataReuse DataReuse
 	// Certs gives the certificates ftpgate presents to clients; nil means none.
 	Certs CertSource
 	// Verify is how the server's certificate is checked.

@@ -113,10 +113,49 @@ const (
 	TLSOptional TLSLeg = "optional" // TLS when asked (client leg: AUTH TLS accepted)
 	TLSRequired TLSLeg = "required" // always
 	TLSRefused  TLSLeg = "refused"  // never
+	// TLSBridge (server leg only): TLS when the client asks and the server offers it; when
+	// the server refuses, the client's leg is still TLS, ended by ftpgate, and the server
+	// leg stays plain. Without it a server's refusal reaches the client (no silent
+	// downgrade).
+	TLSBridge TLSLeg = "bridge"
 )
 
-// TLSLegs lists the TLS leg settings.
+// TLSLegs lists the client leg's TLS settings.
 func TLSLegs() []TLSLeg { return []TLSLeg{TLSOptional, TLSRequired, TLSRefused} }
+
+// ServerTLSLegs lists the server leg's TLS settings.
+func ServerTLSLegs() []TLSLeg { return []TLSLeg{TLSOptional, TLSRequired, TLSRefused, TLSBridge} }
+
+// DataProtection is what may happen to the client's data protection level (PROT).
+type DataProtection string
+
+// The data protection settings.
+const (
+	// ProtSticky (default): once the client asked for PROT P, PROT C is refused (534).
+	ProtSticky DataProtection = "sticky"
+	// ProtRequired: PROT C is always refused, and a transfer before PROT P gets 521.
+	ProtRequired DataProtection = "required"
+	// ProtAny: the client may switch protection off again (PROT C passes).
+	ProtAny DataProtection = "any"
+)
+
+// DataProtections lists the data protection settings, the default first.
+func DataProtections() []DataProtection { return []DataProtection{ProtSticky, ProtRequired, ProtAny} }
+
+// DataReuse is whether a client's TLS data connection must resume its control connection's
+// TLS session: the proof that the data connection comes from the same client program.
+type DataReuse string
+
+// The data reuse settings.
+const (
+	// ReuseRequired (default): a data connection that does not resume is refused (522).
+	ReuseRequired DataReuse = "required"
+	// ReuseOptional: a fresh TLS session is accepted (clients that cannot resume).
+	ReuseOptional DataReuse = "optional"
+)
+
+// DataReuses lists the data reuse settings, the default first.
+func DataReuses() []DataReuse { return []DataReuse{ReuseRequired, ReuseOptional} }
 
 // VerifyModes lists the server verification modes, the default first.
 func VerifyModes() []ftptls.VerifyMode {
@@ -133,7 +172,8 @@ func (d DataPolicy) WithDefaults() DataPolicy {
 
 // WithDefaults returns t with its empty settings set to their defaults: the client leg
 // optional when there are certificates to present and refused otherwise, the server leg
-// optional, and verification against the system roots.
+// optional, data protection sticky, client data reuse required, and verification against
+// the system roots.
 func (t TLSPolicy) WithDefaults() TLSPolicy {
 	if t.Client == "" {
 		t.Client = TLSRefused
@@ -142,6 +182,8 @@ func (t TLSPolicy) WithDefaults() TLSPolicy {
 		}
 	}
 	t.Server = or(t.Server, TLSOptional)
+	t.DataProtection = or(t.DataProtection, ProtSticky)
+	t.ClientDataReuse = or(t.ClientDataReuse, ReuseRequired)
 	t.Verify.Mode = t.Verify.EffectiveMode()
 	return t
 }

@@ -76,7 +76,9 @@ func (p *Policy) validateSettings() []error {
 		checkValue("pasv_address", p.Data.PasvAddress, PasvAddresses()),
 		checkValue("active_source_port", p.Data.ActiveSourcePort, SourcePorts()),
 		checkValue("tls.client", p.TLS.Client, TLSLegs()),
-		checkValue("tls.server", p.TLS.Server, TLSLegs()),
+		checkValue("tls.server", p.TLS.Server, ServerTLSLegs()),
+		checkValue("tls.data_protection", p.TLS.DataProtection, DataProtections()),
+		checkValue("tls.client_data_reuse", p.TLS.ClientDataReuse, DataReuses()),
 		checkValue("tls.verify", p.TLS.Verify.Mode, VerifyModes()),
 	} {
 		if err != nil {

@@ -30,7 +30,9 @@ const (
 	CodeNotImplemented    = 502 // command not implemented
 	CodeBadSequence       = 503 // bad sequence of commands
 	CodeNotForParameter   = 504 // command not implemented for that parameter
+	CodeProtRequired      = 521 // data connection cannot be opened with this PROT setting (RFC 4217)
 	CodeNoProtocol        = 522 // network protocol not supported (RFC 2428)
+	CodeDataTLSRefused    = 522 // the data connection's TLS was refused (vsftpd: session reuse required)
 	CodeNotLoggedIn       = 530 // not logged in
 	CodeCCCRefused        = 533 // command protection level denied for policy reasons
 	CodeTLSRefused        = 534 // request denied for policy reasons

@@ -80,6 +80,9 @@ func parseOptions(name string, args []string, stderr io.Writer) (options, error)
 	if err := r.checkLimits(&o); err != nil {
 		return o, err
 	}
+	if err := checkTimeouts(&o); err != nil {
+		return o, err
+	}
 	r.apply(&o)
 	return o, nil
 }
@@ -139,8 +142,19 @@ func (r *rawFlags) checkListeners() error {
 	return nil
 }
 
+// checkTimeouts checks the session timeouts that have a lower bound.
+func checkTimeouts(o *options) error {
+	switch {
+	case o.ftp.GreetingTimeout < time.Second:
+		return fmt.Errorf("-greeting-timeout must be at least 1s")
+	case o.ftp.WriteTimeout < time.Second:
+		return fmt.Errorf("-write-timeout must be at least 1s")
+	}
+	return nil
+}
+
 // checkLimits checks the route table, the expectation timeout, the data port range, the
-// line length limit and the greeting and write timeouts.
+// line length limit, the session limits and the table guard.
 func (r *rawFlags) checkLimits(o *options) error {
 	switch {
 	case o.routeTable <= 0 || o.routeTable >= 253:
@@ -151,10 +165,6 @@ func (r *rawFlags) checkLimits(o *options) error {
 		return fmt.Errorf("invalid data port range %d-%d (1024..65535, min <= max)", *r.portMin, *r.portMax)
 	case o.ftp.MaxLine < 512:
 		return fmt.Errorf("-max-line must be at least 512 (RFC 959)")
-	case o.ftp.GreetingTimeout < time.Second:
-		return fmt.Errorf("-greeting-timeout must be at least 1s")
-	case o.ftp.WriteTimeout < time.Second:
-		return fmt.Errorf("-write-timeout must be at least 1s")
 	case o.limits.MaxSessions < 0 || o.limits.MaxPerClient < 0:
 		return fmt.Errorf("-max-sessions and -max-sessions-per-client must not be negative")
 	case o.statsInterval < 0:

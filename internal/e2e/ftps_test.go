@@ -143,8 +143,10 @@ func TestFTPS(t *testing.T) {
 	})
 
 	t.Run("python", func(t *testing.T) {
-		// ftplib does not resume TLS sessions on data connections; vsftpd demands it. Through
-		// ftpgate it works: the server leg resumes the gateway's own control session.
+		// A resuming ftplib (stock ftplib does not resume, and ftpgate's default
+		// client_data_reuse: required refuses it; TestFTPSGuards checks that): its data
+		// connections resume the control session toward ftpgate, and ftpgate's toward vsftpd
+		// (require_ssl_reuse) resume its own.
 		for _, v6 := range []bool{false, true} {
 			addr := b.tp.ServerV4
 			if v6 {
@@ -152,10 +154,13 @@ func TestFTPS(t *testing.T) {
 			}
 			for _, m := range scenario.Modes(v6) {
 				dst := filepath.Join(b.tp.Dir, fmt.Sprintf("tls-py-%s-%s", addr, m))
-				res, err := scenario.PyTLS(b.ctx(t), b.tp, b.srv, addr, m, scenario.PyTLSOptions{CAFile: gwCA},
+				res, err := scenario.PyTLS(b.ctx(t), b.tp, b.srv, addr, m, scenario.PyTLSOptions{CAFile: gwCA, Reuse: true},
 					"get:small.bin:"+dst, "list")
 				if err != nil {
 					t.Fatalf("%s %s: %v\n%s", addr, m, err, tail(res.Transcript+res.Stdout, 30))
+				}
+				if len(res.DataReused) != 2 || !res.DataReused[0] || !res.DataReused[1] {
+					t.Errorf("%s %s: data connections resumed %v, want [true true]", addr, m, res.DataReused)
 				}
 				if sha(t, dst) != b.sums["small.bin"] {
 					t.Fatalf("%s %s: checksum differs", addr, m)
@@ -234,7 +239,13 @@ func TestFTPS(t *testing.T) {
 		if r := replyTo(tr, "CCC"); !strings.HasPrefix(r, "5") {
 			t.Fatalf("CCC by default: reply %q, want a 5xx refusal:\n%s", r, tail(tr, 40))
 		}
+		// curl drops its TLS session when it clears the control connection, so its data
+		// connections cannot resume it: with CCC, client_data_reuse must be optional.
 		fb.tlsPolicy(t, fb.staticTLS("      ccc: true\n"))
+		if tr, err := get(); err == nil || !strings.Contains(tr, "522") {
+			t.Fatalf("CCC with client_data_reuse required: %v, want the data connection refused with 522:\n%s", err, tail(tr, 30))
+		}
+		fb.tlsPolicy(t, fb.staticTLS("      ccc: true\n      client_data_reuse: optional\n"))
 		tr, err := get()
 		if r := replyTo(tr, "CCC"); err != nil || !strings.HasPrefix(r, "200") {
 			t.Fatalf("CCC allowed: %v\n%s", err, tail(tr, 30))

@@ -83,7 +83,7 @@ func TestSoak(t *testing.T) {
 						return scenario.Curl(b.ctx(t), b.tp, m, "-T", upload, scenario.URL(b.srv, addr, name+".bin"))
 					},
 					func() (string, error) {
-						res, err := scenario.PyTLS(b.ctx(t), b.tp, b.srv, addr, m, scenario.PyTLSOptions{CAFile: gwCA}, "get:small.bin:/dev/null", "list")
+						res, err := scenario.PyTLS(b.ctx(t), b.tp, b.srv, addr, m, scenario.PyTLSOptions{CAFile: gwCA, Reuse: true}, "get:small.bin:/dev/null", "list")
 						return res.Transcript, err
 					},
 				}

@@ -18,7 +18,8 @@ import (
 // verification of servers. Relative file names are relative to the configuration file.
 // Defaults are filled in (TLSPolicy.WithDefaults) when the policy is finished.
 func (b *builder) tls(n *yaml.Node, path string, t *policy.TLSPolicy) error {
-	f, err := b.fields(n, path, "client", "server", "certificate", "mint", "verify", "ca_file", "pins", "ccc")
+	f, err := b.fields(n, path, "client", "server", "certificate", "mint", "verify", "ca_file", "pins", "ccc",
+		"data_protection", "client_data_reuse")
 	if err != nil {
 		return err
 	}
@@ -41,7 +42,7 @@ func (b *builder) tls(n *yaml.Node, path string, t *policy.TLSPolicy) error {
 }
 
 // tlsModes decodes the scalar settings of a tls: mapping into t: ccc, then the client and
-// server legs and the verification mode.
+// server legs, data protection and reuse, and the verification mode.
 func (b *builder) tlsModes(f map[string]*yaml.Node, path string, t *policy.TLSPolicy) error {
 	if v, ok := f["ccc"]; ok {
 		var err error
@@ -52,7 +53,13 @@ func (b *builder) tlsModes(f map[string]*yaml.Node, path string, t *policy.TLSPo
 	if err := enum(b, f, path, "client", &t.Client, policy.TLSLegs()); err != nil {
 		return err
 	}
-	if err := enum(b, f, path, "server", &t.Server, policy.TLSLegs()); err != nil {
+	if err := enum(b, f, path, "server", &t.Server, policy.ServerTLSLegs()); err != nil {
+		return err
+	}
+	if err := enum(b, f, path, "data_protection", &t.DataProtection, policy.DataProtections()); err != nil {
+		return err
+	}
+	if err := enum(b, f, path, "client_data_reuse", &t.ClientDataReuse, policy.DataReuses()); err != nil {
 		return err
 	}
 	return enum(b, f, path, "verify", &t.Verify.Mode, policy.VerifyModes())
@@ -306,6 +313,13 @@ func keyValue(n *yaml.Node, key string) *yaml.Node {
 		}
 	}
 	return n
+}
+
+// describeTLSData formats a policy's data connection TLS settings for Describe, e.g.
+// "data_protection sticky  client_data_reuse required".
+func describeTLSData(t policy.TLSPolicy) string {
+	d := t.WithDefaults()
+	return "data_protection " + string(d.DataProtection) + "  client_data_reuse " + string(d.ClientDataReuse)
 }
 
 // describeTLS formats a policy's TLS settings for Describe, e.g.
