@@ -79,9 +79,11 @@ unit:
 demo: deps build
 	$(GO) run ./internal/demo -bin $(BIN)
 
+# bench runs the relay and parser micro-benchmarks, then the path comparison on the namespace
+# testbed (needs root): one table and bench.png. Shorter: make bench BENCHFLAGS="-size 256 -runs 1".
 bench: deps build
 	$(GO) test -run XXX -bench . -benchtime 5x ./datachan/ ./wire/
-	$(GO) run ./internal/demo -bin $(BIN) -bench
+	$(GO) run ./internal/demo -bin $(BIN) -bench $(BENCHFLAGS)
 
 # soak runs mixed real-client traffic through ftpgate for SOAK (default 30m) and checks that
 # sessions, expectations, goroutines, open files and memory come back flat (needs root).

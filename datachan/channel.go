@@ -162,6 +162,11 @@ func (ch *Channel) take(sd Side, raw *net.TCPConn) (net.Conn, bool) {
 		return nil, false
 	}
 	ch.conns[sd] = c
+	// Bulk data: Nagle on (Go turns it off for every TCP connection). Spliced writes then
+	// leave in full segments instead of one per chunk the sender wrote; STOR through ftpgate
+	// went from about 0.5 to 0.7–1.0 of forwarding's speed with this (make bench). The last
+	// partial segment leaves with the FIN.
+	raw.SetNoDelay(false)
 	ch.res.TLS[sd] = desc
 	ch.res.Arrived = true
 	return c, true

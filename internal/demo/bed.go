@@ -67,11 +67,11 @@ func newBed(ctx context.Context, p *printer, forward, keep bool) (_ *bed, err er
 	return b, nil
 }
 
-// startGateway runs ftpgate in the gw namespace and waits until it serves.
-func (b *bed) startGateway(ctx context.Context, bin string) (*scenario.Gateway, error) {
+// startGateway runs ftpgate with args in the gw namespace and waits until it serves.
+func (b *bed) startGateway(ctx context.Context, bin string, args ...string) (*scenario.Gateway, error) {
 	sctx, cancel := context.WithTimeout(ctx, setupTimeout)
 	defer cancel()
-	g, err := scenario.StartGateway(sctx, b.tp, bin)
+	g, err := scenario.StartGateway(sctx, b.tp, bin, args...)
 	if err != nil {
 		return nil, fmt.Errorf("start ftpgate: %w", err)
 	}

@@ -2,35 +2,37 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"slices"
-	"strconv"
+	"os"
+	"runtime"
 	"strings"
 	"time"
 
 	"github.com/ftpgate/ftpgate/internal/scenario"
 )
 
-// benchTimeout bounds the whole benchmark.
-const benchTimeout = 150 * time.Second
+// benchTimeout bounds the whole benchmark of size bytes and runs runs, far above what it
+// takes: fixed parts (setup, idle sessions), and per row and run the logins and NOOPs plus
+// a RETR and a STOR at a pessimistic 20 MiB/s.
+func benchTimeout(size int64, runs int) time.Duration {
+	perRow := 30*time.Second + 2*time.Duration(size/(20<<20))*time.Second
+	return 10*time.Minute + time.Duration(runs)*time.Duration(numRows)*perRow
+}
 
-// benchFile is the file the benchmark downloads from the server root.
-const benchFile = "bench.bin"
-
-// gib is a GiB in bytes.
-const gib = 1 << 30
-
-// runBench builds the topology, measures, removes everything and prints the result line.
-// The ratio is reported, never judged: only a broken run is an error.
+// runBench builds the topology, measures every row, removes everything and prints the
+// table (aligned text and Markdown) and writes the chart. The numbers are reported, never
+// judged: only a broken run is an error.
 func runBench(parent context.Context, p *printer, c config) error {
-	ctx, cancel := context.WithTimeout(parent, benchTimeout)
+	timeout := benchTimeout(c.size, c.runs)
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
-	p.line("ftpgate bench: RETR %s with curl (PASV, to /dev/null), through ftpgate and through plain forwarding, median of %d",
+	p.line("ftpgate bench: RETR/STOR of %s with curl (EPSV), NOOP round trips, logins/s, CPU and idle-session memory; %d runs per path, interleaved",
 		mib(c.size), c.runs)
-	var gw, fw float64
+	res := newResults()
 	b, err := newBed(ctx, p, false, c.keep)
 	if err == nil {
-		gw, fw, err = bench(ctx, p, b, c)
+		err = benchAll(ctx, p, b, c, res)
 		if err != nil && parent.Err() == nil {
 			report(p, err)
 		}
@@ -45,125 +47,170 @@ func runBench(parent context.Context, p *printer, c config) error {
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			err = fmt.Errorf("timed out after %v: %w", benchTimeout, err)
+			err = fmt.Errorf("timed out after %v: %w", timeout, err)
 		}
 		summary, _ := summarize(err)
 		p.line("bench: FAIL — %s (%.1fs)", summary, p.elapsed().Seconds())
 		return err
 	}
-	p.line("bench: RETR %s  ftpgate %.2f GiB/s  forwarding %.2f GiB/s  ratio %.2f (target >= 0.90)",
-		mib(c.size), gw/gib, fw/gib, gw/fw)
+	t := buildTable(res, c.sessions)
+	p.line("")
+	p.line("%s", machineLine(time.Now(), c))
+	p.line("")
+	p.line("%s", t.text())
+	p.line("%s", tableNotes)
+	p.line("")
+	p.line("Markdown:")
+	p.line("")
+	p.line("%s", t.markdown())
+	if err := writeChart(c.chart, chartGroups(res)); err != nil {
+		p.line("bench: FAIL — %v", err)
+		return err
+	}
+	p.line("bench: chart of the ratios written to %s (%.1fs)", c.chart, p.elapsed().Seconds())
 	return nil
 }
 
-// bench creates the file and alternates runs through ftpgate (gateway running, forwarding
-// off) and through plain kernel forwarding (gateway stopped, forward policy accept), so that
-// both see the same machine load. It returns the median speeds in bytes per second.
-func bench(ctx context.Context, p *printer, b *bed, c config) (gw, fw float64, err error) {
+// machineLine says when and where the bench ran.
+func machineLine(now time.Time, c config) string {
+	kernel := "unknown"
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		kernel = strings.TrimSpace(string(b))
+	}
+	return fmt.Sprintf("%s  kernel %s  %d CPUs  file %s  %d runs", now.Format("2006-01-02 15:04 MST"),
+		kernel, runtime.NumCPU(), mib(c.size), c.runs)
+}
+
+// benchAll measures in two sittings, so that vsftpd restarts once: plain FTP (forwarding,
+// conntrack helper, ftpgate proxied, ftpgate kernel path), then FTPS (through ftpgate,
+// forwarded). Idle-session memory is measured after the runs of each sitting.
+func benchAll(ctx context.Context, p *printer, b *bed, c config, res []*rowResult) error {
 	start := time.Now()
-	if _, err := b.srv.MakeFile(benchFile, c.size); err != nil {
-		return 0, 0, fmt.Errorf("make %s: %w", benchFile, err)
+	if err := makeBenchFiles(b, c.size); err != nil {
+		return err
 	}
-	p.step("server: %s of %s created in the FTP root (%.1fs)", benchFile, mib(c.size), time.Since(start).Seconds())
-	var gws, fws []float64
-	for i := 1; i <= c.runs; i++ {
-		g, err := viaGateway(ctx, b, c)
-		if err != nil {
-			return 0, 0, fmt.Errorf("run %d through ftpgate: %w", i, err)
-		}
-		f, err := viaForwarding(ctx, b, c)
-		if err != nil {
-			return 0, 0, fmt.Errorf("run %d through forwarding: %w", i, err)
-		}
-		p.step("run %d/%d: ftpgate %.2f GiB/s, forwarding %.2f GiB/s", i, c.runs, g/gib, f/gib)
-		gws, fws = append(gws, g), append(fws, f)
-	}
-	left, err := scenario.Leftovers(ctx, b.tp, table)
+	p.step("files: %s of %s in the FTP root and on the client side (%.1fs)", benchFile, mib(c.size), time.Since(start).Seconds())
+	e, err := newBenchEnv(ctx, p, b, c)
 	if err != nil {
-		return 0, 0, err
+		return err
+	}
+	if !e.hasDataPath {
+		res[rowKernel].na = kernelNA
+	}
+	if err := e.sitting(ctx, res, rowForward, rowHelper, rowProxy, rowKernel); err != nil {
+		return err
+	}
+	if err := e.idleSessions(ctx, res, nil, rowProxy, rowKernel); err != nil {
+		return err
+	}
+	if err := e.checkClean(ctx); err != nil {
+		return err
+	}
+	if err := restartVsftpdTLS(ctx, b, e.ftps); err != nil {
+		return err
+	}
+	p.step("vsftpd: restarted with explicit FTPS (certificate from its own CA, require_ssl_reuse)")
+	if err := e.sitting(ctx, res, rowFTPSGate, rowFTPSFwd); err != nil {
+		return err
+	}
+	if err := e.idleSessions(ctx, res, e.ftps, rowFTPSGate); err != nil {
+		return err
+	}
+	return e.checkClean(ctx)
+}
+
+// sitting makes c.runs runs over rows. Every run measures each row once, in an order that
+// rotates from run to run, so that changing load hits all rows alike. A row that turns out
+// not to be available is marked n/a and skipped from then on.
+func (e *benchEnv) sitting(ctx context.Context, res []*rowResult, rows ...rowID) error {
+	for run := range e.c.runs {
+		order := rotate(rows, run)
+		for _, id := range order {
+			if res[id].na != "" {
+				continue
+			}
+			err := e.measureRun(ctx, id, res[id])
+			if errors.Is(err, errRowNA) {
+				e.p.step("%s: %s", rowSpecs[id].name, firstLine(err))
+				*res[id] = rowResult{spec: rowSpecs[id], na: kernelNA, logins: map[int][]float64{}}
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("run %d/%d, %s: %w", run+1, e.c.runs, rowSpecs[id].name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// rotate returns rows rotated left by k.
+func rotate(rows []rowID, k int) []rowID {
+	if len(rows) == 0 {
+		return nil
+	}
+	k %= len(rows)
+	return append(append([]rowID{}, rows[k:]...), rows[:k]...)
+}
+
+// idleSessions measures the gateway's memory per idle session for each available row of ids,
+// against the session server (with FTPS when s is set) in place of the testbed's vsftpd,
+// after raising the descriptor limit for the largest session count if allowed.
+func (e *benchEnv) idleSessions(ctx context.Context, res []*rowResult, s *ftpsSetup, ids ...rowID) (err error) {
+	if len(e.c.sessions) == 0 {
+		return nil
+	}
+	if err := e.b.srv.Stop(); err != nil {
+		return fmt.Errorf("stop vsftpd: %w", err)
+	}
+	srv, err := startSessionServer(ctx, e.b, s)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if serr := srv.Stop(); serr != nil && err == nil {
+			err = fmt.Errorf("stop the session server: %w", serr)
+		}
+	}()
+	if !e.noFileRaised {
+		e.noFileRaised = true
+		largest := uint64(e.c.sessions[len(e.c.sessions)-1])
+		// ftpgate sizes its session limit to a sixth of its descriptors (see cmd/ftpgate).
+		if err := raiseNoFile(max(65536, 6*largest+1024)); err != nil {
+			e.p.step("idle sessions: %v", err) // the cells that need more say so
+		}
+	}
+	for _, id := range ids {
+		if res[id].na != "" {
+			continue
+		}
+		cells, err := measureRSS(ctx, e.p, e, id, e.c.sessions)
+		if err != nil {
+			return fmt.Errorf("%s: idle sessions: %w", rowSpecs[id].name, err)
+		}
+		res[id].rss = cells
+	}
+	return nil
+}
+
+// checkClean makes sure a sitting left gw as it found it: no ftpgate table or fwmark rule, no
+// helper table, and the testbed's forward chain dropping again.
+func (e *benchEnv) checkClean(ctx context.Context) error {
+	left, err := scenario.Leftovers(ctx, e.b.tp, table)
+	if err != nil {
+		return err
 	}
 	if len(left) > 0 {
-		return 0, 0, fmt.Errorf("ftpgate stopped but left behind: %s", strings.Join(left, "; "))
+		return fmt.Errorf("ftpgate stopped but left behind: %s", strings.Join(left, "; "))
 	}
-	return median(gws), median(fws), nil
-}
-
-// viaGateway starts ftpgate, downloads the file through it, checks the transfer record and
-// stops ftpgate. It returns curl's download speed in bytes per second.
-func viaGateway(ctx context.Context, b *bed, c config) (speed float64, err error) {
-	g, err := b.startGateway(ctx, c.bin)
+	if err := noBenchTable(ctx, e.b.tp); err != nil {
+		return err
+	}
+	chain, err := nftOut(ctx, e.b.tp, "list", "chain", "inet", "tbfw", "forward")
 	if err != nil {
-		return 0, err
+		return err
 	}
-	defer func() {
-		if serr := g.Stop(); serr != nil && err == nil {
-			err = fmt.Errorf("stop ftpgate: %w", serr)
-		}
-	}()
-	speed, err = retr(ctx, b, c.size)
-	if err != nil {
-		return 0, fmt.Errorf("%w\nftpgate log:\n%s", err, tail(g.LogText(), 10))
+	if !strings.Contains(chain, "policy drop;") {
+		return fmt.Errorf("gw's forward chain does not drop again:\n%s", chain)
 	}
-	r, ok := g.WaitRecord(func(r scenario.Record) bool { return r.Command == "RETR" && r.Arg == benchFile })
-	if !ok {
-		return 0, fmt.Errorf("no transfer record for RETR %s", benchFile)
-	}
-	if r.BytesToClient != c.size || r.Reply != 226 {
-		return 0, fmt.Errorf("transfer record: %d bytes, reply %d; want %d bytes, 226", r.BytesToClient, r.Reply, c.size)
-	}
-	return speed, nil
-}
-
-// viaForwarding opens gw's forward chain, downloads the file through plain forwarding and
-// closes the chain again. It returns curl's download speed in bytes per second.
-func viaForwarding(ctx context.Context, b *bed, c config) (speed float64, err error) {
-	if err := b.tp.SetForward(ctx, true); err != nil {
-		return 0, err
-	}
-	defer func() {
-		if ferr := b.tp.SetForward(context.WithoutCancel(ctx), false); ferr != nil && err == nil {
-			err = ferr
-		}
-	}()
-	return retr(ctx, b, c.size)
-}
-
-// retr downloads the benchmark file over IPv4 in PASV mode to /dev/null and returns curl's
-// speed_download (bytes over the whole transfer time, login included) after checking that
-// all size bytes arrived.
-func retr(ctx context.Context, b *bed, size int64) (float64, error) {
-	cctx, cancel := context.WithTimeout(ctx, curlTimeout*2)
-	defer cancel()
-	out, tr, err := scenario.CurlOutput(cctx, b.tp, scenario.PASV, "-o", "/dev/null",
-		"-w", "%{size_download} %{speed_download}", scenario.URL(b.srv, b.tp.ServerV4, benchFile))
-	if err != nil {
-		return 0, fmt.Errorf("%w\n%s", err, tail(tr, 10))
-	}
-	f := strings.Fields(out)
-	if len(f) != 2 {
-		return 0, fmt.Errorf("curl -w printed %q, want size and speed", out)
-	}
-	n, err1 := strconv.ParseInt(f[0], 10, 64)
-	speed, err2 := strconv.ParseFloat(f[1], 64)
-	if err1 != nil || err2 != nil || speed <= 0 {
-		return 0, fmt.Errorf("curl -w printed %q, want size and speed", out)
-	}
-	if n != size {
-		return 0, fmt.Errorf("curl downloaded %d bytes, want %d", n, size)
-	}
-	return speed, nil
-}
-
-// median returns the median of xs (the mean of the middle two for an even count).
-func median(xs []float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n == 0 {
-		return 0
-	}
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
+	return nil
 }

@@ -10,8 +10,13 @@
 // the stopped gateway left neither its table nor its fwmark rule behind, and ends with a
 // one-line verdict (exit 0 on PASS, 1 on FAIL, 2 when it cannot run at all).
 //
-// With -bench (make bench) it measures RETR throughput of a large file through ftpgate and
-// through plain kernel forwarding on the same topology, and prints the ratio.
+// With -bench (make bench) it compares paths through the gateway namespace on the same
+// topology — plain forwarding, forwarding with the kernel's conntrack FTP helper, ftpgate's
+// proxied and kernel data paths, FTPS through ftpgate and FTPS forwarded — in runs
+// interleaved path by path: RETR and STOR throughput of a large file (-size, -runs), NOOP
+// round trips, logins per second, CPU per GiB and ftpgate's memory per idle session
+// (-sessions). It prints one table (aligned text and Markdown) and writes a PNG chart of the
+// throughput ratios (-chart). It reports numbers and never judges them.
 //
 // Everything it creates — namespaces, processes, the temporary directory — is removed at the
 // end, also on failure and on Ctrl-C. It needs root.

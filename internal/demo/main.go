@@ -10,6 +10,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/ftpgate/ftpgate/internal/testbed"
@@ -33,6 +35,9 @@ type config struct {
 	size  int64  // benchmark file size in bytes
 	runs  int    // benchmark runs per path
 	keep  bool   // keep the temporary directory (logs) for debugging
+	chart string // where the benchmark writes its PNG chart
+	// sessions are the idle-session counts of the benchmark's memory columns, ascending.
+	sessions []int
 }
 
 func main() {
@@ -44,11 +49,14 @@ func main() {
 func run(args []string, w io.Writer) int {
 	var c config
 	var sizeMiB int
+	var sessions string
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.StringVar(&c.bin, "bin", "bin/ftpgate", "the ftpgate binary to run in the gateway namespace")
-	fs.BoolVar(&c.bench, "bench", false, "measure RETR throughput through ftpgate and through plain forwarding")
-	fs.IntVar(&sizeMiB, "size", 256, "benchmark file size in MiB")
-	fs.IntVar(&c.runs, "runs", 5, "benchmark runs per path (the median is reported)")
+	fs.BoolVar(&c.bench, "bench", false, "compare ftpgate with forwarding, the conntrack helper and FTPS paths (throughput, latency, logins, CPU, memory)")
+	fs.IntVar(&sizeMiB, "size", 1024, "benchmark file size in MiB")
+	fs.IntVar(&c.runs, "runs", 3, "benchmark runs per path (the median is reported)")
+	fs.StringVar(&c.chart, "chart", "bench.png", "benchmark: PNG bar chart of the throughput ratios")
+	fs.StringVar(&sessions, "sessions", "1000,10000", "benchmark: idle-session counts for ftpgate's memory per session, ascending (\"\" for none)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory with configs and logs")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -58,6 +66,11 @@ func run(args []string, w io.Writer) int {
 	}
 	if sizeMiB < 1 || sizeMiB > 4096 || c.runs < 1 || c.runs > 20 {
 		fmt.Fprintln(w, "demo: -size must be 1..4096 (MiB) and -runs 1..20")
+		return exitUsage
+	}
+	var err error
+	if c.sessions, err = parseSessions(sessions); err != nil {
+		fmt.Fprintln(w, "demo: -sessions:", err)
 		return exitUsage
 	}
 	c.size = int64(sizeMiB) << 20
@@ -83,7 +96,6 @@ func run(args []string, w io.Writer) int {
 	defer stop()
 
 	p := newPrinter(w)
-	var err error
 	if c.bench {
 		err = runBench(ctx, p, c)
 	} else {
@@ -121,4 +133,27 @@ func preflight(c *config) error {
 		return fmt.Errorf("missing %v (run make deps as root)", missing)
 	}
 	return nil
+}
+
+// maxIdleSessions bounds -sessions.
+const maxIdleSessions = 100000
+
+// parseSessions parses -sessions: comma-separated ascending counts of 1..maxIdleSessions,
+// or nothing.
+func parseSessions(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 || n > maxIdleSessions {
+			return nil, fmt.Errorf("%q is not a count of 1..%d", f, maxIdleSessions)
+		}
+		if len(out) > 0 && n <= out[len(out)-1] {
+			return nil, fmt.Errorf("counts must ascend: %s", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }

@@ -108,15 +108,15 @@ const maxReplyLines = 100
 func (c *ctrl) expect(cmd string, want int) (string, error) {
 	if cmd != "" {
 		if _, err := c.conn.Write([]byte(cmd + "\r\n")); err != nil {
-			return "", fmt.Errorf("peek: send %s: %w", strings.Fields(cmd)[0], err)
+			return "", fmt.Errorf("ftp control: send %s: %w", strings.Fields(cmd)[0], err)
 		}
 	}
 	line, err := c.reply()
 	if err != nil {
-		return "", fmt.Errorf("peek: reply to %q: %w", cmd, err)
+		return "", fmt.Errorf("ftp control: reply to %q: %w", cmd, err)
 	}
 	if !strings.HasPrefix(line, strconv.Itoa(want)+" ") {
-		return line, fmt.Errorf("peek: reply to %q: %q, want %d", cmd, line, want)
+		return line, fmt.Errorf("ftp control: reply to %q: %q, want %d", cmd, line, want)
 	}
 	return line, nil
 }

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ftpgate/ftpgate/internal/scenario"
+)
+
+// errRowNA marks a row that cannot be measured with this ftpgate (the kernel data path not
+// available yet); the row is printed as n/a and the bench goes on.
+var errRowNA = errors.New("row not available")
+
+// kernelNA is the kernel row's cell when ftpgate refuses data_path: kernel.
+const kernelNA = "n/a (data_path: kernel not available)"
+
+// benchEnv is what the rows share: the bed, the flags and the gateway configurations.
+type benchEnv struct {
+	b *bed
+	c config
+	p *printer
+	// proxyConfig and kernelConfig are the configuration files of the two plain gateway
+	// rows; hasDataPath says ftpgate knows the data_path key.
+	proxyConfig, kernelConfig string
+	hasDataPath               bool
+	ftps                      *ftpsSetup
+	// tlsGW and tlsServer are the Go client's TLS configurations trusting the gateway's CA
+	// and vsftpd's CA.
+	tlsGW, tlsServer *tls.Config
+	// warnedTW says the TIME-WAIT warning has been printed; noFileRaised that the
+	// descriptor limit was raised (or tried).
+	warnedTW, noFileRaised bool
+}
+
+// newBenchEnv writes the gateway configurations, asks ftpgate (`ftpgate check`) whether it
+// knows data_path, and prepares the FTPS certificates.
+func newBenchEnv(ctx context.Context, p *printer, b *bed, c config) (*benchEnv, error) {
+	e := &benchEnv{b: b, c: c, p: p,
+		proxyConfig:  filepath.Join(b.tp.Dir, "ftpgate-proxy.yaml"),
+		kernelConfig: filepath.Join(b.tp.Dir, "ftpgate-kernel.yaml")}
+	if err := os.WriteFile(e.kernelConfig, []byte(gatewayConfig("kernel")), 0o644); err != nil {
+		return nil, fmt.Errorf("gateway configuration: %w", err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	out, err := exec.CommandContext(cctx, c.bin, "check", "-c", e.kernelConfig).CombinedOutput()
+	cancel()
+	switch {
+	case err == nil:
+		e.hasDataPath = true
+	case strings.Contains(string(out), "data_path"):
+		p.step("ftpgate check: %s", firstLine(errors.New(strings.TrimSpace(string(out)))))
+	default:
+		return nil, fmt.Errorf("ftpgate check -c %s: %w\n%s", e.kernelConfig, err, tail(string(out), 5))
+	}
+	// The proxied row names its path when ftpgate can: data_path's default (auto) would take
+	// the kernel path where it can.
+	proxy := ""
+	if e.hasDataPath {
+		proxy = "proxy"
+	}
+	if err := os.WriteFile(e.proxyConfig, []byte(gatewayConfig(proxy)), 0o644); err != nil {
+		return nil, fmt.Errorf("gateway configuration: %w", err)
+	}
+	e.ftps, err = newFTPSSetup(filepath.Join(b.tp.Dir, "ftps"), []netip.Addr{b.tp.ServerV4, b.tp.ServerV6})
+	if err != nil {
+		return nil, err
+	}
+	if e.tlsGW, err = clientTLS(e.ftps.gwPKI.CACert, b.tp.ServerV4); err != nil {
+		return nil, err
+	}
+	if e.tlsServer, err = clientTLS(e.ftps.serverPKI.CACert, b.tp.ServerV4); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// gatewayArgs are ftpgate's arguments for a gateway row.
+func (e *benchEnv) gatewayArgs(id rowID) []string {
+	switch id {
+	case rowKernel:
+		return []string{"-c", e.kernelConfig}
+	case rowFTPSGate:
+		return []string{"-c", e.ftps.config}
+	default:
+		return []string{"-c", e.proxyConfig}
+	}
+}
+
+// target is where the Go client connects for row id: always the server's address (the
+// gateway is transparent), with the TLS configuration the row needs.
+func (e *benchEnv) target(id rowID) ftpTarget {
+	t := ftpTarget{tp: e.b.tp, addr: netip.AddrPortFrom(e.b.tp.ServerV4, 21), user: e.b.srv.User, pass: e.b.srv.Pass}
+	switch id {
+	case rowFTPSGate:
+		t.tls = e.tlsGW
+	case rowFTPSFwd:
+		t.tls = e.tlsServer
+	}
+	return t
+}
+
+// caFile is the CA curl trusts for row id, "" for plain FTP.
+func (e *benchEnv) caFile(id rowID) string {
+	switch id {
+	case rowFTPSGate:
+		return e.ftps.gwPKI.CACert
+	case rowFTPSFwd:
+		return e.ftps.serverPKI.CACert
+	}
+	return ""
+}
+
+// openRow sets gw up for row id: forwarding opened, the conntrack helper installed, or
+// ftpgate started. It returns the gateway (nil for the forwarding rows) and the function
+// that undoes the setup.
+func (e *benchEnv) openRow(ctx context.Context, id rowID) (*scenario.Gateway, func() error, error) {
+	tp := e.b.tp
+	switch id {
+	case rowForward, rowFTPSFwd:
+		if err := tp.SetForward(ctx, true); err != nil {
+			return nil, nil, err
+		}
+		return nil, func() error { return tp.SetForward(context.WithoutCancel(ctx), false) }, nil
+	case rowHelper:
+		off, err := helperOn(ctx, tp)
+		return nil, off, err
+	}
+	g, err := e.b.startGateway(ctx, e.c.bin, e.gatewayArgs(id)...)
+	if err != nil {
+		if id == rowKernel && strings.Contains(err.Error(), "data_path") {
+			return nil, nil, fmt.Errorf("%w: %w", errRowNA, err)
+		}
+		return nil, nil, err
+	}
+	return g, func() error { return e.stopGateway(context.WithoutCancel(ctx), g) }, nil
+}
+
+// stopGateway stops ftpgate and then removes the TIME-WAIT sockets its sessions left in gw.
+// gw is gateway and router by turns here, and the socket lookup precedes routing: a forwarded
+// packet whose addresses and ports match such a socket is taken for it, so a client that
+// reuses a port of a gateway row would wait in vain for its connection in a forwarding row.
+func (e *benchEnv) stopGateway(ctx context.Context, g *scenario.Gateway) error {
+	if err := g.Stop(); err != nil {
+		return fmt.Errorf("stop ftpgate: %w", err)
+	}
+	tp := e.b.tp
+	if _, err := execShort(ctx, tp, tp.GW, "ss", "-K", "-tan", "state", "time-wait"); err != nil {
+		return fmt.Errorf("remove gw's TIME-WAIT sockets: %w", err)
+	}
+	left, err := execShort(ctx, tp, tp.GW, "ss", "-Htan", "state", "time-wait")
+	if err != nil {
+		return err
+	}
+	if n := len(strings.Fields(left)); n > 0 && !e.warnedTW {
+		e.warnedTW = true // ss -K needs CONFIG_INET_DIAG_DESTROY
+		e.p.step("warning: gw keeps TIME-WAIT sockets after ss -K; forwarded connections that reuse their ports may stall")
+	}
+	return nil
+}
+
+// measureRun makes one run of row id: RETR (with the CPU it costs), STOR, the NOOP round
+// trips and the logins per second at each concurrency, appended to r. Through ftpgate, the
+// transfer records must show that every byte passed; under the conntrack helper, its related
+// rule must have let the data connections through.
+func (e *benchEnv) measureRun(ctx context.Context, id rowID, r *rowResult) (err error) {
+	g, closeRow, err := e.openRow(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := closeRow(); cerr != nil && err == nil {
+			err = fmt.Errorf("close: %w", cerr)
+		}
+		if err != nil && g != nil && ctx.Err() == nil {
+			err = fmt.Errorf("%w\nftpgate log:\n%s", err, tail(g.LogText(), 10))
+		}
+	}()
+	size, ca := e.c.size, e.caFile(id)
+	rs, cpu, err := retr(ctx, e.b, ca, size)
+	if err != nil {
+		return err
+	}
+	ss, err := stor(ctx, e.b, ca, size)
+	if err != nil {
+		return err
+	}
+	if g != nil {
+		if err := errors.Join(checkTransferRecord(g, "RETR", benchFile, size),
+			checkTransferRecord(g, "STOR", uploadName, size)); err != nil {
+			return err
+		}
+	}
+	if id == rowHelper {
+		if n, err := helperRelated(ctx, e.b.tp); err != nil {
+			return err
+		} else if n == 0 {
+			return errors.New("conntrack helper: no data connection was accepted as related")
+		}
+	}
+	rtt, err := noopRTT(ctx, e.target(id))
+	if err != nil {
+		return err
+	}
+	logins := map[int]float64{}
+	for _, c := range loginConcurrency {
+		if logins[c], err = loginRate(ctx, e.target(id), c); err != nil {
+			return err
+		}
+	}
+	r.retr, r.stor, r.cpu = append(r.retr, rs), append(r.stor, ss), append(r.cpu, cpu)
+	r.noop = append(r.noop, rtt...)
+	for c, v := range logins {
+		r.logins[c] = append(r.logins[c], v)
+	}
+	e.p.step("%-20s RETR %5.0f MiB/s  STOR %5.0f MiB/s  NOOP p50 %.3f ms  logins/s %s  CPU %.2f s/GiB",
+		rowSpecs[id].name, rs/(1<<20), ss/(1<<20), float64(percentile(rtt, 50))/1e6, loginsText(logins), cpu)
+	return nil
+}
+
+// loginsText is "c1/c4/c16" for the progress line.
+func loginsText(m map[int]float64) string {
+	var s []string
+	for _, c := range loginConcurrency {
+		s = append(s, fmt.Sprintf("%.0f", m[c]))
+	}
+	return strings.Join(s, "/")
+}

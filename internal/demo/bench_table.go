@@ -1,0 +1,248 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// rowID names a row of the comparison table (a path through gw).
+type rowID int
+
+// The rows, in table order.
+const (
+	rowForward  rowID = iota // plain kernel forwarding, gateway stopped
+	rowHelper                // forwarding with the conntrack FTP helper, forward chain strict
+	rowProxy                 // ftpgate, data relayed in userspace (splice)
+	rowKernel                // ftpgate, data_path: kernel
+	rowFTPSGate              // FTPS through ftpgate (TLS terminated on both legs)
+	rowFTPSFwd               // FTPS through plain forwarding
+	numRows
+)
+
+// rowSpec describes a row: its name in the table, its label in the chart, the row its
+// ratios are relative to, and whether ftpgate carries it (only those get an RSS figure).
+type rowSpec struct {
+	name, label string
+	base        rowID
+	gateway     bool
+	tls         bool
+}
+
+// rowSpecs are the rows of the table.
+var rowSpecs = [numRows]rowSpec{
+	rowForward:  {name: "forwarding", label: "FORWARD", base: rowForward},
+	rowHelper:   {name: "conntrack helper", label: "CT HELPER", base: rowForward},
+	rowProxy:    {name: "ftpgate proxied", label: "PROXIED", base: rowForward, gateway: true},
+	rowKernel:   {name: "ftpgate kernel path", label: "KERNEL", base: rowForward, gateway: true},
+	rowFTPSGate: {name: "FTPS via ftpgate", label: "FTPS GW", base: rowFTPSFwd, gateway: true, tls: true},
+	rowFTPSFwd:  {name: "FTPS forwarded", label: "FTPS FWD", base: rowFTPSFwd, tls: true},
+}
+
+// loginConcurrency are the numbers of parallel clients the logins/s columns use.
+var loginConcurrency = []int{1, 4, 16}
+
+// rowResult collects one row's measurements over all runs. Per-run slices are indexed by
+// run, so that a row can be compared with its base row run by run.
+type rowResult struct {
+	spec rowSpec
+	// na, when set, says why the whole row could not be measured.
+	na string
+	// retr and stor are curl's speeds per run, bytes per second; cpu is the machine's busy
+	// CPU seconds per GiB during each run's RETR.
+	retr, stor, cpu []float64
+	// noop holds every NOOP round trip of every run.
+	noop []time.Duration
+	// logins maps a concurrency to the logins per second of each run.
+	logins map[int][]float64
+	// rss has one cell per idle-session count (gateway rows only).
+	rss []rssCell
+}
+
+// rssCell is the gateway's resident memory per idle logged-in session at sessions sessions,
+// or why it could not be measured.
+type rssCell struct {
+	sessions   int
+	perSession float64 // bytes
+	na         string
+}
+
+// newResults returns an empty result for every row.
+func newResults() []*rowResult {
+	out := make([]*rowResult, numRows)
+	for i := range out {
+		out[i] = &rowResult{spec: rowSpecs[i], logins: map[int][]float64{}}
+	}
+	return out
+}
+
+// dash marks a cell that does not apply to its row.
+const dash = "–"
+
+// benchTable is a formatted comparison table: a header and rows of cells. A row with only two
+// cells is a note row (its name, then a remark that spans the other columns).
+type benchTable struct {
+	header []string
+	rows   [][]string
+}
+
+// buildTable formats the results; sessions are the idle-session counts of the RSS columns.
+func buildTable(res []*rowResult, sessions []int) benchTable {
+	t := benchTable{header: []string{"path", "RETR MiB/s", "RETR ×", "STOR MiB/s", "STOR ×",
+		"NOOP p50 ms", "NOOP p99 ms"}}
+	for _, c := range loginConcurrency {
+		t.header = append(t.header, fmt.Sprintf("logins/s c%d", c))
+	}
+	t.header = append(t.header, "CPU s/GiB")
+	for _, n := range sessions {
+		t.header = append(t.header, fmt.Sprintf("KiB/sess @%d", n))
+	}
+	for _, r := range res {
+		if r.na != "" {
+			t.rows = append(t.rows, []string{r.spec.name, r.na})
+			continue
+		}
+		base := res[r.spec.base]
+		row := []string{r.spec.name,
+			speedCell(r.retr), ratioCell(r.retr, base.retr),
+			speedCell(r.stor), ratioCell(r.stor, base.stor),
+			msCell(r.noop, 50), msCell(r.noop, 99)}
+		for _, c := range loginConcurrency {
+			row = append(row, numCell(r.logins[c], "%.0f"))
+		}
+		row = append(row, numCell(r.cpu, "%.2f"))
+		for _, n := range sessions {
+			row = append(row, rssText(r, n))
+		}
+		t.rows = append(t.rows, row)
+	}
+	return t
+}
+
+// speedCell is the median of speeds in MiB/s.
+func speedCell(xs []float64) string {
+	if len(xs) == 0 {
+		return dash
+	}
+	return fmt.Sprintf("%.0f", median(xs)/(1<<20))
+}
+
+// ratioCell is the median of the per-run ratios of xs to base.
+func ratioCell(xs, base []float64) string {
+	r := ratios(xs, base)
+	if len(r) == 0 {
+		return dash
+	}
+	return fmt.Sprintf("%.2f", median(r))
+}
+
+// numCell is the median of xs in format f.
+func numCell(xs []float64, f string) string {
+	if len(xs) == 0 {
+		return dash
+	}
+	return fmt.Sprintf(f, median(xs))
+}
+
+// msCell is the p-th percentile of ds in milliseconds.
+func msCell(ds []time.Duration, p float64) string {
+	if len(ds) == 0 {
+		return dash
+	}
+	return fmt.Sprintf("%.3f", float64(percentile(ds, p))/float64(time.Millisecond))
+}
+
+// rssText is the RSS cell of r for n sessions: KiB per session, "n/a (why)", or a dash for
+// rows without a gateway.
+func rssText(r *rowResult, n int) string {
+	if !r.spec.gateway {
+		return dash
+	}
+	for _, c := range r.rss {
+		if c.sessions != n {
+			continue
+		}
+		if c.na != "" {
+			return "n/a (" + c.na + ")"
+		}
+		return fmt.Sprintf("%.1f", c.perSession/1024)
+	}
+	return "n/a"
+}
+
+// text renders t as aligned plain text: the first column left-aligned, the others right.
+func (t benchTable) text() string {
+	width := make([]int, len(t.header))
+	for i, h := range t.header {
+		width[i] = utf8.RuneCountInString(h)
+	}
+	for _, row := range t.rows {
+		if len(row) == 2 && len(t.header) > 2 {
+			width[0] = max(width[0], utf8.RuneCountInString(row[0]))
+			continue
+		}
+		for i, c := range row {
+			width[i] = max(width[i], utf8.RuneCountInString(c))
+		}
+	}
+	var b strings.Builder
+	line := func(cells []string) {
+		for i, c := range cells {
+			pad := strings.Repeat(" ", max(0, width[i]-utf8.RuneCountInString(c)))
+			switch {
+			case i == 0:
+				b.WriteString(c + pad)
+			case len(cells) == 2 && len(t.header) > 2:
+				b.WriteString("  " + c) // a note spans the remaining columns
+			default:
+				b.WriteString("  " + pad + c)
+			}
+		}
+		b.WriteString("\n")
+	}
+	line(t.header)
+	sep := make([]string, len(t.header))
+	for i := range sep {
+		sep[i] = strings.Repeat("-", width[i])
+	}
+	line(sep)
+	for _, row := range t.rows {
+		line(row)
+	}
+	return b.String()
+}
+
+// markdown renders t as a GitHub table, numbers right-aligned; a note row fills its
+// remaining cells with nothing.
+func (t benchTable) markdown() string {
+	var b strings.Builder
+	line := func(cells []string) {
+		b.WriteString("|")
+		for i := range t.header {
+			c := ""
+			if i < len(cells) {
+				c = cells[i]
+			}
+			b.WriteString(" " + strings.ReplaceAll(c, "|", `\|`) + " |")
+		}
+		b.WriteString("\n")
+	}
+	line(t.header)
+	b.WriteString("|---|")
+	for range t.header[1:] {
+		b.WriteString("--:|")
+	}
+	b.WriteString("\n")
+	for _, row := range t.rows {
+		line(row)
+	}
+	return b.String()
+}
+
+// tableNotes explains the columns, below the table.
+const tableNotes = `× = median of the per-run ratios to "forwarding" (FTPS rows: to "FTPS forwarded"), runs interleaved.
+MiB/s: curl EPSV, RETR to /dev/null and STOR from a file, median of the runs. NOOP: round trips on one
+logged-in control connection. logins/s: connect+USER/PASS+QUIT loops (FTPS rows: with AUTH TLS).
+CPU s/GiB: busy time of the whole machine (/proc/stat) during RETR. KiB/sess @N: ftpgate's VmRSS growth
+per idle logged-in session with N sessions open. – = does not apply.`
