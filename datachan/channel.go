@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/ftpgate/ftpgate/intercept"
+	"github.com/ftpgate/ftpgate/kpath"
 	"github.com/ftpgate/ftpgate/wire"
 )
 
@@ -27,6 +28,8 @@ type Result struct {
 	Err error
 	// Arrived: some data connection came or was made.
 	Arrived bool
+	// Path is the path the bytes took: PathKernel or PathProxy.
+	Path string
 }
 
 // Channel is one negotiated data channel: each leg is a Listen or a Connect, in any of the
@@ -52,6 +55,10 @@ type Channel struct {
 
 	clientDone, serverDone chan struct{} // closed when bytes toward the client / server are final
 	clientOnce, serverOnce sync.Once
+
+	kernel *KernelSpec   // the kernel path's pinhole; nil for a channel through ftpgate
+	handle kpath.Handle  // the open pinhole (guarded by mu)
+	hurry  chan struct{} // Hurry to watchKernel
 }
 
 // install adds the expectations of the listening legs.
@@ -95,7 +102,14 @@ func (ch *Channel) arrive(sd Side, raw *net.TCPConn) {
 func (ch *Channel) Activate(dir wire.Direction) {
 	ch.mu.Lock()
 	ch.dir, ch.activated = dir, true
+	closed := ch.closed
 	ch.mu.Unlock()
+	if ch.kernel != nil {
+		if !closed {
+			ch.set.spawn(ch.watchKernel)
+		}
+		return
+	}
 	ch.dialPending()
 	ch.join()
 }
@@ -248,9 +262,20 @@ func (ch *Channel) Close(err error) {
 	for _, p := range ch.ports {
 		ch.set.cfg.Ports.Release(p)
 	}
-	if !started {
-		ch.half(true, 0)
-		ch.half(false, 0)
+	if ch.kernel != nil {
+		ch.mu.Lock()
+		h := ch.handle
+		ch.mu.Unlock()
+		if h.Mark != 0 { // an unused pinhole closes; a connection that used it goes on
+			ch.set.cfg.Kernel.Cancel(context.WithoutCancel(ch.ctx), ch.set.cfg.Owner, h)
+		}
+	}
+	if !started { // no path ran: the counts are final as they are (0, or the kernel's)
+		ch.mu.Lock()
+		toServer, toClient := ch.res.ToServer, ch.res.ToClient
+		ch.mu.Unlock()
+		ch.half(true, toServer)
+		ch.half(false, toClient)
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/ftpgate/ftpgate/kpath"
 )
 
 // Config is what the data channels of one session share.
@@ -23,6 +25,10 @@ type Config struct {
 	ConnectTimeout time.Duration
 	// Path is how bytes move when a channel names none (nil: [Splice]).
 	Path Path
+	// Kernel opens the pinholes of kernel-path channels (nil: no kernel path).
+	Kernel kpath.Kernel
+	// PinholeTimeout is how long a kernel path pinhole waits for its connection.
+	PinholeTimeout time.Duration
 	// Log receives the channels' log lines.
 	Log *slog.Logger
 }
@@ -34,6 +40,9 @@ type Spec struct {
 	Ports []uint16
 	// Path is how the channel's bytes move; nil: the Set's default.
 	Path Path
+	// Kernel, when set, puts the channel on the kernel path: one pinhole, no legs in
+	// ftpgate (Client and Server are ignored). Config.Kernel must be set.
+	Kernel *KernelSpec
 }
 
 // Set holds the data channels of one session: the one the last PASV/PORT negotiated and
@@ -96,8 +105,19 @@ func (s *Set) Open(ctx context.Context, sp Spec) (*Channel, error) {
 	cctx, cancel := context.WithCancel(ctx)
 	ch := &Channel{set: s, legs: [2]Leg{sp.Client, sp.Server}, ports: sp.Ports, path: path, ctx: cctx, cancel: cancel,
 		clientDone: make(chan struct{}), serverDone: make(chan struct{})}
+	ch.res.Path = PathProxy
+	install := ch.install
+	if sp.Kernel != nil {
+		if s.cfg.Kernel == nil {
+			cancel()
+			return nil, fmt.Errorf("datachan: a kernel path channel without a kernel path")
+		}
+		ch.kernel, ch.hurry, ch.legs = sp.Kernel, make(chan struct{}, 1), [2]Leg{}
+		ch.res.Path = PathKernel
+		install = ch.installKernel
+	}
 	s.Supersede()
-	if err := ch.install(); err != nil {
+	if err := install(); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()

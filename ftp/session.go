@@ -94,6 +94,7 @@ func NewSession(id uint64, client *net.TCPConn, server netip.AddrPort, cfg Confi
 		typ:        "A",
 	}
 	s.dc = datachan.NewSet(datachan.Config{Owner: id, Expect: dc, Dialer: d, Ports: cfg.Ports,
+		Kernel: cfg.Kernel, PinholeTimeout: cfg.PinholeTimeout,
 		ConnectTimeout: cfg.ConnectTimeout, Log: s.log}, s)
 	return s
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 
 	"github.com/ftpgate/ftpgate/datachan"
+	"github.com/ftpgate/ftpgate/kpath"
 	"github.com/ftpgate/ftpgate/nft"
 	"github.com/ftpgate/ftpgate/policy"
 	"github.com/ftpgate/ftpgate/wire"
@@ -56,6 +57,20 @@ func (s *Session) openActive(ctx context.Context, cmd wire.Command, client netip
 		return nil
 	}
 	out, port := cmd, client.Port()
+	if x == client.Addr() && s.cfg.ActiveSourcePort == 0 && s.kernelPath() {
+		// server -> client:port, straight through the box; the command goes on as it is
+		ch, err := s.openChannel(ctx, kernelSpec(kpath.Pinhole{Src: s.serverAddr.Addr(), Dst: client.Addr(), Port: client.Port()}, false))
+		if err != nil {
+			s.reply(s.cannotOpen(err))
+			return nil
+		}
+		return s.forwardHook(out, func(r wire.Reply) *wire.Reply {
+			if !wire.Positive(r.Code) {
+				ch.Close(fmt.Errorf("ftp: server refused %d %s", r.Code, r.Text()))
+			}
+			return &r
+		})
+	}
 	var ports []uint16
 	if x != client.Addr() {
 		if ports, err = s.dc.Reserve(1); err != nil {

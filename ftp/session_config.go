@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ftpgate/ftpgate/datachan"
+	"github.com/ftpgate/ftpgate/kpath"
 	"github.com/ftpgate/ftpgate/policy"
 )
 
@@ -37,6 +38,13 @@ type Config struct {
 	Spoof bool
 	// DataMode sets up the server's side of data channels: keep (default), passive, active.
 	DataMode policy.DataMode
+	// DataPath: auto (default) and kernel put a plain, untranslated data channel on the
+	// kernel path when Kernel is set; proxy keeps every channel in ftpgate.
+	DataPath policy.DataPath
+	// Kernel opens the kernel path's pinholes (nil: no kernel path).
+	Kernel kpath.Kernel
+	// PinholeTimeout is how long a kernel path pinhole waits for its connection (default 30s).
+	PinholeTimeout time.Duration
 	// PasvRewrite replaces a foreign address in a 227 with the server's own (the common NAT
 	// misconfiguration) instead of refusing it.
 	PasvRewrite bool
@@ -72,7 +80,11 @@ func (c Config) WithDefaults() Config {
 	if c.GreetingTimeout == 0 {
 		c.GreetingTimeout = 30 * time.Second
 	}
-	c.DataMode = policy.DataPolicy{Mode: c.DataMode}.WithDefaults().Mode
+	d := policy.DataPolicy{Mode: c.DataMode, Path: c.DataPath}.WithDefaults()
+	c.DataMode, c.DataPath = d.Mode, d.Path
+	if c.PinholeTimeout == 0 {
+		c.PinholeTimeout = 30 * time.Second
+	}
 	if c.WriteTimeout == 0 {
 		c.WriteTimeout = 60 * time.Second
 	}
@@ -95,7 +107,7 @@ func (c Config) withPolicy(p *policy.Policy, implicit bool, port uint16) Config 
 		c.MaxReplyLines = n
 	}
 	d := p.Data.WithDefaults()
-	c.DataMode = d.Mode
+	c.DataMode, c.DataPath = d.Mode, d.Path
 	c.PasvRewrite = d.PasvAddress == policy.PasvRewrite
 	c.ActiveSourcePort = d.ActiveSourcePort.For(port)
 	switch d.ServerAddress.Source {

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 
 	"github.com/ftpgate/ftpgate/datachan"
+	"github.com/ftpgate/ftpgate/kpath"
 	"github.com/ftpgate/ftpgate/nft"
 	"github.com/ftpgate/ftpgate/policy"
 	"github.com/ftpgate/ftpgate/wire"
@@ -100,10 +101,15 @@ func (s *Session) onPassiveReply(ctx context.Context, want, sent string, r wire.
 	case err != nil:
 		return s.refusePassive(r, err)
 	}
-	if _, err := s.openChannel(ctx, datachan.Spec{
+	spec := datachan.Spec{
 		Client: datachan.Leg{Listen: true, Expect: nft.Element{Src: s.clientAddr.Addr(), Dst: target.Addr(), Port: target.Port()}},
 		Server: datachan.Leg{To: target, From: s.serverFrom()},
-	}); err != nil {
+	}
+	if !rewritten && s.kernelPath() {
+		// client -> server:port, straight through the box
+		spec = kernelSpec(kpath.Pinhole{Src: s.clientAddr.Addr(), Dst: target.Addr(), Port: target.Port()}, true)
+	}
+	if _, err := s.openChannel(ctx, spec); err != nil {
 		return s.refusePassive(r, &passiveRefusal{"cannot install expectation", []any{"err", err.Error()}})
 	}
 	if want == sent && !rewritten {

@@ -107,6 +107,7 @@ func (s *Session) finishTransfer(x *transfer, code int) (wire.Reply, bool) {
 	}
 	s.qmu.Unlock()
 	if d := x.data; d != nil {
+		d.Hurry() // a kernel path channel reads its final counts now
 		if d.Result().Arrived || wire.Class(code) < 4 {
 			s.log.Debug("final reply held until the transfer's data has passed", "command", x.cmd.Verb, "reply", code)
 			t := time.NewTimer(s.cfg.Linger)
@@ -140,6 +141,11 @@ func (s *Session) logTransfer(x *transfer, code, clientCode int) {
 		"bytes_to_client", res.ToClient, "bytes_to_server", res.ToServer,
 		"duration", time.Since(x.start).Round(time.Millisecond).String(), "reply", clientCode,
 		"complete", wire.Positive(clientCode) && res.Err == nil,
+		"path", res.Path,
+	}
+	if res.Path == datachan.PathKernel {
+		// conntrack counts IP packets; the payload is estimated (kpath.Payload)
+		attrs = append(attrs, "bytes_estimated", true)
 	}
 	if clientCode != code {
 		attrs = append(attrs, "server_reply", code)

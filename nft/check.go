@@ -11,7 +11,7 @@ import (
 var ErrIncomplete = errors.New("nft: table missing or incomplete")
 
 // Check reports whether the table Setup built is still whole: the table, data4 and data6,
-// the prerouting chain and all its rules. It does not compare the rules' contents (the
+// the prerouting and guard chains and all their rules. It does not compare the rules' contents (the
 // library cannot decode the socket and tproxy expressions), only that none is missing. An
 // error wrapping ErrIncomplete says what is gone; Setup rebuilds it.
 func (n *Netlink) Check(ctx context.Context) error {
@@ -32,16 +32,21 @@ func (n *Netlink) Check(ctx context.Context) error {
 		}
 	}
 	rs := buildRules(n.table, n.cfg)
-	chain, err := c.ListChain(n.table, rs.chain.Name)
-	if err != nil {
-		return fmt.Errorf("%w: chain %s: %v", ErrIncomplete, rs.chain.Name, err)
-	}
-	rules, err := c.GetRules(n.table, chain)
-	if err != nil {
-		return fmt.Errorf("nft: check: list rules: %w", err)
-	}
-	if len(rules) != len(rs.rules) {
-		return fmt.Errorf("%w: chain %s has %d rules, want %d", ErrIncomplete, rs.chain.Name, len(rules), len(rs.rules))
+	for _, ch := range []struct {
+		name  string
+		rules int
+	}{{rs.chain.Name, len(rs.rules)}, {rs.guard.Name, len(rs.guardRules)}} {
+		chain, err := c.ListChain(n.table, ch.name)
+		if err != nil {
+			return fmt.Errorf("%w: chain %s: %v", ErrIncomplete, ch.name, err)
+		}
+		rules, err := c.GetRules(n.table, chain)
+		if err != nil {
+			return fmt.Errorf("nft: check: list rules: %w", err)
+		}
+		if len(rules) != ch.rules {
+			return fmt.Errorf("%w: chain %s has %d rules, want %d", ErrIncomplete, ch.name, len(rules), ch.rules)
+		}
 	}
 	return nil
 }

@@ -94,6 +94,10 @@ func (n *Netlink) Setup(ctx context.Context) error {
 	for _, exprs := range rs.rules {
 		c.AddRule(&nftables.Rule{Table: n.table, Chain: rs.chain, Exprs: exprs})
 	}
+	c.AddChain(rs.guard)
+	for _, exprs := range rs.guardRules {
+		c.AddRule(&nftables.Rule{Table: n.table, Chain: rs.guard, Exprs: exprs})
+	}
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("nft: setup table inet %s: %w", n.cfg.Table, classifySetup(err))
 	}

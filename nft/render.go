@@ -13,9 +13,16 @@ const (
 	SetData4 = "data4"
 	// SetData6 is the IPv6 expectation set: ipv6_addr . ipv6_addr . inet_service.
 	SetData6 = "data6"
-	// ChainPrerouting is the one base chain, hooked at prerouting with mangle priority.
+	// ChainPrerouting is the interception chain, hooked at prerouting with mangle priority.
 	ChainPrerouting = "prerouting"
+	// ChainGuard drops TCP port 0 before connection tracking sees it (prerouting, raw
+	// priority): no real connection uses it, and the kernel data path's conntrack masters
+	// (kpath) carry it, so no forged packet can reach them.
+	ChainGuard = "guard"
 )
+
+// guardRuleTexts are the rules of the guard chain. rules.go builds the same rules.
+var guardRuleTexts = []string{"tcp sport 0 drop", "tcp dport 0 drop"}
 
 // Render returns the nft text of the table described by cfg (zero fields take their
 // defaults), in the layout of `nft list table` and loadable by `nft -f`. Several control ports
@@ -41,6 +48,12 @@ func renderTable(cfg Config, elems4, elems6 []string) string {
 	fmt.Fprintf(&b, "\tchain %s {\n", ChainPrerouting)
 	b.WriteString("\t\ttype filter hook prerouting priority mangle; policy accept;\n")
 	for _, r := range ruleTexts(cfg) {
+		fmt.Fprintf(&b, "\t\t%s\n", r)
+	}
+	b.WriteString("\t}\n\n")
+	fmt.Fprintf(&b, "\tchain %s {\n", ChainGuard)
+	b.WriteString("\t\ttype filter hook prerouting priority raw; policy accept;\n")
+	for _, r := range guardRuleTexts {
 		fmt.Fprintf(&b, "\t\t%s\n", r)
 	}
 	b.WriteString("\t}\n}\n")

@@ -27,6 +27,12 @@ const goldenDefault = `table inet ftpgate {
 		meta nfproto ipv4 ip saddr . ip daddr . tcp dport @data4 tproxy ip to :2120 meta mark set 0x1 accept
 		meta nfproto ipv6 ip6 saddr . ip6 daddr . tcp dport @data6 tproxy ip6 to :2120 meta mark set 0x1 accept
 	}
+
+	chain guard {
+		type filter hook prerouting priority raw; policy accept;
+		tcp sport 0 drop
+		tcp dport 0 drop
+	}
 }
 `
 
@@ -49,6 +55,12 @@ const goldenCustom = `table inet gw_test {
 		tcp dport { 21, 990, 2021 } tproxy to :9021 meta mark set 0x2a accept
 		meta nfproto ipv4 ip saddr . ip daddr . tcp dport @data4 tproxy ip to :9020 meta mark set 0x2a accept
 		meta nfproto ipv6 ip6 saddr . ip6 daddr . tcp dport @data6 tproxy ip6 to :9020 meta mark set 0x2a accept
+	}
+
+	chain guard {
+		type filter hook prerouting priority raw; policy accept;
+		tcp sport 0 drop
+		tcp dport 0 drop
 	}
 }
 `

@@ -22,6 +22,9 @@ const (
 type ruleSet struct {
 	set4, set6 *nftables.Set
 	chain      *nftables.Chain
+	// guard drops TCP port 0 at raw priority (ChainGuard); guardRules are its rules.
+	guard      *nftables.Chain
+	guardRules [][]expr.Any
 	// ports is the anonymous set of control ports, nil for a single port.
 	ports     *nftables.Set
 	portElems []nftables.SetElement
@@ -112,6 +115,23 @@ func buildRules(t *nftables.Table, cfg Config) *ruleSet {
 	}, tproxyTo(unix.NFPROTO_IPV6, cfg.DataListen), markAccept(cfg.Mark))
 
 	rs.rules = [][]expr.Any{socket, control, data4, data6}
+
+	// chain guard { type filter hook prerouting priority raw; policy accept; }
+	rs.guard = &nftables.Chain{
+		Name: ChainGuard, Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum:  nftables.ChainHookRef(unix.NF_INET_PRE_ROUTING),
+		Priority: nftables.ChainPriorityRef(-300), // raw: before connection tracking
+		Policy:   &accept,
+	}
+	// tcp sport 0 drop
+	// tcp dport 0 drop
+	for _, offset := range []uint32{0, 2} {
+		rs.guardRules = append(rs.guardRules, join(l4protoTCP(), []expr.Any{
+			&expr.Payload{DestRegister: regScratch, Base: expr.PayloadBaseTransportHeader, Offset: offset, Len: 2},
+			&expr.Cmp{Op: expr.CmpOpEq, Register: regScratch, Data: []byte{0, 0}},
+			&expr.Verdict{Kind: expr.VerdictDrop},
+		}))
+	}
 	return rs
 }
 

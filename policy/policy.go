@@ -108,6 +108,9 @@ type DataPolicy struct {
 	// ActiveSourcePort is the source port of active-mode data connections toward the client:
 	// random (default), 20, or control-1 (the server's control port minus one).
 	ActiveSourcePort SourcePort
+	// Path is the data_path: auto (default: in the kernel when the channel needs nothing
+	// from userspace), kernel or proxy.
+	Path DataPath
 }
 
 // Clone returns a deep copy of p: its tables, limits, features and allowed users can be

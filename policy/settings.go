@@ -26,6 +26,25 @@ const (
 // DataModes lists the data modes, the default first.
 func DataModes() []DataMode { return []DataMode{DataKeep, DataPassive, DataActive} }
 
+// DataPath is the path a plain data channel's bytes take.
+type DataPath string
+
+// The data paths.
+const (
+	// PathAuto (default): the kernel path when the channel needs nothing from userspace
+	// (plain on both legs, no mode or address translation, no inspection), else the proxy.
+	PathAuto DataPath = "auto"
+	// PathKernel: the kernel path whenever it is possible at all (plain, nothing translated),
+	// inspection or not.
+	PathKernel DataPath = "kernel"
+	// PathProxy: always through ftpgate (the only path with one-way enforcement and
+	// inspection).
+	PathProxy DataPath = "proxy"
+)
+
+// DataPaths lists the data paths, the default first.
+func DataPaths() []DataPath { return []DataPath{PathAuto, PathKernel, PathProxy} }
+
 // PasvAddress is what happens to a 227 naming an address other than the server's own.
 type PasvAddress string
 
@@ -165,6 +184,7 @@ func VerifyModes() []ftptls.VerifyMode {
 // WithDefaults returns d with its empty settings set to their defaults.
 func (d DataPolicy) WithDefaults() DataPolicy {
 	d.Mode = or(d.Mode, DataKeep)
+	d.Path = or(d.Path, PathAuto)
 	d.PasvAddress = or(d.PasvAddress, PasvEnforce)
 	d.ActiveSourcePort = or(d.ActiveSourcePort, PortRandom)
 	return d

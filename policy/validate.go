@@ -73,6 +73,7 @@ func (p *Policy) validateSettings() []error {
 	var errs []error
 	for _, err := range []error{
 		checkValue("data_mode", p.Data.Mode, DataModes()),
+		checkValue("data_path", p.Data.Path, DataPaths()),
 		checkValue("pasv_address", p.Data.PasvAddress, PasvAddresses()),
 		checkValue("active_source_port", p.Data.ActiveSourcePort, SourcePorts()),
 		checkValue("tls.client", p.TLS.Client, TLSLegs()),

@@ -25,7 +25,9 @@ type options struct {
 	onTableLoss string
 	// statsInterval is how often a stats line is logged (0: never).
 	statsInterval time.Duration
-	routeTable    int
+	// kernelPath enables the kernel data path (policies choose it with data_path).
+	kernelPath bool
+	routeTable int
 	// implicit are the control ports of implicit FTPS.
 	implicit []uint16
 	// portMin and portMax bound the data ports ftpgate announces itself.
@@ -112,6 +114,7 @@ func defineFlags(fs *flag.FlagSet, o *options) *rawFlags {
 	fs.BoolVar(&o.ftp.Spoof, "spoof", true, "connect to servers from the client's own address (false: from the box's own address)")
 	fs.DurationVar(&o.ftp.ConnectTimeout, "connect-timeout", 10*time.Second, "timeout for connecting to a server (control and data)")
 	fs.DurationVar(&o.ftp.IdleTimeout, "idle-timeout", 15*time.Minute, "close a control connection idle this long (not while a transfer runs)")
+	fs.BoolVar(&o.kernelPath, "kernel-path", true, "let policies put plain data channels on the kernel path (data_path auto or kernel); false: every channel through ftpgate")
 	fs.DurationVar(&o.statsInterval, "stats-interval", 0, "log a stats line (sessions, expectations, goroutines, open files, memory) this often (0: never)")
 	fs.DurationVar(&o.tableCheck, "table-check", 2*time.Second, "how often to check that the nftables table is whole")
 	fs.StringVar(&o.onTableLoss, "on-table-loss", "restore", "when the table was flushed or deleted under ftpgate: restore (rebuild it and its expectations) or exit (status 1)")

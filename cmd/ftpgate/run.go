@@ -16,6 +16,7 @@ import (
 	"github.com/ftpgate/ftpgate/datachan"
 	"github.com/ftpgate/ftpgate/ftp"
 	"github.com/ftpgate/ftpgate/intercept"
+	"github.com/ftpgate/ftpgate/kpath"
 	"github.com/ftpgate/ftpgate/nft"
 	"golang.org/x/sys/unix"
 )
@@ -97,6 +98,9 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.
 			log.Error("remove policy routing", "err", err.Error())
 		}
 	}()
+	o.ftp.Kernel = setupKernelPath(ctx, o.kernelPath, log)
+	defer teardownKernelPath(cleanup, o.ftp.Kernel, log)
+	o.ftp.PinholeTimeout = o.nft.Timeout
 	if err := serve(ctx, o, live, ctlLns, dataLns, inst, log); err != nil {
 		log.Error("ftpgate stopped", "err", err.Error())
 		return exitError
@@ -173,6 +177,34 @@ func serve(ctx context.Context, o options, live *liveConfig, ctlLns, dataLns []*
 	csrv.Wait()
 	dsrv.Wait()
 	return ferr
+}
+
+// setupKernelPath prepares the kernel data path (kpath): conntrack expectations under
+// masters with the "ftp" helper. A kernel without them leaves every data channel in ftpgate,
+// with a warning; nothing else changes.
+func setupKernelPath(ctx context.Context, enabled bool, log *slog.Logger) kpath.Kernel {
+	if !enabled {
+		log.Info("kernel data path off (-kernel-path=false): every data channel goes through ftpgate")
+		return nil
+	}
+	k := kpath.NewConntrack(kpath.Config{Log: log})
+	if err := k.Setup(ctx); err != nil {
+		log.Warn("kernel data path unavailable; every data channel goes through ftpgate", "err", err.Error())
+		return nil
+	}
+	log.Info("kernel data path ready: plain data channels pass the forward path as related connections",
+		"ct_mark", fmt.Sprintf("%#x/%#x", kpath.DefaultMark, kpath.DefaultMask))
+	return k
+}
+
+// teardownKernelPath removes the kernel path's pinholes (k may be nil).
+func teardownKernelPath(ctx context.Context, k kpath.Kernel, log *slog.Logger) {
+	if k == nil {
+		return
+	}
+	if err := k.Teardown(ctx); err != nil {
+		log.Error("remove the kernel data path's pinholes", "err", err.Error())
+	}
 }
 
 // listenBoth opens the transparent IPv4 and IPv6 listeners on port. A box without IPv6 gets a

@@ -34,7 +34,8 @@ func TestKill9(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := b.ctx(t)
-	gw, err := scenario.StartGateway(ctx, b.tp, gatewayBin, "--log-level", "debug", "--expect-timeout", "3s")
+	// The proxy path: the test watches its nftables elements.
+	gw, err := scenario.StartGateway(ctx, b.tp, gatewayBin, "--log-level", "debug", "--expect-timeout", "3s", "-kernel-path=false")
 	if err != nil {
 		t.Fatal(err)
 	}

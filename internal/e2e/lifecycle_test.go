@@ -35,7 +35,7 @@ func (b *bed) gwState(t *testing.T) (tables, rules string) {
 // TestLifecycle checks that the gateway installs its table and routing at start and removes
 // both at SIGTERM, also with a session and an expectation open at that moment.
 func TestLifecycle(t *testing.T) {
-	b := newBed(t, nil)
+	b := newBed(t, nil, "-kernel-path=false") // the proxy path: the test watches its nftables elements
 	tables, rules := b.gwState(t)
 	if !strings.Contains(tables, "table inet "+table) {
 		t.Fatalf("running: no table inet %s:\n%s", table, tables)

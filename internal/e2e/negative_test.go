@@ -43,7 +43,9 @@ func parseSteps(t *testing.T, out string) map[string]map[string]any {
 // TestNegative checks what ftpgate refuses: PORT/EPRT naming a third host, data connections
 // from a host other than the client, and expectations nobody uses.
 func TestNegative(t *testing.T) {
-	b := newBed(t, map[string]int64{"small.bin": small}, "--expect-timeout", "4s")
+	// The proxy path: the test watches its nftables elements (TestKernelPath does the same
+	// on the kernel path).
+	b := newBed(t, map[string]int64{"small.bin": small}, "--expect-timeout", "4s", "-kernel-path=false")
 	for _, v6 := range []bool{false, true} {
 		server, other := b.tp.ServerV4.String(), b.tp.OtherV4.String()
 		fam := "v4"

@@ -20,7 +20,8 @@ const (
 // TestTransfers moves real files through ftpgate with curl and lftp in every data mode, over
 // IPv4 and IPv6, and checks the bytes, the transfer records and what the server saw.
 func TestTransfers(t *testing.T) {
-	b := newBed(t, map[string]int64{"small.bin": small, "big.bin": big})
+	// The proxy path, whose records count bytes exactly (TestKernelPath: the kernel path).
+	b := newBed(t, map[string]int64{"small.bin": small, "big.bin": big}, "-kernel-path=false")
 	upload := filepath.Join(b.tp.Dir, "upload.bin")
 	upSum, err := testbed.MakeFile(upload, small)
 	if err != nil {

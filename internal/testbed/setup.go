@@ -25,10 +25,14 @@ const (
 	ifGWServer = "eths" // in gw, toward server
 )
 
-// firewallRules is the gw table installed when Options.Forward is false.
+// firewallRules is the gw table installed when Options.Forward is false: a box that
+// forwards nothing but the connections the kernel relates to one it admitted (the usual
+// first rule of a stateful forward chain; only ftpgate's kernel data path pinholes are
+// related here).
 const firewallRules = `table inet tbfw {
 	chain forward {
 		type filter hook forward priority filter; policy drop;
+		ct state established,related accept
 	}
 }
 `

@@ -1,0 +1,100 @@
+package kpath
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// Fake is an in-memory Kernel for unit tests: Open records the owner's pinhole, and the
+// test says what the kernel saw of it with SetFlow.
+type Fake struct {
+	mu     sync.Mutex
+	seq    uint32
+	open   map[uint64]Handle
+	flows  map[uint32]Flow
+	opened []Pinhole
+	// FailOpen, when set, is returned by Open.
+	FailOpen error
+}
+
+// NewFake returns an empty Fake.
+func NewFake() *Fake { return &Fake{open: map[uint64]Handle{}, flows: map[uint32]Flow{}} }
+
+// Setup does nothing.
+func (f *Fake) Setup(context.Context) error { return nil }
+
+// Teardown forgets every pinhole.
+func (f *Fake) Teardown(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	clear(f.open)
+	return nil
+}
+
+// Open records p as the owner's pinhole.
+func (f *Fake) Open(_ context.Context, owner uint64, p Pinhole, _ time.Duration) (Handle, error) {
+	p, err := p.normalize()
+	if err != nil {
+		return Handle{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.FailOpen != nil {
+		return Handle{}, f.FailOpen
+	}
+	f.seq++
+	h := Handle{Pinhole: p, Mark: DefaultMark | f.seq}
+	f.open[owner] = h
+	f.opened = append(f.opened, p)
+	return h, nil
+}
+
+// Cancel forgets the owner's pinhole if it is h.
+func (f *Fake) Cancel(_ context.Context, owner uint64, h Handle) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.open[owner] == h {
+		delete(f.open, owner)
+	}
+}
+
+// Flow returns what SetFlow said of h.
+func (f *Fake) Flow(_ context.Context, h Handle) (Flow, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if h.Mark == 0 {
+		return Flow{}, errors.New("kpath: fake: no such pinhole")
+	}
+	return f.flows[h.Mark], nil
+}
+
+// SetFlow sets what the kernel saw of the connection that used h.
+func (f *Fake) SetFlow(h Handle, fl Flow) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.flows[h.Mark] = fl
+	if fl.Seen {
+		for owner, o := range f.open {
+			if o == h {
+				delete(f.open, owner) // used: a pinhole admits one connection
+			}
+		}
+	}
+}
+
+// OpenPinhole returns the owner's open (unused) pinhole, if any.
+func (f *Fake) OpenPinhole(owner uint64) (Handle, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	h, ok := f.open[owner]
+	return h, ok
+}
+
+// Opened lists every pinhole opened so far, in order.
+func (f *Fake) Opened() []Pinhole {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Pinhole(nil), f.opened...)
+}
