@@ -57,19 +57,10 @@ func (s *Session) openActive(ctx context.Context, cmd wire.Command, client netip
 		return nil
 	}
 	out, port := cmd, client.Port()
+	// The expectation exists before the server reads the command: it may connect early.
 	if x == client.Addr() && s.cfg.ActiveSourcePort == 0 && s.kernelPath() {
 		// server -> client:port, straight through the box; the command goes on as it is
-		ch, err := s.openChannel(ctx, kernelSpec(kpath.Pinhole{Src: s.serverAddr.Addr(), Dst: client.Addr(), Port: client.Port()}, false))
-		if err != nil {
-			s.reply(s.cannotOpen(err))
-			return nil
-		}
-		return s.forwardHook(out, func(r wire.Reply) *wire.Reply {
-			if !wire.Positive(r.Code) {
-				ch.Close(fmt.Errorf("ftp: server refused %d %s", r.Code, r.Text()))
-			}
-			return &r
-		})
+		return s.sendActive(ctx, out, kernelSpec(kpath.Pinhole{Src: s.serverAddr.Addr(), Dst: client.Addr(), Port: client.Port()}, false))
 	}
 	var ports []uint16
 	if x != client.Addr() {
@@ -80,12 +71,17 @@ func (s *Session) openActive(ctx context.Context, cmd wire.Command, client netip
 		port = ports[0]
 		out = activeCommand(netip.AddrPortFrom(x, port))
 	}
-	// The expectation exists before the server reads the command: it may connect early.
-	ch, err := s.openChannel(ctx, datachan.Spec{
+	return s.sendActive(ctx, out, datachan.Spec{
 		Client: clientLeg,
 		Server: datachan.Leg{Listen: true, Expect: nft.Element{Src: s.serverAddr.Addr(), Dst: x, Port: port}},
 		Ports:  ports,
 	})
+}
+
+// sendActive opens the channel sp, then sends the PORT/EPRT out; a server that refuses it
+// closes the channel.
+func (s *Session) sendActive(ctx context.Context, out wire.Command, sp datachan.Spec) error {
+	ch, err := s.openChannel(ctx, sp)
 	if err != nil {
 		s.reply(s.cannotOpen(err))
 		return nil

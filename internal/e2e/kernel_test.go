@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -123,17 +122,7 @@ func TestKernelPath(t *testing.T) {
 			}
 		})
 		t.Run("expiry and session end/"+fam, func(t *testing.T) {
-			ctx := b.ctx(t)
-			script, _ := filepath.Abs("testdata/ftpcheck.py")
-			cmd, err := b.tp.Command(ctx, b.tp.Client, "python3", script, server, b.srv.User, b.srv.Pass, "hold", "6")
-			if err != nil {
-				t.Fatal(err)
-			}
-			stdout, _ := cmd.StdoutPipe()
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			sc := bufio.NewScanner(stdout)
+			sc, wait := b.hold(t, server, 6)
 			if !sc.Scan() || !strings.Contains(sc.Text(), "assive Mode") {
 				t.Fatalf("passive reply: %s", sc.Text())
 			}
@@ -149,7 +138,7 @@ func TestKernelPath(t *testing.T) {
 			}
 			for sc.Scan() {
 			}
-			cmd.Wait()
+			wait()
 			// A pinhole the session leaves unused goes when the session ends, not at expiry.
 			src, pasv := b.tp.ClientV4.String(), "PASV"
 			if v6 {

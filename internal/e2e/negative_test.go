@@ -40,6 +40,25 @@ func parseSteps(t *testing.T, out string) map[string]map[string]any {
 	return steps
 }
 
+// hold runs `ftpcheck.py ... hold SECONDS` (a passive reply, then seconds of nothing, then
+// NOOP) in the client namespace; the scanner reads its steps, wait reaps it.
+func (b *bed) hold(t *testing.T, server string, seconds int) (*bufio.Scanner, func()) {
+	t.Helper()
+	script, _ := filepath.Abs("testdata/ftpcheck.py")
+	cmd, err := b.tp.Command(b.ctx(t), b.tp.Client, "python3", script, server, b.srv.User, b.srv.Pass, "hold", fmt.Sprint(seconds))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return bufio.NewScanner(stdout), func() { cmd.Wait() }
+}
+
 // TestNegative checks what ftpgate refuses: PORT/EPRT naming a third host, data connections
 // from a host other than the client, and expectations nobody uses.
 func TestNegative(t *testing.T) {
@@ -116,20 +135,8 @@ func TestNegative(t *testing.T) {
 
 		t.Run("expiry/"+fam, func(t *testing.T) {
 			ctx := b.ctx(t)
-			script, _ := filepath.Abs("testdata/ftpcheck.py")
-			cmd, err := b.tp.Command(ctx, b.tp.Client, "python3", script, server, b.srv.User, b.srv.Pass, "hold", "7")
-			if err != nil {
-				t.Fatal(err)
-			}
-			stdout, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			defer cmd.Wait()
-			sc := bufio.NewScanner(stdout)
+			sc, wait := b.hold(t, server, 7)
+			defer wait()
 			if !sc.Scan() {
 				t.Fatal("ftpcheck hold printed nothing")
 			}
