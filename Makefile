@@ -83,6 +83,7 @@ demo: deps build
 # testbed (needs root): one table and bench.png. Shorter: make bench BENCHFLAGS="-size 256 -runs 1".
 bench: deps build
 	$(GO) test -run XXX -bench . -benchtime 5x ./datachan/ ./wire/
+	$(GO) test -run XXX -bench . -benchtime 2000x ./nft/
 	$(GO) run ./internal/demo -bin $(BIN) -bench $(BENCHFLAGS)
 
 # soak runs mixed real-client traffic through ftpgate for SOAK (default 30m) and checks that

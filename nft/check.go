@@ -14,12 +14,13 @@ var ErrIncomplete = errors.New("nft: table missing or incomplete")
 // the prerouting and guard chains and all their rules. It does not compare the rules' contents (the
 // library cannot decode the socket and tproxy expressions), only that none is missing. An
 // error wrapping ErrIncomplete says what is gone; Setup rebuilds it.
-func (n *Netlink) Check(ctx context.Context) error {
+func (n *Netlink) Check(ctx context.Context) (err error) {
 	if err := n.lock(ctx); err != nil {
 		return fmt.Errorf("nft: check: %w", err)
 	}
 	defer n.unlock()
-	c, err := n.opts.conn()
+	c, err := n.conn()
+	defer n.dropIfFailed(&err)
 	if err != nil {
 		return fmt.Errorf("nft: check: %w", err)
 	}

@@ -21,7 +21,7 @@ func sampleElements() []Element {
 	}
 }
 
-func mustSetup(t *testing.T, in Installer) {
+func mustSetup(t testing.TB, in Installer) {
 	t.Helper()
 	if err := in.Setup(context.Background()); err != nil {
 		t.Fatalf("setup: %v", err)

@@ -17,7 +17,7 @@ import (
 )
 
 // newTestNetlink returns a Netlink for cfg in a fresh namespace.
-func newTestNetlink(t *testing.T, cfg Config) (*Netlink, testNS) {
+func newTestNetlink(t testing.TB, cfg Config) (*Netlink, testNS) {
 	t.Helper()
 	ns := newTestNS(t)
 	n, err := NewNetlink(cfg, WithNetNS(ns.fd))

@@ -21,7 +21,7 @@ type testNS struct {
 // newTestNS creates a network namespace named ftpg-<8hex>-nft and removes it when the test
 // ends, even on failure. It skips the test when not root or when namespaces or nf_tables are
 // unavailable. The root network namespace is never touched.
-func newTestNS(t *testing.T) testNS {
+func newTestNS(t testing.TB) testNS {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("nft: skipping: needs root to create a network namespace and program nf_tables")
@@ -74,7 +74,7 @@ func (ns testNS) nftErr(t *testing.T, args ...string) (string, error) {
 }
 
 // runCmd runs a command with a 10s limit and returns its combined output.
-func runCmd(t *testing.T, name string, args ...string) (string, error) {
+func runCmd(t testing.TB, name string, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

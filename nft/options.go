@@ -50,3 +50,13 @@ func (o options) conn() (*nftables.Conn, error) {
 	}
 	return nftables.New(copts...)
 }
+
+// lastingConn returns a google/nftables connection that keeps one netlink socket open in
+// the chosen namespace until CloseLasting.
+func (o options) lastingConn() (*nftables.Conn, error) {
+	copts := []nftables.ConnOption{nftables.AsLasting()}
+	if o.hasNetNS {
+		copts = append(copts, nftables.WithNetNSFd(o.netns))
+	}
+	return nftables.New(copts...)
+}
