@@ -266,8 +266,13 @@ func (ch *Channel) Close(err error) {
 		ch.mu.Lock()
 		h := ch.handle
 		ch.mu.Unlock()
-		if h.Mark != 0 { // an unused pinhole closes; a connection that used it goes on
+		if h.Mark != 0 { // an unused pinhole closes; a connection that used it goes on...
 			ch.set.cfg.Kernel.Cancel(context.WithoutCancel(ch.ctx), ch.set.cfg.Owner, h)
+			if errors.Is(err, ErrAborted) { // ...unless the transfer was aborted
+				if cerr := ch.set.cfg.Kernel.Cut(context.WithoutCancel(ch.ctx), h); cerr != nil {
+					ch.set.log.Warn("kernel path: cut an aborted transfer's connection", "err", cerr.Error())
+				}
+			}
 		}
 	}
 	if !started { // no path ran: the counts are final as they are (0, or the kernel's)

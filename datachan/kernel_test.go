@@ -65,6 +65,20 @@ func TestKernelChannel(t *testing.T) {
 		t.Fatalf("final Result %+v", r)
 	}
 
+	// ABOR of a running kernel path transfer cuts its connection at the box.
+	ab, err := set.Open(ctx, Spec{Kernel: &KernelSpec{Pinhole: kpath.Pinhole{Src: server, Dst: client, Port: 40002}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.Begin()
+	ab.Activate(wire.Download)
+	abh, _ := k.OpenPinhole(9)
+	k.SetFlow(abh, kpath.Flow{Seen: true, FromSrc: 1000})
+	set.Abort()
+	if cut := k.CutHandles(); len(cut) != 1 || cut[0] != abh {
+		t.Fatalf("cut connections %v, want the aborted transfer's %v", cut, abh)
+	}
+
 	// Passive mode, superseded before any connection: its pinhole is cancelled.
 	q := kpath.Pinhole{Src: client, Dst: server, Port: 40001}
 	if _, err := set.Open(ctx, Spec{Kernel: &KernelSpec{Pinhole: q, SrcIsClient: true}}); err != nil {

@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ftpgate/ftpgate/nft"
 	"github.com/mdlayher/netlink"
 	"github.com/ti-mo/conntrack"
 	"golang.org/x/sys/unix"
@@ -30,7 +31,7 @@ type Config struct {
 // Defaults of Config.
 const (
 	DefaultMark uint32 = 0x46000000
-	DefaultMask uint32 = 0xff000000
+	DefaultMask        = nft.KernelMarkMask
 )
 
 // masterSlack is how much longer a master lives than its pinhole's expectation.
@@ -229,6 +230,30 @@ func (k *Conntrack) Cancel(ctx context.Context, owner uint64, h Handle) {
 		k.deleteMasterLocked(m)
 		delete(k.owners, owner)
 	}
+}
+
+// Cut gives the connection that used h the mark nft.CutMark, which ftpgate's cut chain
+// answers with a TCP reset on every further packet, so both ends stop at once (see Kernel).
+func (k *Conntrack) Cut(ctx context.Context, h Handle) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.ct == nil {
+		return errors.New("kpath: not set up")
+	}
+	flows, err := k.ct.DumpFilter(conntrack.NewFilter().Mark(h.Mark), nil)
+	if err != nil {
+		return fmt.Errorf("kpath: cut the connection of %v: %w", h.Pinhole, err)
+	}
+	for _, f := range flows {
+		if f.Status&conntrack.StatusExpected == 0 {
+			continue
+		}
+		err := k.ct.Update(conntrack.Flow{TupleOrig: f.TupleOrig, TupleReply: f.TupleReply, Mark: nft.CutMark})
+		if err != nil && !errors.Is(err, syscall.ENOENT) {
+			return fmt.Errorf("kpath: cut the connection of %v: %w", h.Pinhole, err)
+		}
+	}
+	return nil
 }
 
 // Flow reports the connection that used h: the expected entry with h's mark.

@@ -15,6 +15,7 @@ type Fake struct {
 	open   map[uint64]Handle
 	flows  map[uint32]Flow
 	opened []Pinhole
+	cut    []Handle
 	// FailOpen, when set, is returned by Open.
 	FailOpen error
 }
@@ -68,6 +69,21 @@ func (f *Fake) Flow(_ context.Context, h Handle) (Flow, error) {
 		return Flow{}, errors.New("kpath: fake: no such pinhole")
 	}
 	return f.flows[h.Mark], nil
+}
+
+// Cut records that h's connection was cut.
+func (f *Fake) Cut(_ context.Context, h Handle) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cut = append(f.cut, h)
+	return nil
+}
+
+// CutHandles lists the handles whose connections were cut.
+func (f *Fake) CutHandles() []Handle {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]Handle(nil), f.cut...)
 }
 
 // SetFlow sets what the kernel saw of the connection that used h.

@@ -66,6 +66,9 @@ type Kernel interface {
 	Cancel(ctx context.Context, owner uint64, h Handle)
 	// Flow reports the connection that used h.
 	Flow(ctx context.Context, h Handle) (Flow, error)
+	// Cut ends the connection that used h at the box: every further packet of it is
+	// answered with a TCP reset (ABOR).
+	Cut(ctx context.Context, h Handle) error
 }
 
 // Header bytes conntrack counts per IP packet of a data connection besides the payload: a

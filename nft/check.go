@@ -36,7 +36,7 @@ func (n *Netlink) Check(ctx context.Context) (err error) {
 	for _, ch := range []struct {
 		name  string
 		rules int
-	}{{rs.chain.Name, len(rs.rules)}, {rs.guard.Name, len(rs.guardRules)}} {
+	}{{rs.chain.Name, len(rs.rules)}, {rs.guard.Name, len(rs.guardRules)}, {rs.cut.Name, len(rs.cutRules)}} {
 		chain, err := c.ListChain(n.table, ch.name)
 		if err != nil {
 			return fmt.Errorf("%w: chain %s: %v", ErrIncomplete, ch.name, err)

@@ -132,6 +132,10 @@ func (n *Netlink) Setup(ctx context.Context) (err error) {
 	for _, exprs := range rs.guardRules {
 		c.AddRule(&nftables.Rule{Table: n.table, Chain: rs.guard, Exprs: exprs})
 	}
+	c.AddChain(rs.cut)
+	for _, exprs := range rs.cutRules {
+		c.AddRule(&nftables.Rule{Table: n.table, Chain: rs.cut, Exprs: exprs})
+	}
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("nft: setup table inet %s: %w", n.cfg.Table, classifySetup(err))
 	}

@@ -98,8 +98,8 @@ func TestNetlinkSetupShowsTable(t *testing.T) {
 			t.Errorf("set %s flags = %v, want timeout", s, flags[s])
 		}
 	}
-	if rules != 6 { // 4 in prerouting, 2 in guard
-		t.Errorf("%d rules, want 6", rules)
+	if rules != 7 { // 4 in prerouting, 2 in guard, 1 in cut
+		t.Errorf("%d rules, want 7", rules)
 	}
 }
 
@@ -135,8 +135,8 @@ func TestNetlinkSetupReplacesStaleTable(t *testing.T) {
 	// A second daemon start: the stale table (with its element) is replaced, rules not doubled.
 	mustSetup(t, n)
 	sets, _, rules := listJSON(t, ns, DefaultTable)
-	if rules != 6 {
-		t.Errorf("%d rules after second Setup, want 6", rules)
+	if rules != 7 {
+		t.Errorf("%d rules after second Setup, want 7", rules)
 	}
 	if len(sets[SetData4]) != 0 {
 		t.Errorf("stale elements survived Setup: %v", sets[SetData4])

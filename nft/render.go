@@ -24,6 +24,19 @@ const (
 // guardRuleTexts are the rules of the guard chain. rules.go builds the same rules.
 var guardRuleTexts = []string{"tcp sport 0 drop", "tcp dport 0 drop"}
 
+// ChainCut resets the kernel data path's connections that ftpgate cut (an aborted transfer):
+// kpath gives such a connection the connection mark CutMark (under KernelMarkMask), and every
+// further packet of it is answered with a TCP reset, so both ends learn at once that the
+// transfer ended (hooked at forward, before the filter priority).
+const (
+	ChainCut              = "cut"
+	CutMark        uint32 = 0x47000000
+	KernelMarkMask uint32 = 0xff000000
+)
+
+// cutRuleText is the rule of the cut chain. rules.go builds the same rule.
+var cutRuleText = fmt.Sprintf("meta l4proto tcp ct mark & 0x%08x == 0x%08x reject with tcp reset", KernelMarkMask, CutMark)
+
 // Render returns the nft text of the table described by cfg (zero fields take their
 // defaults), in the layout of `nft list table` and loadable by `nft -f`. Several control ports
 // are written as one rule with an anonymous set, `tcp dport { 21, 990 }`, the same rule
@@ -56,6 +69,10 @@ func renderTable(cfg Config, elems4, elems6 []string) string {
 	for _, r := range guardRuleTexts {
 		fmt.Fprintf(&b, "\t\t%s\n", r)
 	}
+	b.WriteString("\t}\n\n")
+	fmt.Fprintf(&b, "\tchain %s {\n", ChainCut)
+	b.WriteString("\t\ttype filter hook forward priority -5; policy accept;\n")
+	fmt.Fprintf(&b, "\t\t%s\n", cutRuleText)
 	b.WriteString("\t}\n}\n")
 	return b.String()
 }

@@ -33,6 +33,11 @@ const goldenDefault = `table inet ftpgate {
 		tcp sport 0 drop
 		tcp dport 0 drop
 	}
+
+	chain cut {
+		type filter hook forward priority -5; policy accept;
+		meta l4proto tcp ct mark & 0xff000000 == 0x47000000 reject with tcp reset
+	}
 }
 `
 
@@ -61,6 +66,11 @@ const goldenCustom = `table inet gw_test {
 		type filter hook prerouting priority raw; policy accept;
 		tcp sport 0 drop
 		tcp dport 0 drop
+	}
+
+	chain cut {
+		type filter hook forward priority -5; policy accept;
+		meta l4proto tcp ct mark & 0xff000000 == 0x47000000 reject with tcp reset
 	}
 }
 `

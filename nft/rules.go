@@ -25,6 +25,9 @@ type ruleSet struct {
 	// guard drops TCP port 0 at raw priority (ChainGuard); guardRules are its rules.
 	guard      *nftables.Chain
 	guardRules [][]expr.Any
+	// cut resets the kernel path's cut connections (ChainCut); cutRules are its rules.
+	cut      *nftables.Chain
+	cutRules [][]expr.Any
 	// ports is the anonymous set of control ports, nil for a single port.
 	ports     *nftables.Set
 	portElems []nftables.SetElement
@@ -132,6 +135,22 @@ func buildRules(t *nftables.Table, cfg Config) *ruleSet {
 			&expr.Verdict{Kind: expr.VerdictDrop},
 		}))
 	}
+
+	// chain cut { type filter hook forward priority -5; policy accept; }
+	rs.cut = &nftables.Chain{
+		Name: ChainCut, Table: t, Type: nftables.ChainTypeFilter,
+		Hooknum:  nftables.ChainHookRef(unix.NF_INET_FORWARD),
+		Priority: nftables.ChainPriorityRef(-5),
+		Policy:   &accept,
+	}
+	// ct mark & 0xff000000 == 0x47000000 reject with tcp reset
+	rs.cutRules = [][]expr.Any{join(l4protoTCP(), []expr.Any{
+		&expr.Ct{Register: regScratch, Key: expr.CtKeyMARK},
+		&expr.Bitwise{SourceRegister: regScratch, DestRegister: regScratch, Len: 4,
+			Mask: binaryutil.NativeEndian.PutUint32(KernelMarkMask), Xor: []byte{0, 0, 0, 0}},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: regScratch, Data: binaryutil.NativeEndian.PutUint32(CutMark)},
+		&expr.Reject{Type: unix.NFT_REJECT_TCP_RST},
+	})}
 	return rs
 }
 

@@ -59,7 +59,7 @@ func near(got any, want int64) bool {
 // the pinhole is exact (a third host is dropped), one connection only, expires, and is gone
 // when the session ends.
 func TestKernelPath(t *testing.T) {
-	b := newBed(t, map[string]int64{"small.bin": small, "big.bin": big}, "--expect-timeout", "4s")
+	b := newBed(t, map[string]int64{"small.bin": small, "big.bin": big, "huge.bin": 256 << 20}, "--expect-timeout", "4s")
 	upload := filepath.Join(b.tp.Dir, "kupload.bin")
 	upSum, err := testbed.MakeFile(upload, big)
 	if err != nil {
@@ -98,6 +98,26 @@ func TestKernelPath(t *testing.T) {
 			})
 		}
 	}
+	t.Run("ABOR cuts the kernel's connection", func(t *testing.T) {
+		st := b.steps(t, b.tp.ServerV4.String(), b.srv.User, b.srv.Pass, "abort", "huge.bin", "small.bin")
+		if n, _ := st["partial"]["bytes"].(float64); n < 1<<20 || n >= 256<<20 {
+			t.Fatalf("read %v bytes before ABOR", n)
+		}
+		if r := fmt.Sprint(st["abort"]["reply"]); !strings.HasPrefix(r, "426") && !strings.HasPrefix(r, "226") && !strings.HasPrefix(r, "225") {
+			t.Errorf("reply after ABOR %q, want 426 (or 225/226)", r)
+		}
+		if r := fmt.Sprint(st["NOOP"]["reply"]); !strings.HasPrefix(r, "200") {
+			t.Errorf("NOOP after ABOR: %q", r)
+		}
+		if n := st["after"]["bytes"]; n != float64(small) {
+			t.Errorf("the next transfer after ABOR moved %v bytes, want %d", n, small)
+		}
+		r := b.transferLog(t, "RETR", "huge.bin")
+		if r["path"] != "kernel" || r["complete"] == true {
+			t.Errorf("record of the aborted transfer: %v", r)
+		}
+	})
+
 	t.Run("no byte through ftpgate", func(t *testing.T) {
 		if strings.Contains(b.gw.LogText(), "data connection claimed") || strings.Contains(b.gw.LogText(), "data connection arrived") {
 			t.Errorf("a data connection reached ftpgate's data listener:\n%s", grepLines(b.gw.LogText(), "data connection"))
