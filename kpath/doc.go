@@ -14,7 +14,8 @@
 //
 // Every master carries a connection mark of its own (Config.Mark, Config.Mask) that the
 // expected connection inherits, so its byte counters (nf_conntrack_acct, switched on by
-// Setup) and its TCP state are found by that mark alone.
+// Setup) and its TCP state are found by that mark alone. Cut (ABOR) changes a connection's
+// mark to nft.CutMark, which ftpgate's cut chain answers with TCP resets.
 //
 // [Conntrack] is the netlink implementation; [Fake] records calls for unit tests.
 package kpath

@@ -79,6 +79,10 @@ type Record struct {
 	Reply         int    `json:"reply"`
 	DataError     string `json:"data_error"`
 	Complete      bool   `json:"complete"`
+	// Path is "proxy" or "kernel"; on the kernel path the byte counts are estimates
+	// (BytesEstimated).
+	Path           string `json:"path"`
+	BytesEstimated bool   `json:"bytes_estimated"`
 }
 
 // Records returns the transfer records logged so far.
