@@ -192,28 +192,16 @@ func (e *benchEnv) measureRun(ctx context.Context, id rowID, r *rowResult) (err 
 	if err != nil {
 		return err
 	}
-	if g != nil {
-		if err := errors.Join(checkTransferRecord(g, "RETR", benchFile, size),
-			checkTransferRecord(g, "STOR", uploadName, size)); err != nil {
-			return err
-		}
-	}
-	if id == rowHelper {
-		if n, err := helperRelated(ctx, e.b.tp); err != nil {
-			return err
-		} else if n == 0 {
-			return errors.New("conntrack helper: no data connection was accepted as related")
-		}
+	if err := e.checkPath(ctx, id, g, size); err != nil {
+		return err
 	}
 	rtt, err := noopRTT(ctx, e.target(id))
 	if err != nil {
 		return err
 	}
-	logins := map[int]float64{}
-	for _, c := range loginConcurrency {
-		if logins[c], err = loginRate(ctx, e.target(id), c); err != nil {
-			return err
-		}
+	logins, err := e.loginRates(ctx, id)
+	if err != nil {
+		return err
 	}
 	r.retr, r.stor, r.cpu = append(r.retr, rs), append(r.stor, ss), append(r.cpu, cpu)
 	r.noop = append(r.noop, rtt...)
@@ -223,6 +211,41 @@ func (e *benchEnv) measureRun(ctx context.Context, id rowID, r *rowResult) (err 
 	e.p.step("%-20s RETR %5.0f MiB/s  STOR %5.0f MiB/s  NOOP p50 %.3f ms  logins/s %s  CPU %.2f s/GiB",
 		rowSpecs[id].name, rs/(1<<20), ss/(1<<20), float64(percentile(rtt, 50))/1e6, loginsText(logins), cpu)
 	return nil
+}
+
+// checkPath proves that a run's transfers took the row's path: through ftpgate, the transfer
+// records show every byte; under the conntrack helper, its related rule let the data
+// connections through.
+func (e *benchEnv) checkPath(ctx context.Context, id rowID, g *scenario.Gateway, size int64) error {
+	if g != nil {
+		if err := errors.Join(checkTransferRecord(g, "RETR", benchFile, size),
+			checkTransferRecord(g, "STOR", uploadName, size)); err != nil {
+			return err
+		}
+	}
+	if id != rowHelper {
+		return nil
+	}
+	n, err := helperRelated(ctx, e.b.tp)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return errors.New("conntrack helper: no data connection was accepted as related")
+	}
+	return nil
+}
+
+// loginRates measures the logins per second of row id at each concurrency.
+func (e *benchEnv) loginRates(ctx context.Context, id rowID) (map[int]float64, error) {
+	logins := map[int]float64{}
+	for _, c := range loginConcurrency {
+		var err error
+		if logins[c], err = loginRate(ctx, e.target(id), c); err != nil {
+			return nil, err
+		}
+	}
+	return logins, nil
 }
 
 // loginsText is "c1/c4/c16" for the progress line.

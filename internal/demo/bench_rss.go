@@ -70,32 +70,45 @@ func measureRSS(ctx context.Context, p *printer, e *benchEnv, id rowID, counts [
 			cells = append(cells, rssCell{sessions: n, na: na})
 			continue
 		}
-		memBefore, _ := memAvailable()
-		start := time.Now()
-		more, err := openSessions(ctx, target, n-len(open))
-		open = append(open, more...)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, err
-			}
-			na = fmt.Sprintf("session %d failed", len(open)+1)
-			cells = append(cells, rssCell{sessions: n, na: na})
-			p.step("%s: %d idle sessions: n/a: %s: %s", rowSpecs[id].name, n, na, firstLine(err))
-			continue
-		}
-		time.Sleep(rssSettle)
-		rss, err := vmRSS(pid)
+		cell, err := rssStep(ctx, p, id, target, pid, base, n, &open, &perSession)
 		if err != nil {
 			return nil, err
 		}
-		if memAfter, err := memAvailable(); err == nil && memBefore > memAfter && len(more) > 0 {
-			perSession = max(perSession, float64(memBefore-memAfter)/float64(len(more)))
-		}
-		cells = append(cells, rssCell{sessions: n, perSession: float64(rss-base) * 1024 / float64(n)})
-		p.step("%s: %d idle sessions opened in %.1fs, ftpgate VmRSS %d → %d KiB", rowSpecs[id].name, n,
-			time.Since(start).Seconds(), base, rss)
+		na = cell.na
+		cells = append(cells, cell)
 	}
 	return cells, nil
+}
+
+// rssStep opens sessions until n are open (*open holds them) and measures ftpgate's growth
+// in resident memory per session from base; a session that fails makes the cell "n/a". It
+// raises *perSession to the machine's memory cost per session seen. Only a context end or
+// an unreadable VmRSS is an error.
+func rssStep(ctx context.Context, p *printer, id rowID, target ftpTarget, pid int, base int64, n int,
+	open *[]*ctrl, perSession *float64) (rssCell, error) {
+	memBefore, _ := memAvailable()
+	start := time.Now()
+	more, err := openSessions(ctx, target, n-len(*open))
+	*open = append(*open, more...)
+	if err != nil {
+		if ctx.Err() != nil {
+			return rssCell{}, err
+		}
+		na := fmt.Sprintf("session %d failed", len(*open)+1)
+		p.step("%s: %d idle sessions: n/a: %s: %s", rowSpecs[id].name, n, na, firstLine(err))
+		return rssCell{sessions: n, na: na}, nil
+	}
+	time.Sleep(rssSettle)
+	rss, err := vmRSS(pid)
+	if err != nil {
+		return rssCell{}, err
+	}
+	if memAfter, err := memAvailable(); err == nil && memBefore > memAfter && len(more) > 0 {
+		*perSession = max(*perSession, float64(memBefore-memAfter)/float64(len(more)))
+	}
+	p.step("%s: %d idle sessions opened in %.1fs, ftpgate VmRSS %d → %d KiB", rowSpecs[id].name, n,
+		time.Since(start).Seconds(), base, rss)
+	return rssCell{sessions: n, perSession: float64(rss-base) * 1024 / float64(n)}, nil
 }
 
 // sessionsFeasible returns why n sessions (have of them already open) cannot be held here,

@@ -43,6 +43,23 @@ def pasv_port(reply):
     return int(m.group(5)) * 256 + int(m.group(6))
 
 
+def receive_active(ftp, ls):
+    """After an active-mode RETR: accept the server's data connection on ls, read it to the
+    end, then the final reply. Returns (bytes, peer, final reply)."""
+    conn, peer = ls.accept()
+    n = 0
+    while True:
+        b = conn.recv(1 << 16)
+        if not b:
+            break
+        n += len(b)
+    conn.close()
+    final = ftp.getresp()
+    if final.startswith("1"):  # the 150 before it
+        final = ftp.getresp()
+    return n, peer, final
+
+
 def session(server, user, password, source, commands):
     """Greeting, login and commands from a chosen source address; every reply is a step."""
     ftp = ftplib.FTP(timeout=10, source_address=(source, 0))
@@ -122,18 +139,8 @@ def main():
         say(step="active", reply=cmd(ftp, line))
         sys.stdin.readline()
         ftp.putcmd("RETR " + name)
-        n, conns = 0, 0
-        conn, peer = ls.accept()
-        conns += 1
-        while True:
-            b = conn.recv(1 << 16)
-            if not b:
-                break
-            n += len(b)
-        conn.close()
-        final = ftp.getresp()
-        if final.startswith("1"):  # the 150 before it
-            final = ftp.getresp()
+        n, peer, final = receive_active(ftp, ls)
+        conns = 1
         ls.settimeout(0.2)
         try:
             ls.accept()
@@ -203,18 +210,8 @@ def main():
             host = ftp.sock.getsockname()[0].replace(".", ",")
             say(step="PORT", reply=cmd(ftp, "PORT %s,%d,%d" % (host, port >> 8, port & 255)))
         ftp.putcmd("RETR " + sys.argv[5])
-        conn, peer = ls.accept()
+        n, peer, final = receive_active(ftp, ls)
         say(step="peer", addr=peer[0], port=peer[1])
-        n = 0
-        while True:
-            b = conn.recv(1 << 16)
-            if not b:
-                break
-            n += len(b)
-        conn.close()
-        final = ftp.getresp()
-        if final.startswith("1"):  # the 150 before it
-            final = ftp.getresp()
         say(step="final", reply=final, bytes=n)
     elif what == "misc":
         name = sys.argv[5]
