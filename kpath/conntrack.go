@@ -91,7 +91,7 @@ func (k *Conntrack) Setup(ctx context.Context) error {
 	if was, err := os.ReadFile(acctSysctl); err == nil && strings.TrimSpace(string(was)) != "1" {
 		if err := os.WriteFile(acctSysctl, []byte("1"), 0o644); err != nil {
 			k.closeLocked()
-			return fmt.Errorf("%w: switch connection accounting on: %v", ErrUnavailable, err)
+			return fmt.Errorf("%w: connection accounting is off and cannot be switched on (%v): set net.netfilter.nf_conntrack_acct = 1 (deploy/90-ftpgate.conf does)", ErrUnavailable, err)
 		}
 		k.acctWas = was
 	}
