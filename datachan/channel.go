@@ -42,6 +42,7 @@ type Channel struct {
 	ports  []uint16 // reserved for the channel, released on close
 	path   Path
 	ctx    context.Context // the channel's, cancelled when it closes
+	parent context.Context // the session's, which ctx derives from
 	cancel context.CancelFunc
 
 	mu        sync.Mutex
@@ -161,8 +162,17 @@ func (ch *Channel) take(sd Side, raw *net.TCPConn) (net.Conn, bool) {
 		desc TLSInfo
 	)
 	if ch.legs[sd].TLS {
+		// A server leg's handshake is not cut short when the channel closes (the client
+		// leg's TLS was refused, say): some servers (vsftpd) end the whole session, with a
+		// plain-text "500 OOPS" on the TLS control connection, when a data handshake is
+		// torn mid-way. It ends with the session, or the connect timeout, and the
+		// connection is then closed cleanly below.
+		hctx := ch.ctx
+		if sd == ServerLeg {
+			hctx = ch.parent
+		}
 		var err error
-		if c, desc, err = ch.set.peer.Secure(ch.ctx, sd, raw); err != nil {
+		if c, desc, err = ch.set.peer.Secure(hctx, sd, raw); err != nil {
 			ch.set.log.Warn("data connection: TLS failed", "leg", sd.String(), "err", err.Error())
 			raw.Close()
 			ch.Close(err)

@@ -103,7 +103,7 @@ func (s *Set) Open(ctx context.Context, sp Spec) (*Channel, error) {
 		path = s.cfg.Path
 	}
 	cctx, cancel := context.WithCancel(ctx)
-	ch := &Channel{set: s, legs: [2]Leg{sp.Client, sp.Server}, ports: sp.Ports, path: path, ctx: cctx, cancel: cancel,
+	ch := &Channel{set: s, legs: [2]Leg{sp.Client, sp.Server}, ports: sp.Ports, path: path, ctx: cctx, parent: ctx, cancel: cancel,
 		clientDone: make(chan struct{}), serverDone: make(chan struct{})}
 	ch.res.Path = PathProxy
 	install := ch.install
