@@ -23,6 +23,8 @@ import (
 //     connection: the transfer ends 425 and the session goes on, under verify: ca and insecure.
 //
 // Each attack runs on IPv4 and IPv6, and curl, lftp and a resuming ftplib work right after.
+// A data connection whose TLS handshake never starts ends its transfer with 425 after the
+// connect timeout; the session goes on.
 // Also: stock ftplib (no session resumption on data connections) is refused with 522 unless
 // client_data_reuse: optional; data_protection: any forwards PROT C, required refuses PROT C
 // and a transfer without PROT P (521). The scripted peers are testdata/ftpsattack.py (client
@@ -56,6 +58,19 @@ func TestFTPSGuards(t *testing.T) {
 			wantRetr(t, st, "226", g.sums["small.bin"])
 			wantNOOP(t, st)
 			g.afterwards(t, f.addr)
+		})
+
+		t.Run("silent data handshake/"+f.name, func(t *testing.T) {
+			// A data connection whose TLS handshake never starts: ftpgate gives up after
+			// -connect-timeout (10 s, the default) and the transfer ends with 425; the
+			// session goes on.
+			g.tlsPolicy(t, def)
+			st := g.attack(t, f.addr, "silentdata")
+			if r := field(st, "client", "reply"); !strings.HasPrefix(r, "425") {
+				t.Errorf("RETR whose data connection never starts TLS: final reply %q after %s s, want 425",
+					r, field(st, "client", "waited"))
+			}
+			wantNOOP(t, st)
 		})
 
 		t.Run("NAT thief/"+f.name, func(t *testing.T) {

@@ -16,6 +16,8 @@ CAFILE verifies the gateway's certificate ("-": none). Actions:
                   (thief); then the client sends RETR without connecting and waits up to
                   20 s for the final reply (client: reply, waited seconds), NOOP
   swapcert        resuming RETR (RETR), then NOOP
+  silentdata      TLS login, PROT P, PASV (EPSV on IPv6), connect the data port, RETR, and never
+                  start the data TLS handshake: the final reply (client: reply, waited), NOOP
 
 A RETR step has: reply (the final reply, or the error), bytes, sha256, data_error and, for a
 protected data connection, resumed. Every socket has a timeout; no step waits over 20 s.
@@ -187,6 +189,18 @@ def main():
         say(step="PROT C", reply=cmd(ftp, "PROT C"))
         ftp._prot_p = False
         say(step="RETR", **retr(ftp, name))
+    elif what == "silentdata":
+        say(step="PROT P", reply=ftp.prot_p())
+        ftp.voidcmd("TYPE I")
+        reply, port = passive(ftp, v6)
+        data = socket.create_connection((server, port), timeout=TIMEOUT)
+        ftp.sock.settimeout(20)
+        t0 = time.monotonic()
+        ftp.putcmd("RETR " + name)
+        final = final_reply(ftp)
+        say(step="client", reply=final, waited=round(time.monotonic() - t0, 1))
+        data.close()
+        ftp.sock.settimeout(TIMEOUT)
     elif what == "natthief":
         say(step="PROT P", reply=ftp.prot_p())
         ftp.voidcmd("TYPE I")
