@@ -48,23 +48,6 @@ vsftpd_log_file=%s
 idle_session_timeout=600
 `
 
-// sessionServerTLS is the FTPS part of sessionServerConfig (see testbed's vsftpdTLSConfig for
-// the reasons of each line).
-const sessionServerTLS = `ssl_enable=YES
-rsa_cert_file=%s
-rsa_private_key_file=%s
-ssl_ciphers=HIGH
-ssl_sslv2=NO
-ssl_sslv3=NO
-ssl_tlsv1=YES
-ssl_request_cert=NO
-require_cert=NO
-allow_anon_ssl=YES
-force_anon_logins_ssl=NO
-force_anon_data_ssl=NO
-require_ssl_reuse=NO
-`
-
 // startSessionServer runs the session server in the server namespace, with FTPS when s is
 // set, in place of the testbed's vsftpd (which must be stopped: both use port 21). It returns
 // once the server answers with a 220 greeting; the caller stops the process.
@@ -79,7 +62,7 @@ func startSessionServer(ctx context.Context, b *bed, s *ftpsSetup) (*testbed.Pro
 	conf := fmt.Sprintf(sessionServerConfig, b.tp.ServerV4, anon, empty, filepath.Join(dir, "vsftpd.log"))
 	name := "vsftpd.conf"
 	if s != nil {
-		conf += fmt.Sprintf(sessionServerTLS, s.vsftpdCert, s.vsKey)
+		conf += testbed.VsftpdTLSConfig(&testbed.TLSOptions{CertFile: s.vsftpdCert, KeyFile: s.vsKey}, false)
 		name = "vsftpd-tls.conf"
 	}
 	path := filepath.Join(dir, name)

@@ -45,7 +45,8 @@ func (o *TLSOptions) check() error {
 	return nil
 }
 
-// vsftpdTLSConfig is the vsftpd configuration fragment for o. It replaces
+// VsftpdTLSConfig is the vsftpd configuration fragment for o (also for vsftpd instances
+// outside the testbed, such as make bench's session server). It replaces
 // the ssl_enable=NO of vsftpdConfig (a later line wins in vsftpd).
 //
 // vsftpd 3.0.3 knows ssl_sslv2, ssl_sslv3 and ssl_tlsv1 only (no
@@ -55,7 +56,7 @@ func (o *TLSOptions) check() error {
 // OpenSSL 3. ssl_request_cert=NO: vsftpd asks for a client certificate by
 // default, which lftp (GnuTLS) logs noisily. debug_ssl=YES writes the TLS
 // details (and "session reuse required" refusals) to the vsftpd log.
-func vsftpdTLSConfig(o *TLSOptions, implicit bool) string {
+func VsftpdTLSConfig(o *TLSOptions, implicit bool) string {
 	yn := func(b bool) string {
 		if b {
 			return "YES"

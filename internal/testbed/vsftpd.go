@@ -60,7 +60,7 @@ type VsftpdOptions struct {
 	PasvAddress netip.Addr
 	// TLS, when set, enables explicit FTPS (AUTH TLS) on port 21 and, with
 	// TLS.Implicit, implicit FTPS on ImplicitPort (two more processes,
-	// appended to FTPServer.Procs). See TLSOptions and vsftpdTLSConfig.
+	// appended to FTPServer.Procs). See TLSOptions and VsftpdTLSConfig.
 	TLS *TLSOptions
 }
 
@@ -142,7 +142,7 @@ func (tp *Topology) startVsftpdListener(etc, vdir, empty string, addr netip.Addr
 		conf += "pasv_address=" + o.PasvAddress.Unmap().String() + "\n"
 	}
 	if o.TLS != nil {
-		conf += vsftpdTLSConfig(o.TLS, false)
+		conf += VsftpdTLSConfig(o.TLS, false)
 	}
 	path := filepath.Join(vdir, "vsftpd"+fam+".conf")
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {

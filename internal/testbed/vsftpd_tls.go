@@ -26,7 +26,7 @@ func (tp *Topology) startVsftpdImplicit(ctx context.Context, srv *FTPServer, etc
 		if o.PasvAddress.IsValid() && addr.Is4() {
 			conf += "pasv_address=" + o.PasvAddress.Unmap().String() + "\n"
 		}
-		conf += vsftpdTLSConfig(o.TLS, true)
+		conf += VsftpdTLSConfig(o.TLS, true)
 		path := filepath.Join(vdir, "vsftpd-implicit"+fam+".conf")
 		if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 			return fmt.Errorf("implicit: %w", err)
