@@ -67,8 +67,23 @@ func (b *bed) transfers(t *testing.T, tag string, families ...bool) {
 	}
 }
 
+// wantPath checks that the uploads of transfers(t, tag, families...) took path ("kernel" or
+// "proxy"), as their transfer records say.
+func (b *bed) wantPath(t *testing.T, tag, path string, families ...bool) {
+	t.Helper()
+	for _, v6 := range families {
+		fam := map[bool]string{false: "v4", true: "v6"}[v6]
+		for _, m := range scenario.Modes(v6) {
+			if r := b.transferLog(t, "STOR", fmt.Sprintf("put-%s-%s-%s.bin", tag, fam, m)); r["path"] != path {
+				t.Errorf("%s %s %s: the upload took path %v, want %s", tag, fam, m, r["path"], path)
+			}
+		}
+	}
+}
+
 // TestDataModes: every client mode against data_mode keep, passive and active, IPv4 and
-// IPv6, then the box's own address toward the server.
+// IPv6, then the box's own address toward the server, then data_path proxy; with data_path
+// auto only keep takes the kernel path.
 func TestDataModes(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "ftpgate.yaml")
 	dataConfig(t, cfg, "")
@@ -90,6 +105,9 @@ func TestDataModes(t *testing.T) {
 			}
 		}
 		b.transfers(t, mode, false, true)
+		// data_path auto: the kernel path when the server side is set up as the client
+		// asked, the proxy path when ftpgate translates the mode.
+		b.wantPath(t, mode, map[bool]string{true: "kernel", false: "proxy"}[mode == "keep"], false, true)
 	}
 	if t.Failed() {
 		return
@@ -106,8 +124,13 @@ func TestDataModes(t *testing.T) {
 	}
 	b.reload(t, cfg, "    server_address: box\n")
 	b.transfers(t, "box", false, true)
+	b.wantPath(t, "box", "proxy", false, true) // the box's own address: the proxy path
 	b.reload(t, cfg, "    server_address: "+b.tp.GWServerV4.String()+"\n")
 	b.transfers(t, "box-address", false, true)
+	b.wantPath(t, "box-address", "proxy", false)
+	b.reload(t, cfg, "    data_path: proxy\n")
+	b.transfers(t, "proxy", false, true)
+	b.wantPath(t, "proxy", "proxy", false, true)
 	// vsftpd saw the gateway, not the client, in box mode.
 	c, _ := os.ReadFile(filepath.Join(b.tp.Dir, "vsftpd", "vsftpd4.log"))
 	if !strings.Contains(string(c), `Client "`+b.tp.GWServerV4.String()+`"`) {

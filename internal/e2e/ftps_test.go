@@ -118,6 +118,10 @@ func TestFTPS(t *testing.T) {
 			if sha(t, filepath.Join(b.srv.Root, name)) != upSum {
 				t.Fatal("STOR: checksum differs")
 			}
+			// data_path auto (the default): TLS data channels take the proxy path.
+			if r := b.transferLog(t, "STOR", name); r["path"] != "proxy" {
+				t.Errorf("%s %s: the FTPS upload took path %v, want proxy", c.addr, c.m, r["path"])
+			}
 			if tr, err := scenario.CurlTLSVerify(ctx, b.tp, c.m, gwCA, scenario.URL(b.srv, c.addr, "")); err != nil {
 				t.Fatalf("%s %s LIST: %v\n%s", c.addr, c.m, err, tail(tr, 30))
 			}

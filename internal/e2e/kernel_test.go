@@ -54,9 +54,10 @@ func near(got any, want int64) bool {
 
 // TestKernelPath: with the default configuration (data_path auto), plain data channels pass
 // the box's forward path as connections related to a conntrack expectation, behind a forward
-// chain that drops everything else: every mode on IPv4 and IPv6 moves the bytes intact, no
+// chain that drops everything else: every mode on IPv4 and IPv6, with curl and lftp, moves
+// the bytes intact, no
 // byte enters ftpgate's data listener, the records say path kernel with the byte counts, and
-// the pinhole is exact (a third host is dropped), one connection only, expires, and is gone
+// the pinhole is exact (a third host is dropped), one connection only (a second is dropped), expires, and is gone
 // when the session ends.
 func TestKernelPath(t *testing.T) {
 	b := newBed(t, map[string]int64{"small.bin": small, "big.bin": big, "huge.bin": 256 << 20}, "--expect-timeout", "4s")
@@ -94,6 +95,20 @@ func TestKernelPath(t *testing.T) {
 				r = b.transferLog(t, "STOR", up)
 				if r["path"] != "kernel" || !near(r["bytes_to_server"], big) || r["reply"] != float64(226) {
 					t.Errorf("STOR record: %v; want path kernel, about %d bytes to the server, 226", r, big)
+				}
+				if !v6 && m == scenario.EPRT {
+					return // lftp sends EPRT on IPv4 never
+				}
+				ldst, lup := dst+"-lftp", fmt.Sprintf("klup-%s-%s.bin", fam, m)
+				script := fmt.Sprintf("get big.bin -o %s; put %s -o %s", ldst, upload, lup)
+				if tr, err := scenario.Lftp(ctx, b.tp, b.srv, addr, m, script); err != nil {
+					t.Fatalf("lftp: %v\n%s", err, tail(tr, 30))
+				}
+				if sha(t, ldst) != b.sums["big.bin"] || sha(t, filepath.Join(b.srv.Root, lup)) != upSum {
+					t.Fatal("lftp: checksums differ")
+				}
+				if r := b.transferLog(t, "STOR", lup); r["path"] != "kernel" || !near(r["bytes_to_server"], big) {
+					t.Errorf("lftp STOR record: %v; want path kernel, about %d bytes to the server", r, big)
 				}
 			})
 		}
@@ -139,6 +154,9 @@ func TestKernelPath(t *testing.T) {
 			}
 			if st["client"]["bytes"] != float64(small) || !strings.HasPrefix(fmt.Sprint(st["client"]["reply"]), "226") {
 				t.Errorf("the client's transfer after the intrusion attempt: %v", st["client"])
+			}
+			if st["again"]["dropped"] != true {
+				t.Errorf("a second connection to the used pinhole was not dropped at the box: %v", st["again"])
 			}
 		})
 		t.Run("expiry and session end/"+fam, func(t *testing.T) {

@@ -127,3 +127,65 @@ func TestKill9(t *testing.T) {
 		t.Errorf("after the clean stop something of ftpgate remains:\n%s\n%s", tables, rules)
 	}
 }
+
+// kernelMasters returns the conntrack entries in gw that carry the kernel path's mark
+// (0x46xxxxxx): the masters ftpgate creates for its pinholes, and their connections.
+func (b *bed) kernelMasters(t *testing.T) []string {
+	t.Helper()
+	out, _, err := b.tp.Exec(b.ctx(t), b.tp.GW, "cat", "/proc/net/nf_conntrack")
+	if err != nil {
+		t.Fatalf("read the conntrack table: %v", err)
+	}
+	var found []string
+	for _, l := range strings.Split(out, "\n") {
+		for _, f := range strings.Fields(l) {
+			if m, ok := strings.CutPrefix(f, "mark="); ok {
+				if v, err := strconv.ParseUint(m, 10, 32); err == nil && v&0xff000000 == 0x46000000 {
+					found = append(found, l)
+				}
+			}
+		}
+	}
+	return found
+}
+
+// TestKill9Kernel: ftpgate killed with SIGKILL while a session holds a kernel-path pinhole
+// leaves nothing open beyond the pinhole's timeout: the expectation expires in the kernel,
+// and so does its master.
+func TestKill9Kernel(t *testing.T) {
+	b := newBed(t, map[string]int64{"small.bin": small})
+	if err := b.gw.Stop(); err != nil { // this test runs, and kills, its own gateway
+		t.Fatal(err)
+	}
+	ctx := b.ctx(t)
+	gw, err := scenario.StartGateway(ctx, b.tp, gatewayBin, "--expect-timeout", "3s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gw.Stop()
+	sc, wait := b.hold(t, b.tp.ServerV4.String(), 10)
+	defer wait()
+	if !sc.Scan() || !strings.Contains(sc.Text(), "assive Mode") {
+		t.Fatalf("passive reply: %s", sc.Text())
+	}
+	if ex, ms := b.expectations(t), b.kernelMasters(t); len(ex) != 1 || len(ms) != 1 {
+		t.Fatalf("before the kill: expectations %q, masters %q; want one of each", ex, ms)
+	}
+	killed := time.Now()
+	if err := syscall.Kill(gatewayPID(t, gw.Proc), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-gw.Proc.Done()
+	// The expectation's timeout is 3 s; its master lives 5 s longer.
+	var ex, ms []string
+	for i := 0; i < 150; i++ { // at most 15 s
+		if ex, ms = b.expectations(t), b.kernelMasters(t); len(ex)+len(ms) == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("pinhole gone %s after the kill", time.Since(killed).Round(100*time.Millisecond))
+	if len(ex)+len(ms) != 0 {
+		t.Fatalf("after kill -9 the kernel path left expectations %q and masters %q", ex, ms)
+	}
+}

@@ -131,6 +131,9 @@ func TestNegative(t *testing.T) {
 			if st["client"]["bytes"] != float64(small) || !strings.HasPrefix(fmt.Sprint(st["client"]["reply"]), "226") {
 				t.Errorf("the real client's transfer after the intrusion attempt: %v", st["client"])
 			}
+			if st["again"]["dropped"] != true {
+				t.Errorf("a second connection to the used data port was not dropped at the box: %v", st["again"])
+			}
 		})
 
 		t.Run("expiry/"+fam, func(t *testing.T) {

@@ -121,6 +121,20 @@ def main():
             n += len(b)
         d.close()
         say(step="client", bytes=n, reply=ftp.voidresp())
+        # The pinhole was for one connection: the client's second connection to the same
+        # port must be dropped at the box (a timeout), not reach the server (which refuses
+        # it, its listener being closed).
+        s = socket.socket(fam, socket.SOCK_STREAM)
+        s.settimeout(1.5)
+        try:
+            s.connect((server, port))
+            say(step="again", connected=True)
+        except socket.timeout as e:
+            say(step="again", connected=False, dropped=True, error=str(e))
+        except OSError as e:
+            say(step="again", connected=False, dropped=False, error=str(e))
+        finally:
+            s.close()
     elif what == "activetheft":
         # Active mode by hand; between the PORT/EPRT and the RETR the test lets a host on the
         # server side try the port the server was told. The real transfer must still work.
