@@ -96,14 +96,10 @@ func (s *Server) start(ctx context.Context, conn *net.TCPConn) {
 	}
 	sess := NewSession(id, conn, dst, cfg, s.Dialer, s.Data, pol, log)
 	s.wg.Add(1)
-	go s.serveSession(ctx, sess)
-}
-
-// serveSession is the goroutine of one session.
-func (s *Server) serveSession(ctx context.Context, sess *Session) {
-	defer s.wg.Done()
-	defer s.count.release(sess.clientAddr.Addr())
-	sess.Serve(ctx)
+	sess.Start(ctx, func(error) {
+		s.count.release(client.Addr())
+		s.wg.Done()
+	})
 }
 
 // refuseConn answers a control connection ftpgate does not serve with 421 and closes it.

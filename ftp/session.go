@@ -57,10 +57,13 @@ type Session struct {
 	idle     *time.Timer
 	greeting *time.Timer        // ends a session whose server does not greet in time
 	cancel   context.CancelFunc // ends the session
-	lastLine atomic.Int64       // UnixNano of the client's last command line
-	epsvAll  bool               // EPSV ALL was sent: only EPSV may set up data connections (RFC 2428)
-	tls      tlsState
-	upgrade  chan bool // reply loop to command loop: upgrade the client leg after AUTH (or not)
+	// stopClosing unregisters the closing of both connections when the session's context
+	// ends; set before the loops start, used after they end.
+	stopClosing func() bool
+	lastLine    atomic.Int64 // UnixNano of the client's last command line
+	epsvAll     bool         // EPSV ALL was sent: only EPSV may set up data connections (RFC 2428)
+	tls         tlsState
+	upgrade     chan bool // reply loop to command loop: upgrade the client leg after AUTH (or not)
 }
 
 // errPolicyAbort ends a session that the policy aborted.
@@ -102,12 +105,51 @@ func NewSession(id uint64, client *net.TCPConn, server netip.AddrPort, cfg Confi
 // Serve runs the session until either side closes, the client quits, or ctx is cancelled. It
 // removes the session's expectations and closes both connections before it returns.
 func (s *Session) Serve(ctx context.Context) error {
+	done := make(chan error, 1)
+	s.Start(ctx, func(err error) { done <- err })
+	return <-done
+}
+
+// Start runs the session as [Session.Serve] does, but returns at once; ended is called with
+// Serve's error once the session is over. Idle, a session holds two goroutines, its command
+// and reply loops, each parked at the top of its loop without a read buffer (plain legs).
+func (s *Session) Start(ctx context.Context, ended func(error)) {
+	go s.run(ctx, ended)
+}
+
+// run is the session's first goroutine: it opens the session, starts the reply loop, runs
+// the command loop itself and closes the session. Its own frame stays small: it sits below
+// the command loop for the session's whole life.
+func (s *Session) run(ctx context.Context, ended func(error)) {
 	start := time.Now()
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	s.log.Info("session started", "client", s.clientAddr.String(), "server", s.serverAddr.String())
-	err := s.serve(ctx, cancel)
+	err := s.open(ctx, cancel)
+	if err == nil {
+		errc := make(chan error, 1)
+		go s.runReplyLoop(ctx, cancel, errc)
+		err = s.commandLoop(ctx)
+		cancel()
+		err = errors.Join(err, <-errc)
+	}
+	s.close(ctx, cancel, start, err)
+	ended(err)
+}
+
+// close ends the session: timers stopped, expectations removed, connections closed, and
+// the log line.
+func (s *Session) close(ctx context.Context, cancel context.CancelFunc, start time.Time, err error) {
 	cancel()
+	s.mu.Lock()
+	timers := []*time.Timer{s.greeting, s.idle}
+	s.mu.Unlock()
+	for _, t := range timers {
+		if t != nil {
+			t.Stop()
+		}
+	}
+	if s.stopClosing != nil {
+		s.stopClosing()
+	}
 	s.dc.Close(ctx)
 	s.stopWaits()
 	s.client.Close()
@@ -119,10 +161,12 @@ func (s *Session) Serve(ctx context.Context) error {
 		attrs = append(attrs, "err", err.Error())
 	}
 	s.log.Info("session ended", attrs...)
-	return err
 }
 
-func (s *Session) serve(ctx context.Context, cancel context.CancelFunc) error {
+// open connects to the server and prepares both legs (implicit TLS included); on error the
+// client has been told why.
+func (s *Session) open(ctx context.Context, cancel context.CancelFunc) error {
+	s.log.Info("session started", "client", s.clientAddr.String(), "server", s.serverAddr.String())
 	s.cancel = cancel
 	s.client.SetKeepAlive(true)
 	// Clients mark ABOR (and the Telnet Synch before it) as urgent data; some (Python's
@@ -140,47 +184,33 @@ func (s *Session) serve(ctx context.Context, cancel context.CancelFunc) error {
 	}
 	server.SetKeepAlive(true)
 	s.server, s.sio = server, server
-	stop := context.AfterFunc(ctx, func() {
+	s.stopClosing = context.AfterFunc(ctx, func() {
 		s.client.Close()
 		server.Close()
 	})
-	defer stop()
 	// The greeting answers no command: a pseudo-command with an empty verb stands for it.
 	s.pending = []pendingCmd{{}}
+	s.mu.Lock()
 	s.greeting = time.AfterFunc(s.cfg.GreetingTimeout, s.noGreeting)
-	defer s.greeting.Stop()
-	s.lr = wire.NewLineReader(s.cio, s.cfg.MaxLine)
-	s.rr = wire.NewReplyReader(s.sio, s.cfg.MaxLine, s.cfg.MaxReplyLines)
+	s.mu.Unlock()
+	s.lr = wire.NewLineReader(newWaitConn(s.client), s.cfg.MaxLine)
+	s.rr = wire.NewReplyReader(newWaitConn(server), s.cfg.MaxLine, s.cfg.MaxReplyLines)
 	if s.cfg.TLS != nil && s.cfg.TLS.Implicit {
 		if err := s.implicitTLS(ctx); err != nil {
 			return err
 		}
 	}
-
 	s.lastLine.Store(time.Now().UnixNano())
 	s.mu.Lock()
 	s.idle = time.AfterFunc(s.cfg.IdleTimeout, func() { s.idleExpired(cancel) })
 	s.mu.Unlock()
-	defer s.idle.Stop()
-
-	errc := make(chan error, 2)
-	go s.runReplyLoop(ctx, cancel, errc)
-	go s.runCommandLoop(ctx, cancel, errc)
-	err1, err2 := <-errc, <-errc
-	return errors.Join(err1, err2)
+	return nil
 }
 
 // runReplyLoop is the goroutine that reads the server's replies; when it ends, the session
 // ends.
 func (s *Session) runReplyLoop(ctx context.Context, cancel context.CancelFunc, errc chan<- error) {
 	errc <- s.replyLoop(ctx)
-	cancel()
-}
-
-// runCommandLoop is the goroutine that reads the client's commands; when it ends, the
-// session ends.
-func (s *Session) runCommandLoop(ctx context.Context, cancel context.CancelFunc, errc chan<- error) {
-	errc <- s.commandLoop(ctx)
 	cancel()
 }
 
@@ -218,6 +248,7 @@ func (s *Session) commandLoop(ctx context.Context) error {
 		if !s.waitRoom(ctx) {
 			return nil
 		}
+		s.lr.WaitIdle() // parked here, shallow and without a buffer, while the client is quiet
 		line, err := s.lr.ReadLine()
 		s.lastLine.Store(time.Now().UnixNano())
 		switch {
@@ -256,6 +287,7 @@ func (s *Session) commandLoop(ctx context.Context) error {
 // replyLoop reads the server's replies and handles each one.
 func (s *Session) replyLoop(ctx context.Context) error {
 	for {
+		s.rr.WaitIdle() // parked here, shallow and without a buffer, while the server is quiet
 		r, err := s.rr.ReadReply()
 		switch {
 		case err == nil:

@@ -1,7 +1,6 @@
 package wire
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -60,7 +59,7 @@ const (
 //
 // A LineReader is not safe for concurrent use.
 type LineReader struct {
-	br      *bufio.Reader
+	br      readBuf
 	max     int    // maximum decoded line length
 	rawMax  int    // maximum raw bytes in one line, CRLF and Telnet sequences included
 	buf     []byte // decoded bytes of the current line
@@ -76,23 +75,39 @@ type LineReader struct {
 
 // NewLineReader returns a LineReader that reads lines of at most max bytes (CRLF excluded)
 // from r. A max below 1 means [DefaultMaxLine].
+//
+// The reader holds a 4 KiB read buffer only while bytes wait in it if r is a [ReadWaiter]
+// (an idle connection then costs no buffer), and for good otherwise. The line being decoded
+// grows as needed up to max; a line over 256 bytes does not keep its storage.
 func NewLineReader(r io.Reader, max int) *LineReader {
 	if max < 1 {
 		max = DefaultMaxLine
 	}
 	return &LineReader{
-		br:     bufio.NewReaderSize(r, 4096),
+		br:     newReadBuf(r),
 		max:    max,
 		rawMax: 2*max + rawSlack,
-		buf:    make([]byte, 0, min(max, 512)),
 	}
 }
+
+// keptLine is the largest line storage a LineReader keeps between lines.
+const keptLine = 256
 
 // Buffered reports how many bytes have been read from the underlying reader but not yet
 // returned as part of a line: bytes waiting in the buffer plus those of a partial line left
 // by a read error. It must be 0 before the connection is handed to a TLS handshake.
 func (lr *LineReader) Buffered() int {
-	return lr.br.Buffered() + lr.raw
+	return lr.br.buffered() + lr.raw
+}
+
+// WaitIdle returns once a line may be read without waiting for its first byte: at once if
+// bytes are buffered or a line is under way or the reader is no [ReadWaiter]; otherwise the
+// read buffer goes back to the pool and WaitIdle waits for the stream. A caller that parks
+// here rather than in ReadLine parks on a short stack. Errors are left to ReadLine.
+func (lr *LineReader) WaitIdle() {
+	if lr.raw == 0 {
+		lr.br.waitIdle()
+	}
 }
 
 // ReadLine returns the next line without its line ending.
@@ -102,7 +117,7 @@ func (lr *LineReader) Buffered() int {
 // wrapped; the partial line is kept, so ReadLine may be called again after a timeout.
 func (lr *LineReader) ReadLine() (string, error) {
 	for {
-		b, err := lr.br.ReadByte()
+		b, err := lr.br.readByte()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				partial := lr.raw > 0
@@ -211,6 +226,9 @@ func (lr *LineReader) fail(err error) {
 // reset prepares for the next line.
 func (lr *LineReader) reset() {
 	lr.buf = lr.buf[:0]
+	if cap(lr.buf) > keptLine {
+		lr.buf = nil
+	}
 	lr.raw = 0
 	lr.state = stData
 	lr.cr = false

@@ -128,6 +128,10 @@ func NewReplyReader(r io.Reader, maxLine, maxLines int) *ReplyReader {
 // [LineReader.Buffered].
 func (rr *ReplyReader) Buffered() int { return rr.lr.Buffered() }
 
+// WaitIdle returns once a reply may be read without waiting for its first byte, as
+// [LineReader.WaitIdle].
+func (rr *ReplyReader) WaitIdle() { rr.lr.WaitIdle() }
+
 // ReadReply reads the next reply. It returns io.EOF at a clean end of stream before a reply,
 // io.ErrUnexpectedEOF if the stream ends inside one, an error wrapping [ErrBadReply] for an
 // invalid first line and one wrapping [ErrTooManyLines] for an overlong reply. After any error
