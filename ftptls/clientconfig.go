@@ -41,11 +41,14 @@ func (v Verify) ClientConfig(name string, cache tls.ClientSessionCache) (*tls.Co
 		return nil, err
 	}
 	cfg := &tls.Config{
-		MinVersion:         tls.VersionTLS12,
-		MaxVersion:         tls.VersionTLS13,
-		ServerName:         name,
-		ClientSessionCache: cache,
-		InsecureSkipVerify: true, // replaced by VerifyConnection below
+		MinVersion: tls.VersionTLS12,
+		MaxVersion: tls.VersionTLS13,
+		// Full-size records from the first byte: a data connection is bulk, and Go's
+		// dynamic sizing would send its first megabyte in records of one TCP segment.
+		DynamicRecordSizingDisabled: true,
+		ServerName:                  name,
+		ClientSessionCache:          cache,
+		InsecureSkipVerify:          true, // replaced by VerifyConnection below
 	}
 	switch c.mode {
 	case ModeSystem, ModeCA:

@@ -21,6 +21,9 @@ func ServerConfig(certs Certs, server netip.Addr, upstream func() *x509.Certific
 	cfg := &tls.Config{
 		MinVersion: tls.VersionTLS12,
 		MaxVersion: tls.VersionTLS13,
+		// Full-size records from the first byte: a data connection is bulk, and Go's
+		// dynamic sizing would send its first megabyte in records of one TCP segment.
+		DynamicRecordSizingDisabled: true,
 		GetCertificate: func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 			var up *x509.Certificate
 			if upstream != nil {
