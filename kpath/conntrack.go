@@ -50,7 +50,8 @@ type Conntrack struct {
 	nl      *netlink.Conn // NETLINK_NETFILTER, for the expectation messages ti-mo lacks
 	seq     uint32
 	owners  map[uint64]master
-	acctWas []byte // nf_conntrack_acct before Setup, restored by Teardown
+	kids    *children // the data connections, from conntrack's NEW events; nil: found by dumps
+	acctWas []byte    // nf_conntrack_acct before Setup, restored by Teardown
 }
 
 // master is the fake "ftp" master of one pinhole.
@@ -104,6 +105,14 @@ func (k *Conntrack) Setup(ctx context.Context) error {
 		k.closeLocked()
 		return err
 	}
+	k.kids = newChildren(k.cfg.Mark, k.cfg.Mask)
+	report := func(err error) {
+		k.log.Warn("kernel path: conntrack events lost; connections are looked for by dumps until the next pinholes", "err", err.Error())
+	}
+	if err := k.kids.start(report); err != nil {
+		k.log.Warn("kernel path: no conntrack events; every connection is looked for by a dump of the conntrack table", "err", err.Error())
+		k.kids = nil
+	}
 	return nil
 }
 
@@ -147,6 +156,10 @@ func (k *Conntrack) restoreLocked() error {
 }
 
 func (k *Conntrack) closeLocked() {
+	if k.kids != nil {
+		k.kids.close()
+		k.kids = nil
+	}
 	k.ct.Close()
 	k.nl.Close()
 	k.ct, k.nl = nil, nil
@@ -164,6 +177,10 @@ func (k *Conntrack) Open(ctx context.Context, owner uint64, p Pinhole, timeout t
 	if k.ct == nil {
 		return Handle{}, errors.New("kpath: not set up")
 	}
+	var gen uint64 // before the expectation: events lost from now on are seen
+	if k.kids != nil {
+		gen = k.kids.generation()
+	}
 	if old, ok := k.owners[owner]; ok {
 		k.deleteMasterLocked(old)
 		delete(k.owners, owner)
@@ -173,7 +190,7 @@ func (k *Conntrack) Open(ctx context.Context, owner uint64, p Pinhole, timeout t
 		return Handle{}, err
 	}
 	k.owners[owner] = m
-	return Handle{Pinhole: p, Mark: m.mark}, nil
+	return Handle{Pinhole: p, Mark: m.mark, gen: gen}, nil
 }
 
 // openLocked creates a master for p, then the expectation with its timeout.
@@ -226,57 +243,11 @@ func (k *Conntrack) deleteMasterLocked(m master) {
 func (k *Conntrack) Cancel(ctx context.Context, owner uint64, h Handle) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	if k.kids != nil {
+		k.kids.forget(h.Mark) // the channel is done with its connection
+	}
 	if m, ok := k.owners[owner]; ok && m.mark == h.Mark && k.ct != nil {
 		k.deleteMasterLocked(m)
 		delete(k.owners, owner)
 	}
-}
-
-// Cut gives the connection that used h the mark nft.CutMark, which ftpgate's cut chain
-// answers with a TCP reset on every further packet, so both ends stop at once (see Kernel).
-func (k *Conntrack) Cut(ctx context.Context, h Handle) error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.ct == nil {
-		return errors.New("kpath: not set up")
-	}
-	flows, err := k.ct.DumpFilter(conntrack.NewFilter().Mark(h.Mark), nil)
-	if err != nil {
-		return fmt.Errorf("kpath: cut the connection of %v: %w", h.Pinhole, err)
-	}
-	for _, f := range flows {
-		if f.Status&conntrack.StatusExpected == 0 {
-			continue
-		}
-		err := k.ct.Update(conntrack.Flow{TupleOrig: f.TupleOrig, TupleReply: f.TupleReply, Mark: nft.CutMark})
-		if err != nil && !errors.Is(err, syscall.ENOENT) {
-			return fmt.Errorf("kpath: cut the connection of %v: %w", h.Pinhole, err)
-		}
-	}
-	return nil
-}
-
-// Flow reports the connection that used h: the expected entry with h's mark.
-func (k *Conntrack) Flow(ctx context.Context, h Handle) (Flow, error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.ct == nil {
-		return Flow{}, errors.New("kpath: not set up")
-	}
-	flows, err := k.ct.DumpFilter(conntrack.NewFilter().Mark(h.Mark), nil)
-	if err != nil {
-		return Flow{}, fmt.Errorf("kpath: dump the connections of %v: %w", h.Pinhole, err)
-	}
-	for _, f := range flows {
-		if f.Status&conntrack.StatusExpected == 0 || f.TupleOrig.Proto.DestinationPort != h.Pinhole.Port {
-			continue
-		}
-		v4 := h.Pinhole.Src.Is4()
-		fl := Flow{Seen: true,
-			FromSrc: Payload(int64(f.CountersOrig.Bytes), int64(f.CountersOrig.Packets), v4),
-			ToSrc:   Payload(int64(f.CountersReply.Bytes), int64(f.CountersReply.Packets), v4)}
-		fl.Closed = f.Status&conntrack.StatusDying != 0 || f.ProtoInfo.TCP != nil && f.ProtoInfo.TCP.State >= tcpFinWait
-		return fl, nil
-	}
-	return Flow{}, nil
 }

@@ -37,6 +37,7 @@ func (p Pinhole) normalize() (Pinhole, error) {
 type Handle struct {
 	Pinhole Pinhole
 	Mark    uint32
+	gen     uint64 // the generation of conntrack events when the pinhole opened
 }
 
 // Flow is what the kernel saw of the connection that used a pinhole.
@@ -62,7 +63,7 @@ type Kernel interface {
 	// second), and closes the owner's previous pinhole if it is still unused.
 	Open(ctx context.Context, owner uint64, p Pinhole, timeout time.Duration) (Handle, error)
 	// Cancel closes h if it is still the owner's pinhole and unused. A connection that used
-	// it goes on.
+	// it goes on, but the caller is done reading it: Flow may then find it only by a dump.
 	Cancel(ctx context.Context, owner uint64, h Handle)
 	// Flow reports the connection that used h.
 	Flow(ctx context.Context, h Handle) (Flow, error)
