@@ -60,7 +60,8 @@ func (s *Session) openActive(ctx context.Context, cmd wire.Command, client netip
 	// The expectation exists before the server reads the command: it may connect early.
 	if x == client.Addr() && s.cfg.ActiveSourcePort == 0 && s.kernelPath() {
 		// server -> client:port, straight through the box; the command goes on as it is
-		return s.sendActive(ctx, out, kernelSpec(kpath.Pinhole{Src: s.serverAddr.Addr(), Dst: client.Addr(), Port: client.Port()}, false))
+		return s.sendActive(ctx, out, kernelSpec(kpath.Pinhole{Src: s.serverAddr.Addr(), Dst: client.Addr(), Port: client.Port()}, false),
+			datachan.Spec{Client: clientLeg, Server: datachan.Leg{Listen: true, Expect: nft.Element{Src: s.serverAddr.Addr(), Dst: x, Port: port}}})
 	}
 	var ports []uint16
 	if x != client.Addr() {
@@ -71,17 +72,18 @@ func (s *Session) openActive(ctx context.Context, cmd wire.Command, client netip
 		port = ports[0]
 		out = activeCommand(netip.AddrPortFrom(x, port))
 	}
-	return s.sendActive(ctx, out, datachan.Spec{
+	sp := datachan.Spec{
 		Client: clientLeg,
 		Server: datachan.Leg{Listen: true, Expect: nft.Element{Src: s.serverAddr.Addr(), Dst: x, Port: port}},
 		Ports:  ports,
-	})
+	}
+	return s.sendActive(ctx, out, sp, sp)
 }
 
-// sendActive opens the channel sp, then sends the PORT/EPRT out; a server that refuses it
-// closes the channel.
-func (s *Session) sendActive(ctx context.Context, out wire.Command, sp datachan.Spec) error {
-	ch, err := s.openChannel(ctx, sp)
+// sendActive opens the channel sp (or proxy instead, see openPath), then sends the PORT/EPRT
+// out; a server that refuses it closes the channel.
+func (s *Session) sendActive(ctx context.Context, out wire.Command, sp, proxy datachan.Spec) error {
+	ch, err := s.openPath(ctx, sp, proxy)
 	if err != nil {
 		s.reply(s.cannotOpen(err))
 		return nil

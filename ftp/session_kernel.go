@@ -1,6 +1,8 @@
 package ftp
 
 import (
+	"context"
+
 	"github.com/ftpgate/ftpgate/datachan"
 	"github.com/ftpgate/ftpgate/kpath"
 	"github.com/ftpgate/ftpgate/policy"
@@ -24,4 +26,17 @@ func (s *Session) kernelPath() bool {
 // source is the client (passive mode) or the server (active mode).
 func kernelSpec(p kpath.Pinhole, srcIsClient bool) datachan.Spec {
 	return datachan.Spec{Kernel: &datachan.KernelSpec{Pinhole: p, SrcIsClient: srcIsClient}}
+}
+
+// openPath opens the channel sp; a kernel path channel the kernel refuses (another
+// expectation holds the same addresses and port, the box's own FTP helper's for example)
+// goes through ftpgate as proxy instead when the policy says data_path auto. With
+// data_path kernel the refusal stands.
+func (s *Session) openPath(ctx context.Context, sp, proxy datachan.Spec) (*datachan.Channel, error) {
+	ch, err := s.openChannel(ctx, sp)
+	if err == nil || sp.Kernel == nil || s.cfg.DataPath != policy.PathAuto {
+		return ch, err
+	}
+	s.log.Warn("the kernel refused a pinhole; this channel goes through ftpgate", "pinhole", sp.Kernel.Pinhole.String(), "err", err.Error())
+	return s.openChannel(ctx, proxy)
 }

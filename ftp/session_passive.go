@@ -105,11 +105,12 @@ func (s *Session) onPassiveReply(ctx context.Context, want, sent string, r wire.
 		Client: datachan.Leg{Listen: true, Expect: nft.Element{Src: s.clientAddr.Addr(), Dst: target.Addr(), Port: target.Port()}},
 		Server: datachan.Leg{To: target, From: s.serverFrom()},
 	}
+	proxy := spec
 	if !rewritten && s.kernelPath() {
 		// client -> server:port, straight through the box
 		spec = kernelSpec(kpath.Pinhole{Src: s.clientAddr.Addr(), Dst: target.Addr(), Port: target.Port()}, true)
 	}
-	if _, err := s.openChannel(ctx, spec); err != nil {
+	if _, err := s.openPath(ctx, spec, proxy); err != nil {
 		return s.refusePassive(r, &passiveRefusal{"cannot install expectation", []any{"err", err.Error()}})
 	}
 	if want == sent && !rewritten {
