@@ -79,10 +79,12 @@ unit:
 demo: deps build
 	$(GO) run ./internal/demo -bin $(BIN)
 
-# bench runs the relay and parser micro-benchmarks, then the path comparison on the namespace
+# bench runs the relay, parser and session micro-benchmarks, then the path comparison on the namespace
 # testbed (needs root): one table and bench.png. Shorter: make bench BENCHFLAGS="-size 256 -runs 1".
 bench: deps build
 	$(GO) test -run XXX -bench . -benchtime 5x ./datachan/ ./wire/
+	$(GO) test -run XXX -bench NOOP -benchtime 20000x ./ftp/
+	$(GO) test -run XXX -bench IdleSession -benchtime 1x ./ftp/
 	$(GO) test -run XXX -bench . -benchtime 2000x ./nft/
 	$(GO) run ./internal/demo -bin $(BIN) -bench $(BENCHFLAGS)
 

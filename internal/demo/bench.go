@@ -6,30 +6,36 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/ftpgate/ftpgate/internal/scenario"
 )
 
-// benchTimeout bounds the whole benchmark of size bytes and runs runs, far above what it
-// takes: fixed parts (setup, idle sessions), and per row and run the logins and NOOPs plus
-// a RETR and a STOR at a pessimistic 20 MiB/s.
-func benchTimeout(size int64, runs int) time.Duration {
-	perRow := 30*time.Second + 2*time.Duration(size/(20<<20))*time.Second
-	return 10*time.Minute + time.Duration(runs)*time.Duration(numRows)*perRow
+// benchTimeout bounds the whole benchmark, far above what it takes: fixed parts (setup, idle
+// sessions), and per row and run the logins, NOOPs and PASV loops plus a RETR and a STOR at a
+// pessimistic 20 MiB/s and the small-file mirror at its timeout.
+func benchTimeout(c config) time.Duration {
+	perRow := 45*time.Second + 2*time.Duration(c.size/(20<<20))*time.Second
+	if c.measure[measMirror] {
+		perRow += mirrorTimeout(c.mirrorFiles)
+	}
+	return 10*time.Minute + time.Duration(c.runs)*time.Duration(numRows)*perRow
 }
 
 // runBench builds the topology, measures every row, removes everything and prints the
 // table (aligned text and Markdown) and writes the chart. The numbers are reported, never
 // judged: only a broken run is an error.
 func runBench(parent context.Context, p *printer, c config) error {
-	timeout := benchTimeout(c.size, c.runs)
+	timeout := benchTimeout(c)
 	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
-	p.line("ftpgate bench: RETR/STOR of %s with curl (EPSV), NOOP round trips, logins/s, CPU and idle-session memory; %d runs per path, interleaved",
-		mib(c.size), c.runs)
+	p.line("ftpgate bench: %s; %d runs per path, interleaved", benchHeadline(c), c.runs)
 	res := newResults()
+	for i := range res {
+		res[i].skip = !c.rows[i]
+	}
 	b, err := newBed(ctx, p, false, c.keep)
 	if err == nil {
 		err = benchAll(ctx, p, b, c, res)
@@ -53,7 +59,7 @@ func runBench(parent context.Context, p *printer, c config) error {
 		p.line("bench: FAIL — %s (%.1fs)", summary, p.elapsed().Seconds())
 		return err
 	}
-	t := buildTable(res, c.sessions)
+	t := buildTable(res, c.sessions, c.measure)
 	p.line("")
 	p.line("%s", machineLine(time.Now(), c))
 	p.line("")
@@ -63,6 +69,10 @@ func runBench(parent context.Context, p *printer, c config) error {
 	p.line("Markdown:")
 	p.line("")
 	p.line("%s", t.markdown())
+	if !c.measure[measTransfer] {
+		p.line("bench: done, no chart (no transfers measured) (%.1fs)", p.elapsed().Seconds())
+		return nil
+	}
 	if err := writeChart(c.chart, chartGroups(res)); err != nil {
 		p.line("bench: FAIL — %v", err)
 		return err
@@ -71,25 +81,50 @@ func runBench(parent context.Context, p *printer, c config) error {
 	return nil
 }
 
+// benchHeadline names the selected measurements for the first line.
+func benchHeadline(c config) string {
+	what := [numMeasures]string{
+		measTransfer: fmt.Sprintf("RETR/STOR of %s with curl (EPSV) and CPU", mib(c.size)),
+		measNoop:     "NOOP round trips",
+		measLogins:   "logins/s",
+		measMirror:   fmt.Sprintf("lftp mirror of %d 1-KiB files", c.mirrorFiles),
+		measSetups:   fmt.Sprintf("PASV/s on %d sessions", setupSessions),
+		measRSS:      "idle-session memory",
+	}
+	var s []string
+	for m, w := range what {
+		if c.measure[m] {
+			s = append(s, w)
+		}
+	}
+	if len(s) == 0 {
+		return "no measurement selected"
+	}
+	return strings.Join(s, ", ")
+}
+
 // machineLine says when and where the bench ran.
 func machineLine(now time.Time, c config) string {
 	kernel := "unknown"
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		kernel = strings.TrimSpace(string(b))
 	}
-	return fmt.Sprintf("%s  kernel %s  %d CPUs  file %s  %d runs", now.Format("2006-01-02 15:04 MST"),
-		kernel, runtime.NumCPU(), mib(c.size), c.runs)
+	mirror := ""
+	if c.measure[measMirror] {
+		mirror = fmt.Sprintf("  mirror %d × 1 KiB", c.mirrorFiles)
+	}
+	return fmt.Sprintf("%s  kernel %s  %d CPUs  file %s%s  %d runs", now.Format("2006-01-02 15:04 MST"),
+		kernel, runtime.NumCPU(), mib(c.size), mirror, c.runs)
 }
 
 // benchAll measures in two sittings, so that vsftpd restarts once: plain FTP (forwarding,
 // conntrack helper, ftpgate proxied, ftpgate kernel path), then FTPS (through ftpgate,
-// forwarded). Idle-session memory is measured after the runs of each sitting.
+// forwarded), each only when -rows selects one of its rows. Idle-session memory is measured
+// after the runs of each sitting.
 func benchAll(ctx context.Context, p *printer, b *bed, c config, res []*rowResult) error {
-	start := time.Now()
-	if err := makeBenchFiles(b, c.size); err != nil {
+	if err := makeFiles(p, b, c); err != nil {
 		return err
 	}
-	p.step("files: %s of %s in the FTP root and on the client side (%.1fs)", benchFile, mib(c.size), time.Since(start).Seconds())
 	e, err := newBenchEnv(ctx, p, b, c)
 	if err != nil {
 		return err
@@ -97,14 +132,19 @@ func benchAll(ctx context.Context, p *printer, b *bed, c config, res []*rowResul
 	if !e.hasDataPath {
 		res[rowKernel].na = kernelNA
 	}
-	if err := e.sitting(ctx, res, rowForward, rowHelper, rowProxy, rowKernel); err != nil {
-		return err
+	if c.rows.has(rowForward, rowHelper, rowProxy, rowKernel) {
+		if err := e.sitting(ctx, res, rowForward, rowHelper, rowProxy, rowKernel); err != nil {
+			return err
+		}
+		if err := e.idleSessions(ctx, res, nil, rowProxy, rowKernel); err != nil {
+			return err
+		}
+		if err := e.checkClean(ctx); err != nil {
+			return err
+		}
 	}
-	if err := e.idleSessions(ctx, res, nil, rowProxy, rowKernel); err != nil {
-		return err
-	}
-	if err := e.checkClean(ctx); err != nil {
-		return err
+	if !c.rows.has(rowFTPSGate, rowFTPSFwd) {
+		return nil
 	}
 	if err := restartVsftpdTLS(ctx, b, e.ftps); err != nil {
 		return err
@@ -119,14 +159,35 @@ func benchAll(ctx context.Context, p *printer, b *bed, c config, res []*rowResul
 	return e.checkClean(ctx)
 }
 
+// makeFiles creates the files the selected measurements need: the transfer files and the
+// small files of the mirror.
+func makeFiles(p *printer, b *bed, c config) error {
+	start := time.Now()
+	if c.measure[measTransfer] {
+		if err := makeBenchFiles(b, c.size); err != nil {
+			return err
+		}
+		p.step("files: %s of %s in the FTP root and on the client side (%.1fs)", benchFile, mib(c.size), time.Since(start).Seconds())
+	}
+	start = time.Now()
+	if c.measure[measMirror] {
+		if err := makeMirrorFiles(b, c.mirrorFiles); err != nil {
+			return err
+		}
+		p.step("files: %d files of %d bytes in %s/ of the FTP root (%.1fs)", c.mirrorFiles, mirrorFileSize, mirrorDir, time.Since(start).Seconds())
+	}
+	return nil
+}
+
 // sitting makes c.runs runs over rows. Every run measures each row once, in an order that
 // rotates from run to run, so that changing load hits all rows alike. A row that turns out
-// not to be available is marked n/a and skipped from then on.
+// not to be available is marked n/a and skipped from then on; rows -rows left out, and rows
+// none of the selected measurements applies to, are not set up at all.
 func (e *benchEnv) sitting(ctx context.Context, res []*rowResult, rows ...rowID) error {
 	for run := range e.c.runs {
 		order := rotate(rows, run)
 		for _, id := range order {
-			if res[id].na != "" {
+			if res[id].skip || res[id].na != "" || len(e.stepsFor(id)) == 0 {
 				continue
 			}
 			err := e.measureRun(ctx, id, res[id])
@@ -156,7 +217,8 @@ func rotate(rows []rowID, k int) []rowID {
 // against the session server (with FTPS when s is set) in place of the testbed's vsftpd,
 // after raising the descriptor limit for the largest session count if allowed.
 func (e *benchEnv) idleSessions(ctx context.Context, res []*rowResult, s *ftpsSetup, ids ...rowID) (err error) {
-	if len(e.c.sessions) == 0 {
+	ids = slices.DeleteFunc(ids, func(id rowID) bool { return res[id].skip || res[id].na != "" })
+	if !e.c.measure[measRSS] || len(e.c.sessions) == 0 || len(ids) == 0 {
 		return nil
 	}
 	if err := e.b.srv.Stop(); err != nil {
@@ -180,9 +242,6 @@ func (e *benchEnv) idleSessions(ctx context.Context, res []*rowResult, s *ftpsSe
 		}
 	}
 	for _, id := range ids {
-		if res[id].na != "" {
-			continue
-		}
 		cells, err := measureRSS(ctx, e.p, e, id, e.c.sessions)
 		if err != nil {
 			return fmt.Errorf("%s: idle sessions: %w", rowSpecs[id].name, err)

@@ -40,12 +40,12 @@ type chartGroup struct {
 	retr, stor float64
 }
 
-// chartGroups picks the rows with a ratio to show: every measured row but the base rows
-// themselves (their ratio is 1 by definition; the chart draws that as a line).
+// chartGroups picks the rows with a ratio to show: every measured row (not skipped, not
+// n/a) but the base rows themselves (their ratio is 1 by definition; the chart draws that as a line).
 func chartGroups(res []*rowResult) []chartGroup {
 	var out []chartGroup
 	for i, r := range res {
-		if r.na != "" || r.spec.base == rowID(i) {
+		if r.skip || r.na != "" || r.spec.base == rowID(i) {
 			continue
 		}
 		base := res[r.spec.base]

@@ -44,8 +44,8 @@ const nftTimeout = 10 * time.Second
 // helperOn installs helperRules in gw and then opens tbfw's forward policy, so that the
 // strict chain of helperRules alone decides (a drop in any base chain at the hook is final,
 // so tbfw's policy drop would drop what helperRules accepts). The returned function undoes
-// both in reverse order and checks that tbfw's forward chain is exactly as before. On error
-// nothing is left changed.
+// both in reverse order, checks that tbfw's forward chain is exactly as before and deletes
+// the expectations the helper left in gw. On error nothing is left changed.
 func helperOn(ctx context.Context, tp *testbed.Topology) (off func() error, err error) {
 	before, err := nftOut(ctx, tp, "list", "chain", "inet", "tbfw", "forward")
 	if err != nil {
@@ -69,6 +69,10 @@ func helperOn(ctx context.Context, tp *testbed.Topology) (off func() error, err 
 			errs = append(errs, fmt.Errorf("tbfw forward chain not restored:\nbefore:\n%s\nafter:\n%s", before, after))
 		}
 		if _, err := nftOut(ctx, tp, "delete", "table", "inet", helperTable); err != nil {
+			errs = append(errs, err)
+		}
+		// The helper's expectations outlive its table and would block ftpgate's own.
+		if err := flushExpectations(tp); err != nil {
 			errs = append(errs, err)
 		}
 		if err := errors.Join(errs...); err != nil {

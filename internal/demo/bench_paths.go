@@ -166,53 +166,6 @@ func (e *benchEnv) stopGateway(ctx context.Context, g *scenario.Gateway) error {
 	return nil
 }
 
-// measureRun makes one run of row id: RETR (with the CPU it costs), STOR, the NOOP round
-// trips and the logins per second at each concurrency, appended to r. Through ftpgate, the
-// transfer records must show that every byte passed; under the conntrack helper, its related
-// rule must have let the data connections through.
-func (e *benchEnv) measureRun(ctx context.Context, id rowID, r *rowResult) (err error) {
-	g, closeRow, err := e.openRow(ctx, id)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := closeRow(); cerr != nil && err == nil {
-			err = fmt.Errorf("close: %w", cerr)
-		}
-		if err != nil && g != nil && ctx.Err() == nil {
-			err = fmt.Errorf("%w\nftpgate log:\n%s", err, tail(g.LogText(), 10))
-		}
-	}()
-	size, ca := e.c.size, e.caFile(id)
-	rs, cpu, err := retr(ctx, e.b, ca, size)
-	if err != nil {
-		return err
-	}
-	ss, err := stor(ctx, e.b, ca, size)
-	if err != nil {
-		return err
-	}
-	if err := e.checkPath(ctx, id, g, size); err != nil {
-		return err
-	}
-	rtt, err := noopRTT(ctx, e.target(id))
-	if err != nil {
-		return err
-	}
-	logins, err := e.loginRates(ctx, id)
-	if err != nil {
-		return err
-	}
-	r.retr, r.stor, r.cpu = append(r.retr, rs), append(r.stor, ss), append(r.cpu, cpu)
-	r.noop = append(r.noop, rtt...)
-	for c, v := range logins {
-		r.logins[c] = append(r.logins[c], v)
-	}
-	e.p.step("%-20s RETR %5.0f MiB/s  STOR %5.0f MiB/s  NOOP p50 %.3f ms  logins/s %s  CPU %.2f s/GiB",
-		rowSpecs[id].name, rs/(1<<20), ss/(1<<20), float64(percentile(rtt, 50))/1e6, loginsText(logins), cpu)
-	return nil
-}
-
 // checkPath proves that a run's transfers took the row's path: through ftpgate, the transfer
 // records show every byte; under the conntrack helper, its related rule let the data
 // connections through.
@@ -234,25 +187,4 @@ func (e *benchEnv) checkPath(ctx context.Context, id rowID, g *scenario.Gateway,
 		return errors.New("conntrack helper: no data connection was accepted as related")
 	}
 	return nil
-}
-
-// loginRates measures the logins per second of row id at each concurrency.
-func (e *benchEnv) loginRates(ctx context.Context, id rowID) (map[int]float64, error) {
-	logins := map[int]float64{}
-	for _, c := range loginConcurrency {
-		var err error
-		if logins[c], err = loginRate(ctx, e.target(id), c); err != nil {
-			return nil, err
-		}
-	}
-	return logins, nil
-}
-
-// loginsText is "c1/c4/c16" for the progress line.
-func loginsText(m map[int]float64) string {
-	var s []string
-	for _, c := range loginConcurrency {
-		s = append(s, fmt.Sprintf("%.0f", m[c]))
-	}
-	return strings.Join(s, "/")
 }

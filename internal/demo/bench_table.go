@@ -21,23 +21,24 @@ const (
 	numRows
 )
 
-// rowSpec describes a row: its name in the table, its label in the chart, the row its
-// ratios are relative to, and whether ftpgate carries it (only those get an RSS figure).
+// rowSpec describes a row: its name in the table, its -rows key, its label in the chart, the
+// row its ratios are relative to, whether ftpgate carries it (only those get an RSS figure)
+// and whether it is FTPS.
 type rowSpec struct {
-	name, label string
-	base        rowID
-	gateway     bool
-	tls         bool
+	name, key, label string
+	base             rowID
+	gateway          bool
+	tls              bool
 }
 
 // rowSpecs are the rows of the table.
 var rowSpecs = [numRows]rowSpec{
-	rowForward:  {name: "forwarding", label: "FORWARD", base: rowForward},
-	rowHelper:   {name: "conntrack helper", label: "CT HELPER", base: rowForward},
-	rowProxy:    {name: "ftpgate proxied", label: "PROXIED", base: rowForward, gateway: true},
-	rowKernel:   {name: "ftpgate kernel path", label: "KERNEL", base: rowForward, gateway: true},
-	rowFTPSGate: {name: "FTPS via ftpgate", label: "FTPS GW", base: rowFTPSFwd, gateway: true, tls: true},
-	rowFTPSFwd:  {name: "FTPS forwarded", label: "FTPS FWD", base: rowFTPSFwd, tls: true},
+	rowForward:  {name: "forwarding", key: "forwarding", label: "FORWARD", base: rowForward},
+	rowHelper:   {name: "conntrack helper", key: "helper", label: "CT HELPER", base: rowForward},
+	rowProxy:    {name: "ftpgate proxied", key: "proxied", label: "PROXIED", base: rowForward, gateway: true},
+	rowKernel:   {name: "ftpgate kernel path", key: "kernel", label: "KERNEL", base: rowForward, gateway: true},
+	rowFTPSGate: {name: "FTPS via ftpgate", key: "ftps-gw", label: "FTPS GW", base: rowFTPSFwd, gateway: true, tls: true},
+	rowFTPSFwd:  {name: "FTPS forwarded", key: "ftps-fwd", label: "FTPS FWD", base: rowFTPSFwd, tls: true},
 }
 
 // loginConcurrency are the numbers of parallel clients the logins/s columns use.
@@ -47,6 +48,8 @@ var loginConcurrency = []int{1, 4, 16}
 // run, so that a row can be compared with its base row run by run.
 type rowResult struct {
 	spec rowSpec
+	// skip says -rows left the row out: it is neither measured nor printed.
+	skip bool
 	// na, when set, says why the whole row could not be measured.
 	na string
 	// retr and stor are curl's speeds per run, bytes per second; cpu is the machine's busy
@@ -58,6 +61,25 @@ type rowResult struct {
 	logins map[int][]float64
 	// rss has one cell per idle-session count (gateway rows only).
 	rss []rssCell
+	// mirror is the small-file mirror's files per second per run; setups the PASV replies
+	// per second per run.
+	mirror, setups rateResult
+}
+
+// rateResult is a rate measured once per run, or why a run failed: a failed run makes the
+// cell an error note, but the bench goes on.
+type rateResult struct {
+	vals []float64
+	fail string // short note of the first failed run
+}
+
+// cell is the median of the rates in format f, the error note of a failed run, or a dash
+// when nothing was measured.
+func (r rateResult) cell(f string) string {
+	if r.fail != "" {
+		return "error: " + r.fail
+	}
+	return numCell(r.vals, f)
 }
 
 // rssCell is the gateway's resident memory per idle logged-in session at sessions sessions,
@@ -87,37 +109,50 @@ type benchTable struct {
 	rows   [][]string
 }
 
-// buildTable formats the results; sessions are the idle-session counts of the RSS columns.
-func buildTable(res []*rowResult, sessions []int) benchTable {
+// buildTable formats the results of the rows not skipped; sessions are the idle-session
+// counts of the RSS columns, measured says which columns were measured (the others print a
+// dash).
+func buildTable(res []*rowResult, sessions []int, measured measureSet) benchTable {
 	t := benchTable{header: []string{"path", "RETR MiB/s", "RETR ×", "STOR MiB/s", "STOR ×",
 		"NOOP p50 ms", "NOOP p99 ms"}}
 	for _, c := range loginConcurrency {
 		t.header = append(t.header, fmt.Sprintf("logins/s c%d", c))
 	}
-	t.header = append(t.header, "CPU s/GiB")
+	t.header = append(t.header, "mirror files/s", fmt.Sprintf("PASV/s c%d", setupSessions), "CPU s/GiB")
 	for _, n := range sessions {
 		t.header = append(t.header, fmt.Sprintf("KiB/sess @%d", n))
 	}
 	for _, r := range res {
-		if r.na != "" {
+		switch {
+		case r.skip:
+		case r.na != "":
 			t.rows = append(t.rows, []string{r.spec.name, r.na})
-			continue
+		default:
+			t.rows = append(t.rows, rowCells(r, res[r.spec.base], sessions, measured[measRSS]))
 		}
-		base := res[r.spec.base]
-		row := []string{r.spec.name,
-			speedCell(r.retr), ratioCell(r.retr, base.retr),
-			speedCell(r.stor), ratioCell(r.stor, base.stor),
-			msCell(r.noop, 50), msCell(r.noop, 99)}
-		for _, c := range loginConcurrency {
-			row = append(row, numCell(r.logins[c], "%.0f"))
-		}
-		row = append(row, numCell(r.cpu, "%.2f"))
-		for _, n := range sessions {
-			row = append(row, rssText(r, n))
-		}
-		t.rows = append(t.rows, row)
 	}
 	return t
+}
+
+// rowCells are the cells of a measured row r, whose ratios are relative to base; withRSS
+// says the idle-session memory was measured.
+func rowCells(r, base *rowResult, sessions []int, withRSS bool) []string {
+	row := []string{r.spec.name,
+		speedCell(r.retr), ratioCell(r.retr, base.retr),
+		speedCell(r.stor), ratioCell(r.stor, base.stor),
+		msCell(r.noop, 50), msCell(r.noop, 99)}
+	for _, c := range loginConcurrency {
+		row = append(row, numCell(r.logins[c], "%.0f"))
+	}
+	row = append(row, r.mirror.cell("%.0f"), r.setups.cell("%.0f"), numCell(r.cpu, "%.2f"))
+	for _, n := range sessions {
+		if withRSS {
+			row = append(row, rssText(r, n))
+		} else {
+			row = append(row, dash)
+		}
+	}
+	return row
 }
 
 // speedCell is the median of speeds in MiB/s.
@@ -244,5 +279,8 @@ func (t benchTable) markdown() string {
 const tableNotes = `× = median of the per-run ratios to "forwarding" (FTPS rows: to "FTPS forwarded"), runs interleaved.
 MiB/s: curl EPSV, RETR to /dev/null and STOR from a file, median of the runs. NOOP: round trips on one
 logged-in control connection. logins/s: connect+USER/PASS+QUIT loops (FTPS rows: with AUTH TLS).
-CPU s/GiB: busy time of the whole machine (/proc/stat) during RETR. KiB/sess @N: ftpgate's VmRSS growth
-per idle logged-in session with N sessions open. – = does not apply.`
+mirror files/s: lftp mirror --parallel=4 (EPSV) of a directory of 1-KiB files into an empty one.
+PASV/s c16: 227 replies per second to PASV loops on 16 logged-in sessions, no data connection
+(through ftpgate each one sets up a pinhole). CPU s/GiB: busy time of the whole machine (/proc/stat)
+during RETR. KiB/sess @N: ftpgate's VmRSS growth per idle logged-in session with N sessions open.
+– = does not apply or not measured; error: = that measurement failed (see the progress lines).`

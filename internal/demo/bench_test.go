@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"image"
+	"image/color"
 	"image/png"
 	"math"
 	"os"
@@ -34,18 +36,32 @@ func sampleResults() []*rowResult {
 	set(rowFTPSGate, []float64{200 * mb, 200 * mb}, []float64{100 * mb, 100 * mb}, 10)
 	res[rowFTPSGate].rss = []rssCell{{sessions: 1000, perSession: 40 * 1024}}
 	set(rowFTPSFwd, []float64{400 * mb, 400 * mb}, []float64{400 * mb, 400 * mb}, 20)
+	res[rowForward].mirror.vals = []float64{900, 1100}
+	res[rowForward].setups.vals = []float64{5000, 7000}
+	res[rowHelper].mirror.fail = "9998 of 10000 files"
+	res[rowProxy].setups.vals = []float64{3000}
 	return res
 }
 
+// allMeasured is a measureSet with every measurement.
+func allMeasured() measureSet {
+	var m measureSet
+	for i := range m {
+		m[i] = true
+	}
+	return m
+}
+
 func TestBuildTable(t *testing.T) {
-	tb := buildTable(sampleResults(), []int{1000, 10000})
-	if len(tb.header) != 13 || len(tb.rows) != int(numRows) {
-		t.Fatalf("header %d columns, %d rows; want 13, %d", len(tb.header), len(tb.rows), numRows)
+	tb := buildTable(sampleResults(), []int{1000, 10000}, allMeasured())
+	if len(tb.header) != 15 || len(tb.rows) != int(numRows) {
+		t.Fatalf("header %d columns, %d rows; want 15, %d", len(tb.header), len(tb.rows), numRows)
 	}
 	want := map[rowID][]string{
-		rowForward:  {"forwarding", "1100", "1.00", "800", "1.00", "0.200", "2.000", "150", "600", "2400", "2.00", dash, dash},
-		rowHelper:   {"conntrack helper", "1050", "0.95", "600", "0.75"},
-		rowProxy:    {"ftpgate proxied", "550", "0.50", "400", "0.50"},
+		rowForward: {"forwarding", "1100", "1.00", "800", "1.00", "0.200", "2.000", "150", "600", "2400",
+			"1000", "6000", "2.00", dash, dash},
+		rowHelper:   {"conntrack helper", "1050", "0.95", "600", "0.75", "0.200", "2.000", "135", "540", "2160", "error: 9998 of 10000 files", dash},
+		rowProxy:    {"ftpgate proxied", "550", "0.50", "400", "0.50", "0.200", "2.000", "75", "300", "1200", dash, "3000"},
 		rowFTPSGate: {"FTPS via ftpgate", "200", "0.50", "100", "0.25"},
 	}
 	for id, cells := range want {
@@ -53,10 +69,10 @@ func TestBuildTable(t *testing.T) {
 			t.Errorf("row %s: %q, want %q", rowSpecs[id].name, got, cells)
 		}
 	}
-	if got := tb.rows[rowProxy][11:]; got[0] != "20.0" || got[1] != "n/a (too few free PIDs)" {
+	if got := tb.rows[rowProxy][13:]; got[0] != "20.0" || got[1] != "n/a (too few free PIDs)" {
 		t.Errorf("proxied RSS cells %q", got)
 	}
-	if got := tb.rows[rowFTPSGate][12]; got != "n/a" {
+	if got := tb.rows[rowFTPSGate][14]; got != "n/a" {
 		t.Errorf("FTPS RSS cell without a measurement: %q, want n/a", got)
 	}
 	if got := tb.rows[rowKernel]; len(got) != 2 || got[1] != kernelNA {
@@ -64,8 +80,30 @@ func TestBuildTable(t *testing.T) {
 	}
 }
 
+func TestBuildTableSelection(t *testing.T) {
+	res := sampleResults()
+	res[rowHelper].skip, res[rowFTPSFwd].skip = true, true
+	var m measureSet
+	m[measMirror] = true
+	tb := buildTable(res, []int{1000}, m)
+	var names []string
+	for _, row := range tb.rows {
+		names = append(names, row[0])
+	}
+	if got := strings.Join(names, ","); got != "forwarding,ftpgate proxied,ftpgate kernel path,FTPS via ftpgate" {
+		t.Errorf("rows %s: skipped rows must be left out", got)
+	}
+	// RSS was not measured: a dash, not "n/a".
+	if got := tb.rows[1][len(tb.header)-1]; got != dash {
+		t.Errorf("proxied RSS cell %q when rss is not measured, want %s", got, dash)
+	}
+	if n := len(chartGroups(res)); n != 2 { // proxied, FTPS via ftpgate
+		t.Errorf("%d chart groups with skipped rows, want 2", n)
+	}
+}
+
 func TestTableText(t *testing.T) {
-	text := buildTable(sampleResults(), []int{1000}).text()
+	text := buildTable(sampleResults(), []int{1000}, allMeasured()).text()
 	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
 	if len(lines) != 2+int(numRows) {
 		t.Fatalf("%d lines, want %d:\n%s", len(lines), 2+numRows, text)
@@ -89,7 +127,7 @@ func TestTableText(t *testing.T) {
 }
 
 func TestTableMarkdown(t *testing.T) {
-	md := buildTable(sampleResults(), []int{1000}).markdown()
+	md := buildTable(sampleResults(), []int{1000}, allMeasured()).markdown()
 	lines := strings.Split(strings.TrimRight(md, "\n"), "\n")
 	if len(lines) != 2+int(numRows) {
 		t.Fatalf("%d lines, want %d:\n%s", len(lines), 2+numRows, md)
@@ -126,7 +164,7 @@ func TestPercentileAndRatios(t *testing.T) {
 	}
 }
 
-func TestParsers(t *testing.T) {
+func TestParseProcFiles(t *testing.T) {
 	cpu, err := parseProcStat("cpu  10 1 5 100 7 2 3 4 0 0\ncpu0 1 1 1 1 1 1 1 1 0 0\n")
 	if err != nil || cpu.busy != 25 || cpu.total != 132 {
 		t.Errorf("parseProcStat = %+v, %v; want busy 25 total 132", cpu, err)
@@ -148,6 +186,9 @@ func TestParsers(t *testing.T) {
 	if err != nil || ppid != 17 {
 		t.Errorf("parseStatPPID = %d, %v; want 17", ppid, err)
 	}
+}
+
+func TestParseRelatedCounter(t *testing.T) {
 	listing := "table inet bench_cthelper {\n\tchain forward {\n\t\tct state established accept\n" +
 		"\t\tct state related counter packets 3 bytes 180 accept comment \"related\"\n\t}\n}\n"
 	if n, err := parseRelatedCounter(listing); err != nil || n != 3 {
@@ -156,6 +197,9 @@ func TestParsers(t *testing.T) {
 	if _, err := parseRelatedCounter("table inet x {}"); err == nil {
 		t.Error("parseRelatedCounter without the rule")
 	}
+}
+
+func TestParseSessions(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
 		want string
@@ -201,23 +245,25 @@ func TestChart(t *testing.T) {
 	if got := img.Bounds().Size(); got.X != chartW || got.Y != chartH {
 		t.Errorf("chart is %v, want %dx%d", got, chartW, chartH)
 	}
-	// A bar was drawn: the RETR colour appears.
-	found := false
-	for y := chartTop; y < chartH-chartBottom && !found; y++ {
-		for x := chartLeft; x < chartW-chartRight; x++ {
-			if r, g, b, _ := img.At(x, y).RGBA(); r>>8 == uint32(colRETR.R) && g>>8 == uint32(colRETR.G) && b>>8 == uint32(colRETR.B) {
-				found = true
-				break
-			}
-		}
-	}
-	if !found {
+	if !hasColour(img, colRETR) {
 		t.Error("no RETR bar in the chart")
 	}
 	// An empty chart (every row n/a) is still a valid image.
 	if img := drawChart(nil); img.Bounds().Dx() != chartW {
 		t.Error("empty chart")
 	}
+}
+
+// hasColour reports whether c appears in the plot area of img.
+func hasColour(img image.Image, c color.RGBA) bool {
+	for y := chartTop; y < chartH-chartBottom; y++ {
+		for x := chartLeft; x < chartW-chartRight; x++ {
+			if r, g, b, _ := img.At(x, y).RGBA(); r>>8 == uint32(c.R) && g>>8 == uint32(c.G) && b>>8 == uint32(c.B) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func TestGlyphs(t *testing.T) {

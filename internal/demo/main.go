@@ -38,8 +38,17 @@ type config struct {
 	chart string // where the benchmark writes its PNG chart
 	// sessions are the idle-session counts of the benchmark's memory columns, ascending.
 	sessions []int
+	// rows and measure are the benchmark's rows and measurements (-rows, -measure).
+	rows    rowSet
+	measure measureSet
+	// mirrorFiles is the number of 1-KiB files of the small-file mirror.
+	mirrorFiles int
 }
 
+// maxMirrorFiles bounds -mirror-files.
+const maxMirrorFiles = 100000
+
+// main runs the demo or the benchmark with the command line's flags.
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout))
 }
@@ -47,33 +56,11 @@ func main() {
 // run parses the flags, checks that the demo can run here, and runs the demo or the benchmark
 // until it ends or SIGINT/SIGTERM arrives. It returns the exit code.
 func run(args []string, w io.Writer) int {
-	var c config
-	var sizeMiB int
-	var sessions string
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.StringVar(&c.bin, "bin", "bin/ftpgate", "the ftpgate binary to run in the gateway namespace")
-	fs.BoolVar(&c.bench, "bench", false, "compare ftpgate with forwarding, the conntrack helper and FTPS paths (throughput, latency, logins, CPU, memory)")
-	fs.IntVar(&sizeMiB, "size", 1024, "benchmark file size in MiB")
-	fs.IntVar(&c.runs, "runs", 3, "benchmark runs per path (the median is reported)")
-	fs.StringVar(&c.chart, "chart", "bench.png", "benchmark: PNG bar chart of the throughput ratios")
-	fs.StringVar(&sessions, "sessions", "1000,10000", "benchmark: idle-session counts for ftpgate's memory per session, ascending (\"\" for none)")
-	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory with configs and logs")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitPass
-		}
-		return exitUsage
-	}
-	if sizeMiB < 1 || sizeMiB > 4096 || c.runs < 1 || c.runs > 20 {
-		fmt.Fprintln(w, "demo: -size must be 1..4096 (MiB) and -runs 1..20")
-		return exitUsage
+	c, code := parseFlags(args, w)
+	if code >= 0 {
+		return code
 	}
 	var err error
-	if c.sessions, err = parseSessions(sessions); err != nil {
-		fmt.Fprintln(w, "demo: -sessions:", err)
-		return exitUsage
-	}
-	c.size = int64(sizeMiB) << 20
 	name := "demo"
 	if c.bench {
 		name = "bench"
@@ -112,6 +99,60 @@ func run(args []string, w io.Writer) int {
 	}
 }
 
+// parseFlags parses args into a config. It returns an exit code when run should end here
+// (help, bad flags), -1 to go on.
+func parseFlags(args []string, w io.Writer) (config, int) {
+	var c config
+	var sizeMiB int
+	var sessions, rows, measure string
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.StringVar(&c.bin, "bin", "bin/ftpgate", "the ftpgate binary to run in the gateway namespace")
+	fs.BoolVar(&c.bench, "bench", false, "compare ftpgate with forwarding, the conntrack helper and FTPS paths (throughput, latency, logins, small files, PASV set-ups, CPU, memory)")
+	fs.IntVar(&sizeMiB, "size", 1024, "benchmark file size in MiB")
+	fs.IntVar(&c.runs, "runs", 3, "benchmark runs per path (the median is reported)")
+	fs.StringVar(&c.chart, "chart", "bench.png", "benchmark: PNG bar chart of the throughput ratios")
+	fs.StringVar(&sessions, "sessions", "1000,10000", "benchmark: idle-session counts for ftpgate's memory per session, ascending (\"\" for none)")
+	fs.StringVar(&rows, "rows", "all", "benchmark: rows to measure, comma-separated, of "+strings.Join(rowKeys(), ","))
+	fs.StringVar(&measure, "measure", "all", "benchmark: measurements, comma-separated, of "+strings.Join(measureKeys[:], ",")+
+		" (transfer: RETR/STOR and CPU; setups: PASV/s); the others print –")
+	fs.IntVar(&c.mirrorFiles, "mirror-files", 10000, "benchmark: 1-KiB files of the small-file mirror (0: not measured)")
+	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory with configs and logs")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, exitPass
+		}
+		return c, exitUsage
+	}
+	if sizeMiB < 1 || sizeMiB > 4096 || c.runs < 1 || c.runs > 20 || c.mirrorFiles < 0 || c.mirrorFiles > maxMirrorFiles {
+		fmt.Fprintf(w, "demo: -size must be 1..4096 (MiB), -runs 1..20 and -mirror-files 0..%d\n", maxMirrorFiles)
+		return c, exitUsage
+	}
+	c.size = int64(sizeMiB) << 20
+	var errs []error
+	var err error
+	c.sessions, err = parseSessions(sessions)
+	errs = append(errs, wrapFlag("-sessions", err))
+	c.rows, err = parseRows(rows)
+	errs = append(errs, err)
+	c.measure, err = parseMeasures(measure)
+	errs = append(errs, err)
+	if err := errors.Join(errs...); err != nil {
+		fmt.Fprintln(w, "demo:", err)
+		return c, exitUsage
+	}
+	c.measure[measMirror] = c.measure[measMirror] && c.mirrorFiles > 0
+	c.measure[measRSS] = c.measure[measRSS] && len(c.sessions) > 0
+	return c, -1
+}
+
+// wrapFlag prefixes err with the flag's name; nil stays nil.
+func wrapFlag(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", name, err)
+}
+
 // preflight checks the binary and the tools, and makes the binary path absolute (it runs in
 // another namespace, but the same file system).
 func preflight(c *config) error {
@@ -124,7 +165,11 @@ func preflight(c *config) error {
 	}
 	c.bin = abs
 	var missing []string
-	for _, t := range tools {
+	need := tools
+	if c.bench && c.measure[measMirror] {
+		need = append(need[:len(need):len(need)], "lftp")
+	}
+	for _, t := range need {
 		if _, err := exec.LookPath(t); err != nil {
 			missing = append(missing, t)
 		}
