@@ -32,7 +32,10 @@ const (
 // gets a cell "n/a" with the reason, and so do the larger ones; only a broken gateway is an
 // error.
 func measureRSS(ctx context.Context, p *printer, e *benchEnv, id rowID, counts []int) (cells []rssCell, err error) {
-	g, err := e.b.startGateway(ctx, e.c.bin, append(e.gatewayArgs(id), "-max-sessions-per-client", "0")...)
+	// Idle sessions hold two descriptors each (client and server), not the six ftpgate
+	// reserves per session when it sizes max_sessions itself: the limit is given.
+	g, err := e.b.startGateway(ctx, e.c.bin, append(e.gatewayArgs(id), "-max-sessions-per-client", "0",
+		"-max-sessions", strconv.Itoa(counts[len(counts)-1]+64))...)
 	if err != nil {
 		return nil, err
 	}
@@ -54,7 +57,7 @@ func measureRSS(ctx context.Context, p *printer, e *benchEnv, id rowID, counts [
 	if err != nil {
 		return nil, err
 	}
-	maxSessions := gatewayMaxSessions(g)
+	openFiles := gatewayOpenFiles(g)
 	target := e.target(id)
 	target.user, target.pass = anonUser, anonPass
 	perSession := float64(firstMemGuess)
@@ -62,7 +65,7 @@ func measureRSS(ctx context.Context, p *printer, e *benchEnv, id rowID, counts [
 	for _, n := range counts {
 		if na == "" {
 			var detail string
-			if na, detail = sessionsFeasible(n, len(open), maxSessions, perSession); na != "" {
+			if na, detail = sessionsFeasible(n, len(open), openFiles, perSession); na != "" {
 				p.step("%s: %d idle sessions: n/a: %s", rowSpecs[id].name, n, detail)
 			}
 		}
@@ -111,17 +114,22 @@ func rssStep(ctx context.Context, p *printer, id rowID, target ftpTarget, pid in
 	return rssCell{sessions: n, perSession: float64(rss-base) * 1024 / float64(n)}, nil
 }
 
+// gatewayFDSlack is what the gateway's descriptor limit must leave besides two descriptors
+// per idle session: listeners, netlink sockets, logs.
+const gatewayFDSlack = 256
+
 // sessionsFeasible returns why n sessions (have of them already open) cannot be held here,
 // briefly for the cell and in detail, or "" when they can: the bench's descriptors, the
-// gateway's session limit (sized to its descriptors), free PIDs (the session server runs a
-// process per session) and memory (perSession bytes each).
-func sessionsFeasible(n, have, gatewayMax int, perSession float64) (short, detail string) {
+// gateway's (two per idle session; gatewayFiles is its limit, 0 if unknown), free PIDs (the
+// session server runs a process per session) and memory (perSession bytes each).
+func sessionsFeasible(n, have, gatewayFiles int, perSession float64) (short, detail string) {
 	var rl syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil || rl.Cur < uint64(n+1024) {
 		return "fd limit", fmt.Sprintf("the bench may open %d descriptors", rl.Cur)
 	}
-	if gatewayMax > 0 && gatewayMax < n {
-		return "ftpgate fd limit", fmt.Sprintf("ftpgate sized max_sessions to %d from its descriptor limit %d", gatewayMax, rl.Cur)
+	if gatewayFiles > 0 && gatewayFiles < 2*n+gatewayFDSlack {
+		return "ftpgate fd limit", fmt.Sprintf("%d sessions need %d descriptors in ftpgate; its limit is %d (the hard limit here: raising it needs CAP_SYS_RESOURCE)",
+			n, 2*n+gatewayFDSlack, gatewayFiles)
 	}
 	if free, err := freePIDs(); err != nil || free < n-have+pidMargin {
 		return "PIDs", fmt.Sprintf("%d free PIDs", free)
@@ -189,11 +197,11 @@ func raiseNoFile(want uint64) error {
 	return nil
 }
 
-// gatewayMaxSessions reads max_sessions from the gateway's "session limits" log record, 0 if
-// it is not there.
-func gatewayMaxSessions(g *scenario.Gateway) int {
+// gatewayOpenFiles reads open_files (its descriptor limit) from the gateway's "session
+// limits" log record, 0 if it is not there.
+func gatewayOpenFiles(g *scenario.Gateway) int {
 	for _, m := range g.Logs("session limits") {
-		if v, ok := m["max_sessions"].(float64); ok {
+		if v, ok := m["open_files"].(float64); ok {
 			return int(v)
 		}
 	}
