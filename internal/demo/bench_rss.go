@@ -85,7 +85,7 @@ func measureRSS(ctx context.Context, p *printer, e *benchEnv, id rowID, counts [
 
 // rssStep opens sessions until n are open (*open holds them) and measures ftpgate's growth
 // in resident memory per session from base; a session that fails makes the cell "n/a". It
-// raises *perSession to the machine's memory cost per session seen. Only a context end or
+// sets *perSession to the machine's memory cost per session seen, with a margin. Only a context end or
 // an unreadable VmRSS is an error.
 func rssStep(ctx context.Context, p *printer, id rowID, target ftpTarget, pid int, base int64, n int,
 	open *[]*ctrl, perSession *float64) (rssCell, error) {
@@ -107,7 +107,8 @@ func rssStep(ctx context.Context, p *printer, id rowID, target ftpTarget, pid in
 		return rssCell{}, err
 	}
 	if memAfter, err := memAvailable(); err == nil && memBefore > memAfter && len(more) > 0 {
-		*perSession = max(*perSession, float64(memBefore-memAfter)/float64(len(more)))
+		// What the machine really spent per session, with a margin, replaces the first guess.
+		*perSession = 1.5 * float64(memBefore-memAfter) / float64(len(more))
 	}
 	p.step("%s: %d idle sessions opened in %.1fs, ftpgate VmRSS %d → %d KiB", rowSpecs[id].name, n,
 		time.Since(start).Seconds(), base, rss)
