@@ -30,7 +30,7 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultMark uint32 = 0x46000000
+	DefaultMark = nft.KernelMark
 	DefaultMask        = nft.KernelMarkMask
 )
 

@@ -83,6 +83,7 @@ func TestNetlinkSetupShowsTable(t *testing.T) {
 		"set data4 {\n\t\ttype ipv4_addr . ipv4_addr . inet_service\n\t\ttimeout 30s\n",
 		"set data6 {\n\t\ttype ipv6_addr . ipv6_addr . inet_service\n\t\ttimeout 30s\n",
 		"type filter hook prerouting priority mangle; policy accept;",
+		"\t\tct mark 0x46000000/8 accept\n", // nft prints the masked mark as a prefix
 		"\t\tmeta l4proto tcp socket transparent 1 meta mark set 0x00000001 accept\n",
 		"\t\ttcp dport 21 tproxy to :2121 meta mark set 0x00000001 accept\n",
 		"\t\tip saddr . ip daddr . tcp dport @data4 tproxy ip to :2120 meta mark set 0x00000001 accept\n",
@@ -98,8 +99,8 @@ func TestNetlinkSetupShowsTable(t *testing.T) {
 			t.Errorf("set %s flags = %v, want timeout", s, flags[s])
 		}
 	}
-	if rules != 7 { // 4 in prerouting, 2 in guard, 1 in cut
-		t.Errorf("%d rules, want 7", rules)
+	if rules != 8 { // 5 in prerouting, 2 in guard, 1 in cut
+		t.Errorf("%d rules, want 8", rules)
 	}
 }
 
@@ -135,8 +136,8 @@ func TestNetlinkSetupReplacesStaleTable(t *testing.T) {
 	// A second daemon start: the stale table (with its element) is replaced, rules not doubled.
 	mustSetup(t, n)
 	sets, _, rules := listJSON(t, ns, DefaultTable)
-	if rules != 7 {
-		t.Errorf("%d rules after second Setup, want 7", rules)
+	if rules != 8 {
+		t.Errorf("%d rules after second Setup, want 8", rules)
 	}
 	if len(sets[SetData4]) != 0 {
 		t.Errorf("stale elements survived Setup: %v", sets[SetData4])

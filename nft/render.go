@@ -34,6 +34,14 @@ const (
 	KernelMarkMask uint32 = 0xff000000
 )
 
+// KernelMark (under KernelMarkMask) is the connection mark of the kernel data path's
+// connections (kpath): the prerouting chain lets their packets pass at once, without the
+// socket and set lookups that only ftpgate's own connections need.
+const KernelMark uint32 = 0x46000000
+
+// kernelRuleText is the first rule of the prerouting chain. rules.go builds the same rule.
+var kernelRuleText = fmt.Sprintf("ct mark & 0x%08x == 0x%08x accept", KernelMarkMask, KernelMark)
+
 // cutRuleText is the rule of the cut chain. rules.go builds the same rule.
 var cutRuleText = fmt.Sprintf("meta l4proto tcp ct mark & 0x%08x == 0x%08x reject with tcp reset", KernelMarkMask, CutMark)
 
@@ -104,6 +112,7 @@ func ruleTexts(cfg Config) []string {
 		dport = "{ " + strings.Join(strs, ", ") + " }"
 	}
 	return []string{
+		kernelRuleText,
 		"meta l4proto tcp socket transparent 1 " + markAccept,
 		fmt.Sprintf("tcp dport %s tproxy to :%d %s", dport, cfg.ControlListen, markAccept),
 		fmt.Sprintf("meta nfproto ipv4 ip saddr . ip daddr . tcp dport @%s tproxy ip to :%d %s",

@@ -22,6 +22,7 @@ const goldenDefault = `table inet ftpgate {
 
 	chain prerouting {
 		type filter hook prerouting priority mangle; policy accept;
+		ct mark & 0xff000000 == 0x46000000 accept
 		meta l4proto tcp socket transparent 1 meta mark set 0x1 accept
 		tcp dport 21 tproxy to :2121 meta mark set 0x1 accept
 		meta nfproto ipv4 ip saddr . ip daddr . tcp dport @data4 tproxy ip to :2120 meta mark set 0x1 accept
@@ -56,6 +57,7 @@ const goldenCustom = `table inet gw_test {
 
 	chain prerouting {
 		type filter hook prerouting priority mangle; policy accept;
+		ct mark & 0xff000000 == 0x46000000 accept
 		meta l4proto tcp socket transparent 1 meta mark set 0x2a accept
 		tcp dport { 21, 990, 2021 } tproxy to :9021 meta mark set 0x2a accept
 		meta nfproto ipv4 ip saddr . ip daddr . tcp dport @data4 tproxy ip to :9020 meta mark set 0x2a accept

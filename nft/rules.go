@@ -73,6 +73,15 @@ func buildRules(t *nftables.Table, cfg Config) *ruleSet {
 		Policy:   &accept,
 	}
 
+	// ct mark & 0xff000000 == 0x46000000 accept
+	kernel := []expr.Any{
+		&expr.Ct{Register: regScratch, Key: expr.CtKeyMARK},
+		&expr.Bitwise{SourceRegister: regScratch, DestRegister: regScratch, Len: 4,
+			Mask: binaryutil.NativeEndian.PutUint32(KernelMarkMask), Xor: []byte{0, 0, 0, 0}},
+		&expr.Cmp{Op: expr.CmpOpEq, Register: regScratch, Data: binaryutil.NativeEndian.PutUint32(KernelMark)},
+		&expr.Verdict{Kind: expr.VerdictAccept},
+	}
+
 	// meta l4proto tcp socket transparent 1 meta mark set 0x1 accept
 	socket := join(l4protoTCP(), []expr.Any{
 		&expr.Socket{Key: expr.SocketKeyTransparent, Register: regScratch},
@@ -117,7 +126,7 @@ func buildRules(t *nftables.Table, cfg Config) *ruleSet {
 		&expr.Lookup{SourceRegister: regScratch, SetName: rs.set6.Name, SetID: rs.set6.ID},
 	}, tproxyTo(unix.NFPROTO_IPV6, cfg.DataListen), markAccept(cfg.Mark))
 
-	rs.rules = [][]expr.Any{socket, control, data4, data6}
+	rs.rules = [][]expr.Any{kernel, socket, control, data4, data6}
 
 	// chain guard { type filter hook prerouting priority raw; policy accept; }
 	rs.guard = &nftables.Chain{
