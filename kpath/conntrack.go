@@ -31,7 +31,7 @@ type Config struct {
 // Defaults of Config.
 const (
 	DefaultMark = nft.KernelMark
-	DefaultMask        = nft.KernelMarkMask
+	DefaultMask = nft.KernelMarkMask
 )
 
 // masterSlack is how much longer a master lives than its pinhole's expectation.
