@@ -61,10 +61,12 @@ deps:
 		mv "$$tmp/root" "$(TESTBED_CACHE)/$$p" && rm -rf "$$tmp" || { rm -rf "$$tmp"; echo "make deps: cannot fetch $$p"; exit 1; }; \
 	done
 
-# test runs every test: unit tests always, kernel and end-to-end tests when run as root.
+# test runs every test: unit tests always, kernel and end-to-end tests when run as root; then
+# the end-to-end suite again with every data channel on the proxy path (-kernel-path=false).
 test: deps
 	$(GO) vet $(PKGS)
 	$(GO) test $(TESTFLAGS) $(PKGS)
+	FTPGATE_E2E_PATH=proxy $(GO) test $(TESTFLAGS) ./internal/e2e/
 
 # test-race runs the packages' tests under the race detector, and the end-to-end tests with
 # the gateway built with -race (a race fails the test that saw it).

@@ -207,7 +207,7 @@ func compareDirectAndGateway(t *testing.T, b *bed) {
 		t.Fatal(err)
 	}
 
-	gw, err := scenario.StartGateway(ctx, b.tp, gatewayBin, "--log-level", "debug")
+	gw, err := startGateway(ctx, b.tp, "--log-level", "debug")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -55,7 +55,7 @@ func newBedWith(t *testing.T, start func(*testbed.Topology, context.Context) (*t
 		b.sums[name] = sum
 	}
 	// The files must belong to the FTP user for uploads next to them; vsftpd reads them as is.
-	b.gw, err = scenario.StartGateway(ctx, tp, gatewayBin, append([]string{"--log-level", "debug"}, gwArgs...)...)
+	b.gw, err = startGateway(ctx, tp, append([]string{"--log-level", "debug"}, gwArgs...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

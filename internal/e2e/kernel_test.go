@@ -60,6 +60,7 @@ func near(got any, want int64) bool {
 // the pinhole is exact (a third host is dropped), one connection only (a second is dropped), expires, and is gone
 // when the session ends.
 func TestKernelPath(t *testing.T) {
+	needKernelPath(t)
 	b := newBed(t, map[string]int64{"small.bin": small, "big.bin": big, "huge.bin": 256 << 20}, "--expect-timeout", "4s")
 	upload := filepath.Join(b.tp.Dir, "kupload.bin")
 	upSum, err := testbed.MakeFile(upload, big)

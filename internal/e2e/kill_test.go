@@ -35,7 +35,7 @@ func TestKill9(t *testing.T) {
 	}
 	ctx := b.ctx(t)
 	// The proxy path: the test watches its nftables elements.
-	gw, err := scenario.StartGateway(ctx, b.tp, gatewayBin, "--log-level", "debug", "--expect-timeout", "3s", "-kernel-path=false")
+	gw, err := startGateway(ctx, b.tp, "--log-level", "debug", "--expect-timeout", "3s", "-kernel-path=false")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestKill9(t *testing.T) {
 		t.Fatalf("elements outlived their timeout after kill -9: %v %v", els, err)
 	}
 
-	restarted, err := scenario.StartGateway(ctx, b.tp, gatewayBin)
+	restarted, err := startGateway(ctx, b.tp)
 	if err != nil {
 		t.Fatalf("restart after kill -9: %v", err)
 	}
@@ -153,12 +153,13 @@ func (b *bed) kernelMasters(t *testing.T) []string {
 // leaves nothing open beyond the pinhole's timeout: the expectation expires in the kernel,
 // and so does its master.
 func TestKill9Kernel(t *testing.T) {
+	needKernelPath(t)
 	b := newBed(t, map[string]int64{"small.bin": small})
 	if err := b.gw.Stop(); err != nil { // this test runs, and kills, its own gateway
 		t.Fatal(err)
 	}
 	ctx := b.ctx(t)
-	gw, err := scenario.StartGateway(ctx, b.tp, gatewayBin, "--expect-timeout", "3s")
+	gw, err := startGateway(ctx, b.tp, "--expect-timeout", "3s")
 	if err != nil {
 		t.Fatal(err)
 	}

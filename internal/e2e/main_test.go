@@ -1,15 +1,41 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/ftpgate/ftpgate/internal/scenario"
+	"github.com/ftpgate/ftpgate/internal/testbed"
 )
 
 // gatewayBin is the ftpgate binary built for this test run.
 var gatewayBin string
+
+// proxyPass is set by FTPGATE_E2E_PATH=proxy: every gateway runs with the kernel path off
+// (-kernel-path=false), so the whole suite runs with every data channel through ftpgate.
+// The tests of the kernel path itself skip in this pass; the default pass runs them.
+var proxyPass = os.Getenv("FTPGATE_E2E_PATH") == "proxy"
+
+// startGateway starts ftpgate in tp's gw namespace with args, and with -kernel-path=false in
+// the proxy pass.
+func startGateway(ctx context.Context, tp *testbed.Topology, args ...string) (*scenario.Gateway, error) {
+	if proxyPass {
+		args = append(args, "-kernel-path=false")
+	}
+	return scenario.StartGateway(ctx, tp, gatewayBin, args...)
+}
+
+// needKernelPath skips a test of the kernel path in the proxy pass.
+func needKernelPath(t *testing.T) {
+	t.Helper()
+	if proxyPass {
+		t.Skip("FTPGATE_E2E_PATH=proxy: the kernel path is off in this pass (the default pass tests it)")
+	}
+}
 
 func TestMain(m *testing.M) {
 	if os.Geteuid() != 0 {

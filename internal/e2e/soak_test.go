@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -51,7 +53,7 @@ func TestSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := b.ctx(t)
-	gw, err := scenario.StartGateway(ctx, b.tp, gatewayBin, "-c", fb.cfg, "--stats-interval", interval.String())
+	gw, err := startGateway(ctx, b.tp, "-c", fb.cfg, "--stats-interval", interval.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +105,7 @@ func TestSoak(t *testing.T) {
 					runs++
 					if tr, err := run(); err != nil {
 						fails++
-						t.Errorf("%s: %v\n%s", name, err, tail(tr, 10))
+						t.Errorf("%s: %v\n%s\ngateway lines naming its data ports:\n%s", name, err, tail(tr, 10), portLines(gw.LogText(), tr))
 					}
 				}
 				os.Remove(filepath.Join(b.srv.Root, name+".bin"))
@@ -141,4 +143,18 @@ func TestSoak(t *testing.T) {
 	if strings.Contains(gw.LogText(), "panic") {
 		t.Error("the gateway log shows a panic")
 	}
+}
+
+// portLines returns the gateway log lines that name a data port the client transcript tr
+// tried ("port N" in curl's and lftp's output), the last 20 of them.
+func portLines(gwLog, tr string) string {
+	var out []string
+	for _, m := range regexp.MustCompile(`port (\d{4,5})`).FindAllStringSubmatch(tr, -1) {
+		for _, l := range strings.Split(gwLog, "\n") {
+			if strings.Contains(l, m[1]) && !slices.Contains(out, l) {
+				out = append(out, l)
+			}
+		}
+	}
+	return tail(strings.Join(out, "\n"), 20)
 }

@@ -56,7 +56,7 @@ func TestTableLossExit(t *testing.T) {
 	if err := b.gw.Stop(); err != nil { // this test runs its own gateway, which must fail
 		t.Fatal(err)
 	}
-	gw, err := scenario.StartGateway(b.ctx(t), b.tp, gatewayBin, "--table-check", "200ms", "--on-table-loss", "exit")
+	gw, err := startGateway(b.ctx(t), b.tp, "--table-check", "200ms", "--on-table-loss", "exit")
 	if err != nil {
 		t.Fatal(err)
 	}
