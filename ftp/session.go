@@ -57,13 +57,10 @@ type Session struct {
 	idle     *time.Timer
 	greeting *time.Timer        // ends a session whose server does not greet in time
 	cancel   context.CancelFunc // ends the session
-	// stopClosing unregisters the closing of both connections when the session's context
-	// ends; set before the loops start, used after they end.
-	stopClosing func() bool
-	lastLine    atomic.Int64 // UnixNano of the client's last command line
-	epsvAll     bool         // EPSV ALL was sent: only EPSV may set up data connections (RFC 2428)
-	tls         tlsState
-	upgrade     chan bool // reply loop to command loop: upgrade the client leg after AUTH (or not)
+	lastLine atomic.Int64       // UnixNano of the client's last command line
+	epsvAll  bool               // EPSV ALL was sent: only EPSV may set up data connections (RFC 2428)
+	tls      tlsState
+	upgrade  chan bool // reply loop to command loop: upgrade the client leg after AUTH (or not)
 }
 
 // errPolicyAbort ends a session that the policy aborted.
@@ -147,9 +144,6 @@ func (s *Session) close(ctx context.Context, cancel context.CancelFunc, start ti
 			t.Stop()
 		}
 	}
-	if s.stopClosing != nil {
-		s.stopClosing()
-	}
 	s.dc.Close(ctx)
 	s.stopWaits()
 	s.client.Close()
@@ -184,7 +178,7 @@ func (s *Session) open(ctx context.Context, cancel context.CancelFunc) error {
 	}
 	server.SetKeepAlive(true)
 	s.server, s.sio = server, server
-	s.stopClosing = context.AfterFunc(ctx, func() {
+	context.AfterFunc(ctx, func() { // close, and the end of the session, cancel ctx
 		s.client.Close()
 		server.Close()
 	})

@@ -44,10 +44,7 @@ func benchSession(b *testing.B, ctx context.Context) (net.Conn, *bufio.Reader) {
 	sess := NewSession(1, accepted, srv.Addr, Config{Spoof: false}, &mapDialer{}, nopData{},
 		p.NewSession(policy.Info{ID: 1, Client: ca, Server: srv.Addr}), slog.New(slog.DiscardHandler))
 	go sess.Serve(ctx)
-	r := bufio.NewReader(client)
-	if l, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(l, "220") {
-		b.Fatalf("greeting %q: %v", l, err)
-	}
+	r := greeted(b, client)
 	return client, r
 }
 
@@ -57,17 +54,8 @@ func BenchmarkSessionNOOP(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	client, r := benchSession(b, ctx)
-	line := []byte("NOOP\r\n")
 	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := client.Write(line); err != nil {
-			b.Fatal(err)
-		}
-		if l, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(l, "200") {
-			b.Fatalf("reply %q: %v", l, err)
-		}
-	}
+	noops(b, client, r)
 }
 
 // BenchmarkIdleSession reports the heap and goroutine stacks that one idle, logged-in
@@ -178,20 +166,8 @@ func BenchmarkDirectNOOP(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer client.Close()
-	r := bufio.NewReader(client)
-	if l, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(l, "220") {
-		b.Fatalf("greeting %q: %v", l, err)
-	}
-	line := []byte("NOOP\r\n")
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := client.Write(line); err != nil {
-			b.Fatal(err)
-		}
-		if l, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(l, "200") {
-			b.Fatalf("reply %q: %v", l, err)
-		}
-	}
+	r := greeted(b, client)
+	noops(b, client, r)
 }
 
 // BenchmarkCopyProxyNOOP is BenchmarkSessionNOOP through the least a user-space relay can
@@ -221,10 +197,23 @@ func BenchmarkCopyProxyNOOP(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer client.Close()
+	r := greeted(b, client)
+	noops(b, client, r)
+}
+
+// greeted reads the 220 greeting on client and returns its reader.
+func greeted(b *testing.B, client net.Conn) *bufio.Reader {
+	b.Helper()
 	r := bufio.NewReader(client)
 	if l, err := r.ReadString('\n'); err != nil || !strings.HasPrefix(l, "220") {
 		b.Fatalf("greeting %q: %v", l, err)
 	}
+	return r
+}
+
+// noops sends b.N NOOPs on client, one at a time, each answered 200 (read from r).
+func noops(b *testing.B, client net.Conn, r *bufio.Reader) {
+	b.Helper()
 	line := []byte("NOOP\r\n")
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

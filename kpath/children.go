@@ -19,9 +19,15 @@ import (
 // on a busy box must not overflow it (an overflow costs dumps until the next pinhole).
 const eventsReadBuffer = 8 << 20
 
-// childLife bounds how long the tuple of a data connection is kept: far beyond any
-// transfer, only so that the table cannot grow without end.
-const childLife = 24 * time.Hour
+// Connections are dropped when their channel is done (forget); an event that comes after
+// that would stay, so once a minute, with sweepAbove or more kept, those older than
+// childLife go. Sweeping starts a new generation: a transfer older than childLife is then
+// found by a dump.
+const (
+	childLife  = time.Hour
+	sweepAbove = 4096
+	sweepEvery = time.Minute
+)
 
 // child is the data connection that used one pinhole.
 type child struct {
@@ -37,7 +43,8 @@ type children struct {
 	mu     sync.Mutex
 	byMark map[uint32]child
 	gen    uint64
-	mark   uint32 // Config.Mark and Mask
+	swept  time.Time // the last sweep
+	mark   uint32    // Config.Mark and Mask
 	mask   uint32
 	stop   chan struct{} // closed by close
 	wg     sync.WaitGroup
@@ -71,14 +78,24 @@ func (c *children) add(f conntrack.Flow) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := time.Now()
-	if len(c.byMark) >= 1024 {
-		for m, old := range c.byMark {
-			if now.Sub(old.at) > childLife {
-				delete(c.byMark, m)
-			}
-		}
+	if len(c.byMark) >= sweepAbove && now.Sub(c.swept) > sweepEvery {
+		c.sweepLocked(now)
 	}
 	c.byMark[f.Mark] = child{orig: f.TupleOrig, reply: f.TupleReply, at: now}
+}
+
+// sweepLocked drops the connections older than childLife.
+func (c *children) sweepLocked(now time.Time) {
+	c.swept = now
+	n := len(c.byMark)
+	for m, old := range c.byMark {
+		if now.Sub(old.at) > childLife {
+			delete(c.byMark, m)
+		}
+	}
+	if len(c.byMark) < n {
+		c.gen++ // a pinhole opened before may have lost its connection
+	}
 }
 
 // seen records what a lookup of the connection of mark found.

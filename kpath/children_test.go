@@ -3,6 +3,7 @@ package kpath
 import (
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/ti-mo/conntrack"
 )
@@ -44,5 +45,27 @@ func TestChildren(t *testing.T) {
 	c.forget(DefaultMark | 7)
 	if _, found, _ := c.lookup(DefaultMark|7, gen); found {
 		t.Error("forget kept the connection")
+	}
+}
+
+// TestChildrenSweep: with many connections kept, old ones go, and pinholes opened before the
+// sweep are no longer trusted (a dump finds their connection).
+func TestChildrenSweep(t *testing.T) {
+	c := newChildren(DefaultMark, DefaultMask)
+	gen := c.generation()
+	for i := uint32(1); i <= sweepAbove; i++ {
+		c.add(conntrack.Flow{Mark: DefaultMark | i, Status: conntrack.StatusExpected})
+	}
+	c.mu.Lock()
+	old := c.byMark[DefaultMark|1]
+	old.at = time.Now().Add(-2 * childLife)
+	c.byMark[DefaultMark|1] = old
+	c.mu.Unlock()
+	c.add(conntrack.Flow{Mark: DefaultMark | (sweepAbove + 1), Status: conntrack.StatusExpected})
+	if _, found, trusted := c.lookup(DefaultMark|1, gen); found || trusted {
+		t.Errorf("after the sweep: the old connection found %v, trusted %v", found, trusted)
+	}
+	if _, found, _ := c.lookup(DefaultMark|2, gen); !found {
+		t.Error("the sweep dropped a young connection")
 	}
 }

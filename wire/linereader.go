@@ -76,8 +76,8 @@ type LineReader struct {
 // NewLineReader returns a LineReader that reads lines of at most max bytes (CRLF excluded)
 // from r. A max below 1 means [DefaultMaxLine].
 //
-// The reader holds a 4 KiB read buffer only while bytes wait in it if r is a [ReadWaiter]
-// (an idle connection then costs no buffer), and for good otherwise. The line being decoded
+// If r is a [ReadWaiter], [LineReader.WaitIdle] gives the 4 KiB read buffer back while the
+// stream is quiet (an idle connection then costs no buffer); otherwise the reader keeps it. The line being decoded
 // grows as needed up to max; a line over 256 bytes does not keep its storage.
 func NewLineReader(r io.Reader, max int) *LineReader {
 	if max < 1 {

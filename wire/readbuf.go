@@ -22,8 +22,8 @@ type ReadWaiter interface {
 	WaitRead() error
 }
 
-// readBuf is a byte reader over r whose buffer is borrowed from readBufs only while it holds
-// bytes (or, when r cannot wait without one, for good).
+// readBuf is a byte reader over r whose buffer is borrowed from readBufs; waitIdle gives it
+// back while r, a ReadWaiter, is quiet (a reader that cannot wait keeps it for good).
 type readBuf struct {
 	r   io.Reader
 	w   ReadWaiter // r as a ReadWaiter, or nil
@@ -53,17 +53,13 @@ func (rb *readBuf) readByte() (byte, error) {
 	return c, nil
 }
 
-// fill reads more bytes into an empty buffer: with a ReadWaiter the buffer goes back to the
-// pool first and is borrowed again only once bytes are there.
+// fill reads more bytes into an empty buffer, borrowing one if the reader holds none. The
+// wait without a buffer is waitIdle's, between lines; a line under way keeps its buffer.
 func (rb *readBuf) fill() error {
 	if rb.err != nil {
 		err := rb.err
 		rb.err = nil
 		return err
-	}
-	if rb.w != nil {
-		rb.release()
-		rb.w.WaitRead()
 	}
 	if rb.b == nil {
 		rb.b = readBufs.Get().(*[readBufSize]byte)
