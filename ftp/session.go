@@ -51,6 +51,7 @@ type Session struct {
 	held    [][]byte      // commands to send once the upgrade is done
 	room    chan struct{} // a reply was completed: the command loop may find room in pending
 	pmu     sync.Mutex    // serialises the policy session: both loops consult it
+	loops   loops         // the command and reply loops: running, parked, ended
 
 	mu       sync.Mutex // guards the fields below
 	typ      string     // the representation type the server accepted (TYPE), for the records
@@ -109,27 +110,26 @@ func (s *Session) Serve(ctx context.Context) error {
 
 // Start runs the session as [Session.Serve] does, but returns at once; ended is called with
 // Serve's error once the session is over. Idle, a session holds two goroutines, its command
-// and reply loops, each parked at the top of its loop without a read buffer (plain legs).
+// and reply loops, each parked at the top of its loop without a read buffer (plain legs);
+// with Config.Park, a loop whose leg stayed quiet for Config.ParkAfter gives up its
+// goroutine until the leg is readable.
 func (s *Session) Start(ctx context.Context, ended func(error)) {
 	go s.run(ctx, ended)
 }
 
-// run is the session's first goroutine: it opens the session, starts the reply loop, runs
-// the command loop itself and closes the session. Its own frame stays small: it sits below
-// the command loop for the session's whole life.
+// run is the session's first goroutine: it opens the session, starts the reply loop and
+// runs the command loop itself. The last loop to end closes the session (loopEnded).
 func (s *Session) run(ctx context.Context, ended func(error)) {
 	start := time.Now()
 	ctx, cancel := context.WithCancel(ctx)
-	err := s.open(ctx, cancel)
-	if err == nil {
-		errc := make(chan error, 1)
-		go s.runReplyLoop(ctx, cancel, errc)
-		err = s.commandLoop(ctx)
-		cancel()
-		err = errors.Join(err, <-errc)
+	s.initLoops(ctx, start, ended)
+	if err := s.open(ctx, cancel); err != nil {
+		s.close(ctx, cancel, start, err)
+		ended(err)
+		return
 	}
-	s.close(ctx, cancel, start, err)
-	ended(err)
+	go s.replyTask(ctx)
+	s.commandTask(ctx)
 }
 
 // close ends the session: timers stopped, expectations removed, connections closed, and
@@ -179,6 +179,7 @@ func (s *Session) open(ctx context.Context, cancel context.CancelFunc) error {
 	server.SetKeepAlive(true)
 	s.server, s.sio = server, server
 	context.AfterFunc(ctx, func() { // close, and the end of the session, cancel ctx
+		s.unpark() // a parked loop is started again, to see ctx done and end
 		s.client.Close()
 		server.Close()
 	})
@@ -187,8 +188,9 @@ func (s *Session) open(ctx context.Context, cancel context.CancelFunc) error {
 	s.mu.Lock()
 	s.greeting = time.AfterFunc(s.cfg.GreetingTimeout, s.noGreeting)
 	s.mu.Unlock()
-	s.lr = wire.NewLineReader(newWaitConn(s.client), s.cfg.MaxLine)
-	s.rr = wire.NewReplyReader(newWaitConn(server), s.cfg.MaxLine, s.cfg.MaxReplyLines)
+	quiet := s.parkAfter()
+	s.lr = wire.NewLineReader(newWaitConn(s.client, quiet), s.cfg.MaxLine)
+	s.rr = wire.NewReplyReader(newWaitConn(server, quiet), s.cfg.MaxLine, s.cfg.MaxReplyLines)
 	if s.cfg.TLS != nil && s.cfg.TLS.Implicit {
 		if err := s.implicitTLS(ctx); err != nil {
 			return err
@@ -199,13 +201,6 @@ func (s *Session) open(ctx context.Context, cancel context.CancelFunc) error {
 	s.idle = time.AfterFunc(s.cfg.IdleTimeout, func() { s.idleExpired(cancel) })
 	s.mu.Unlock()
 	return nil
-}
-
-// runReplyLoop is the goroutine that reads the server's replies; when it ends, the session
-// ends.
-func (s *Session) runReplyLoop(ctx context.Context, cancel context.CancelFunc, errc chan<- error) {
-	errc <- s.replyLoop(ctx)
-	cancel()
 }
 
 // noGreeting ends a session whose server accepted the connection but sent no greeting in
@@ -242,7 +237,11 @@ func (s *Session) commandLoop(ctx context.Context) error {
 		if !s.waitRoom(ctx) {
 			return nil
 		}
-		s.lr.WaitIdle() // parked here, shallow and without a buffer, while the client is quiet
+		// Parked here, shallow and without a buffer, while the client is quiet; off any
+		// goroutine once it was quiet for ParkAfter.
+		if err := s.lr.WaitIdle(); errors.Is(err, errQuiet) && s.park(ctx, legClient) {
+			return errParked
+		}
 		line, err := s.lr.ReadLine()
 		s.lastLine.Store(time.Now().UnixNano())
 		switch {
@@ -281,7 +280,14 @@ func (s *Session) commandLoop(ctx context.Context) error {
 // replyLoop reads the server's replies and handles each one.
 func (s *Session) replyLoop(ctx context.Context) error {
 	for {
-		s.rr.WaitIdle() // parked here, shallow and without a buffer, while the server is quiet
+		if ctx.Err() != nil {
+			return nil
+		}
+		// Parked here, shallow and without a buffer, while the server is quiet; off any
+		// goroutine once it was quiet for ParkAfter.
+		if err := s.rr.WaitIdle(); errors.Is(err, errQuiet) && s.park(ctx, legServer) {
+			return errParked
+		}
 		r, err := s.rr.ReadReply()
 		switch {
 		case err == nil:

@@ -13,13 +13,14 @@ import (
 	"time"
 
 	"github.com/ftpgate/ftpgate/internal/ftptest"
+	"github.com/ftpgate/ftpgate/park"
 	"github.com/ftpgate/ftpgate/policy"
 )
 
 // benchSession starts a session with the readwrite preset between a loopback client and a
 // scripted server that answers every command 200, and returns the client's connection and
 // reader after the greeting.
-func benchSession(b *testing.B, ctx context.Context) (net.Conn, *bufio.Reader) {
+func benchSession(b *testing.B, ctx context.Context, cfg Config) (net.Conn, *bufio.Reader) {
 	b.Helper()
 	srv := ftptest.NewServer(b, func(c *ftptest.Conn, line string) { c.Reply("200 ok") })
 	p, err := policy.Preset("readwrite")
@@ -41,7 +42,7 @@ func benchSession(b *testing.B, ctx context.Context) (net.Conn, *bufio.Reader) {
 		b.Fatal(err)
 	}
 	ca := netip.MustParseAddrPort(client.LocalAddr().String())
-	sess := NewSession(1, accepted, srv.Addr, Config{Spoof: false}, &mapDialer{}, nopData{},
+	sess := NewSession(1, accepted, srv.Addr, cfg, &mapDialer{}, nopData{},
 		p.NewSession(policy.Info{ID: 1, Client: ca, Server: srv.Addr}), slog.New(slog.DiscardHandler))
 	go sess.Serve(ctx)
 	r := greeted(b, client)
@@ -53,7 +54,23 @@ func benchSession(b *testing.B, ctx context.Context) (net.Conn, *bufio.Reader) {
 func BenchmarkSessionNOOP(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	client, r := benchSession(b, ctx)
+	client, r := benchSession(b, ctx, Config{})
+	b.ReportAllocs()
+	noops(b, client, r)
+}
+
+// BenchmarkSessionNOOPParkable is BenchmarkSessionNOOP as the daemon runs it (-park-after
+// 1s): each wait of a loop is bounded by the quiet period (a read deadline set and
+// cleared), though a busy session never parks.
+func BenchmarkSessionNOOPParkable(b *testing.B) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := park.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	client, r := benchSession(b, ctx, Config{Park: p, ParkAfter: time.Second})
 	b.ReportAllocs()
 	noops(b, client, r)
 }
@@ -62,22 +79,39 @@ func BenchmarkSessionNOOP(b *testing.B) {
 // session holds (bytes/session), with 2,000 sessions open at once. The clients and the
 // scripted server live in this process too: the same number of direct client-to-server
 // connections is measured first and subtracted, so what remains is the session, its two
-// sockets' Go objects and its goroutines.
+// sockets' Go objects and its goroutines. "parked" is how the daemon runs (-park-after):
+// the loops of an idle session wait in one shared epoll; "goroutines" keeps them on their
+// goroutines.
 func BenchmarkIdleSession(b *testing.B) {
 	const n = 2000
-	for i := 0; i < b.N; i++ {
-		direct := idleFootprint(b, n, false)
-		through := idleFootprint(b, n, true)
-		b.ReportMetric(float64(through-direct)/n, "bytes/session")
+	for _, parked := range []bool{true, false} {
+		name := map[bool]string{true: "parked", false: "goroutines"}[parked]
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				direct := idleFootprint(b, n, false, false)
+				through := idleFootprint(b, n, true, parked)
+				b.ReportMetric(float64(through-direct)/n, "bytes/session")
+			}
+		})
 	}
 }
 
-// idleFootprint opens n logged-in connections to a scripted server, through sessions or
-// directly, and returns the growth of heap in use plus stacks in use once they are idle.
-func idleFootprint(b *testing.B, n int, sessions bool) int64 {
+// idleFootprint opens n logged-in connections to a scripted server, through sessions
+// (their loops parked in a poller, or not) or directly, and returns the growth of heap in
+// use plus stacks in use once they are idle.
+func idleFootprint(b *testing.B, n int, sessions, parked bool) int64 {
 	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	var cfg Config
+	if parked {
+		p, err := park.New()
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer p.Close()
+		cfg.Park, cfg.ParkAfter = p, 50*time.Millisecond
+	}
 	srv := ftptest.NewServer(b, func(c *ftptest.Conn, line string) {
 		switch {
 		case strings.HasPrefix(line, "USER"):
@@ -120,13 +154,19 @@ func idleFootprint(b *testing.B, n int, sessions bool) int64 {
 				b.Fatal(err)
 			}
 			ca := netip.MustParseAddrPort(c.LocalAddr().String())
-			sess := NewSession(uint64(i+1), a, srv.Addr, Config{}, &mapDialer{}, nopData{},
+			sess := NewSession(uint64(i+1), a, srv.Addr, cfg, &mapDialer{}, nopData{},
 				p.NewSession(policy.Info{ID: uint64(i + 1), Client: ca, Server: srv.Addr}), slog.New(slog.DiscardHandler))
 			sess.Start(ctx, func(error) {})
 		}
 		login(b, c)
 	}
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
+	for i := 0; parked && cfg.Park.Parked() != 2*n; i++ {
+		if i == 100 {
+			b.Fatalf("%d loops parked, want %d", cfg.Park.Parked(), 2*n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	return inUse() - before
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ftpgate/ftpgate/datachan"
 	"github.com/ftpgate/ftpgate/kpath"
+	"github.com/ftpgate/ftpgate/park"
 	"github.com/ftpgate/ftpgate/policy"
 )
 
@@ -58,6 +59,12 @@ type Config struct {
 	BoxSource func(server netip.Addr) (netip.Addr, error)
 	// TLS configures FTPS; nil refuses AUTH.
 	TLS *TLSConfig
+	// Park, when set, takes a session's command or reply loop off its goroutine once its
+	// plain leg was quiet for ParkAfter, until the leg is readable: an idle session then
+	// holds no goroutine. Nil: the loops wait on their goroutines.
+	Park *park.Poller
+	// ParkAfter is how long a leg stays quiet before its loop parks (default 1s).
+	ParkAfter time.Duration
 	// BoxAddr, when valid, is the box's own address the server leg uses instead of the
 	// route lookup (for the server's family; the other family still uses BoxSource).
 	BoxAddr netip.Addr
@@ -93,6 +100,9 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.Linger == 0 {
 		c.Linger = 30 * time.Second
+	}
+	if c.ParkAfter == 0 {
+		c.ParkAfter = time.Second
 	}
 	return c
 }

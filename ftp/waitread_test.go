@@ -9,7 +9,7 @@ import (
 // is edge-triggered), blocks while nothing is there, and returns when the peer closes.
 func TestWaitRead(t *testing.T) {
 	peer, c := controlPair(t)
-	w := newWaitConn(c)
+	w := newWaitConn(c, 0)
 	if _, err := peer.Write([]byte("0123456789")); err != nil {
 		t.Fatal(err)
 	}

@@ -103,11 +103,13 @@ func (lr *LineReader) Buffered() int {
 // WaitIdle returns once a line may be read without waiting for its first byte: at once if
 // bytes are buffered or a line is under way or the reader is no [ReadWaiter]; otherwise the
 // read buffer goes back to the pool and WaitIdle waits for the stream. A caller that parks
-// here rather than in ReadLine parks on a short stack. Errors are left to ReadLine.
-func (lr *LineReader) WaitIdle() {
+// here rather than in ReadLine parks on a short stack. The stream's errors are left to
+// ReadLine; the error returned is the [ReadWaiter]'s own, if it gave up waiting.
+func (lr *LineReader) WaitIdle() error {
 	if lr.raw == 0 {
-		lr.br.waitIdle()
+		return lr.br.waitIdle()
 	}
+	return nil
 }
 
 // ReadLine returns the next line without its line ending.

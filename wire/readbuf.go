@@ -17,8 +17,9 @@ var readBufs = sync.Pool{New: func() any { return new([readBufSize]byte) }}
 // buffer back while the stream is idle; a reader without it keeps its buffer.
 type ReadWaiter interface {
 	io.Reader
-	// WaitRead returns once a Read would not block. Its error is not final: the Read that
-	// follows reports what is wrong.
+	// WaitRead returns once a Read would not block, or with an error of the waiter's own
+	// (a quiet period it was told to end, say), which [LineReader.WaitIdle] hands on. An
+	// error of the stream is not final here: the Read that follows reports it.
 	WaitRead() error
 }
 
@@ -81,12 +82,14 @@ func (rb *readBuf) fill() error {
 	return io.ErrNoProgress
 }
 
-// waitIdle waits, without a buffer, until r has bytes, if none are buffered and r can wait.
-func (rb *readBuf) waitIdle() {
+// waitIdle waits, without a buffer, until r has bytes, if none are buffered and r can wait,
+// and returns WaitRead's error.
+func (rb *readBuf) waitIdle() error {
 	if rb.w != nil && rb.pos == rb.end && rb.err == nil {
 		rb.release()
-		rb.w.WaitRead()
+		return rb.w.WaitRead()
 	}
+	return nil
 }
 
 // release hands an empty buffer back to the pool.

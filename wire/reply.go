@@ -130,7 +130,7 @@ func (rr *ReplyReader) Buffered() int { return rr.lr.Buffered() }
 
 // WaitIdle returns once a reply may be read without waiting for its first byte, as
 // [LineReader.WaitIdle].
-func (rr *ReplyReader) WaitIdle() { rr.lr.WaitIdle() }
+func (rr *ReplyReader) WaitIdle() error { return rr.lr.WaitIdle() }
 
 // ReadReply reads the next reply. It returns io.EOF at a clean end of stream before a reply,
 // io.ErrUnexpectedEOF if the stream ends inside one, an error wrapping [ErrBadReply] for an

@@ -25,6 +25,9 @@ type options struct {
 	onTableLoss string
 	// statsInterval is how often a stats line is logged (0: never).
 	statsInterval time.Duration
+	// parkAfter is how long a session's leg stays quiet before its loop leaves its
+	// goroutine (0: never).
+	parkAfter time.Duration
 	// kernelPath enables the kernel data path (policies choose it with data_path).
 	kernelPath bool
 	routeTable int
@@ -115,6 +118,7 @@ func defineFlags(fs *flag.FlagSet, o *options) *rawFlags {
 	fs.DurationVar(&o.ftp.ConnectTimeout, "connect-timeout", 10*time.Second, "timeout for connecting to a server (control and data)")
 	fs.DurationVar(&o.ftp.IdleTimeout, "idle-timeout", 15*time.Minute, "close a control connection idle this long (not while a transfer runs)")
 	fs.BoolVar(&o.kernelPath, "kernel-path", true, "let policies put plain data channels on the kernel path (data_path auto or kernel); false: every channel through ftpgate")
+	fs.DurationVar(&o.parkAfter, "park-after", time.Second, "an idle session's loops give up their goroutines once its legs were quiet this long, and wait in one shared epoll (0: never)")
 	fs.DurationVar(&o.statsInterval, "stats-interval", 0, "log a stats line (sessions, expectations, goroutines, open files, memory) this often (0: never)")
 	fs.DurationVar(&o.tableCheck, "table-check", 2*time.Second, "how often to check that the nftables table is whole")
 	fs.StringVar(&o.onTableLoss, "on-table-loss", "restore", "when the table was flushed or deleted under ftpgate: restore (rebuild it and its expectations) or exit (status 1)")
@@ -170,6 +174,8 @@ func (r *rawFlags) checkLimits(o *options) error {
 		return fmt.Errorf("-max-line must be at least 512 (RFC 959)")
 	case o.limits.MaxSessions < 0 || o.limits.MaxPerClient < 0:
 		return fmt.Errorf("-max-sessions and -max-sessions-per-client must not be negative")
+	case o.parkAfter < 0:
+		return fmt.Errorf("-park-after must not be negative")
 	case o.statsInterval < 0:
 		return fmt.Errorf("-stats-interval must not be negative")
 	case o.tableCheck < 100*time.Millisecond:

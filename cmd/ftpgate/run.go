@@ -18,6 +18,7 @@ import (
 	"github.com/ftpgate/ftpgate/intercept"
 	"github.com/ftpgate/ftpgate/kpath"
 	"github.com/ftpgate/ftpgate/nft"
+	"github.com/ftpgate/ftpgate/park"
 	"golang.org/x/sys/unix"
 )
 
@@ -123,6 +124,15 @@ func serve(ctx context.Context, o options, live *liveConfig, ctlLns, dataLns []*
 		return err
 	}
 	o.ftp.Ports = ports
+	if o.parkAfter > 0 {
+		p, err := park.New()
+		if err != nil {
+			log.Warn("idle sessions keep their goroutines", "err", err.Error())
+		} else {
+			defer p.Close() // after the sessions have ended (csrv.Wait below)
+			o.ftp.Park, o.ftp.ParkAfter = p, o.parkAfter
+		}
+	}
 	o.ftp.BoxSource = func(server netip.Addr) (netip.Addr, error) { return intercept.SourceFor(nil, server) }
 	dsrv := &datachan.Server{Registry: reg, Log: log}
 	csrv := &ftp.Server{
