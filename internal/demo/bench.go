@@ -118,7 +118,7 @@ func machineLine(now time.Time, c config) string {
 }
 
 // benchAll measures in two sittings, so that vsftpd restarts once: plain FTP (forwarding,
-// conntrack helper, ftpgate proxied, ftpgate kernel path), then FTPS (through ftpgate,
+// conntrack helper, ftpgate proxied, ftpgate kernel path, bare relay), then FTPS (through ftpgate,
 // forwarded), each only when -rows selects one of its rows. Idle-session memory is measured
 // after the runs of each sitting.
 func benchAll(ctx context.Context, p *printer, b *bed, c config, res []*rowResult) error {
@@ -132,8 +132,8 @@ func benchAll(ctx context.Context, p *printer, b *bed, c config, res []*rowResul
 	if !e.hasDataPath {
 		res[rowKernel].na = kernelNA
 	}
-	if c.rows.has(rowForward, rowHelper, rowProxy, rowKernel) {
-		if err := e.sitting(ctx, res, rowForward, rowHelper, rowProxy, rowKernel); err != nil {
+	if c.rows.has(rowForward, rowHelper, rowProxy, rowKernel, rowRelay) {
+		if err := e.sitting(ctx, res, rowForward, rowHelper, rowProxy, rowKernel, rowRelay); err != nil {
 			return err
 		}
 		if err := e.idleSessions(ctx, res, nil, rowProxy, rowKernel); err != nil {

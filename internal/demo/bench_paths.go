@@ -132,6 +132,9 @@ func (e *benchEnv) openRow(ctx context.Context, id rowID) (*scenario.Gateway, fu
 	case rowHelper:
 		off, err := helperOn(ctx, tp)
 		return nil, off, err
+	case rowRelay:
+		off, err := relayOn(ctx, tp)
+		return nil, off, err
 	}
 	g, err := e.b.startGateway(ctx, e.c.bin, e.gatewayArgs(id)...)
 	if err != nil {

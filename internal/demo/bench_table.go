@@ -16,6 +16,7 @@ const (
 	rowHelper                // forwarding with the conntrack FTP helper, forward chain strict
 	rowProxy                 // ftpgate, data relayed in userspace (splice)
 	rowKernel                // ftpgate, data_path: kernel
+	rowRelay                 // a bare transparent Go relay of every connection: the floor of any user-space hop
 	rowFTPSGate              // FTPS through ftpgate (TLS terminated on both legs)
 	rowFTPSFwd               // FTPS through plain forwarding
 	numRows
@@ -37,6 +38,7 @@ var rowSpecs = [numRows]rowSpec{
 	rowHelper:   {name: "conntrack helper", key: "helper", label: "CT HELPER", base: rowForward},
 	rowProxy:    {name: "ftpgate proxied", key: "proxied", label: "PROXIED", base: rowForward, gateway: true},
 	rowKernel:   {name: "ftpgate kernel path", key: "kernel", label: "KERNEL", base: rowForward, gateway: true},
+	rowRelay:    {name: "bare Go relay (floor)", key: "relay", label: "RELAY", base: rowForward},
 	rowFTPSGate: {name: "FTPS via ftpgate", key: "ftps-gw", label: "FTPS GW", base: rowFTPSFwd, gateway: true, tls: true},
 	rowFTPSFwd:  {name: "FTPS forwarded", key: "ftps-fwd", label: "FTPS FWD", base: rowFTPSFwd, tls: true},
 }

@@ -33,6 +33,7 @@ func sampleResults() []*rowResult {
 	set(rowProxy, []float64{500 * mb, 600 * mb}, []float64{400 * mb, 400 * mb}, 50)
 	res[rowProxy].rss = []rssCell{{sessions: 1000, perSession: 20 * 1024}, {sessions: 10000, na: "too few free PIDs"}}
 	res[rowKernel].na = kernelNA
+	set(rowRelay, []float64{600 * mb, 700 * mb}, []float64{500 * mb, 500 * mb}, 80)
 	set(rowFTPSGate, []float64{200 * mb, 200 * mb}, []float64{100 * mb, 100 * mb}, 10)
 	res[rowFTPSGate].rss = []rssCell{{sessions: 1000, perSession: 40 * 1024}}
 	set(rowFTPSFwd, []float64{400 * mb, 400 * mb}, []float64{400 * mb, 400 * mb}, 20)
@@ -90,15 +91,15 @@ func TestBuildTableSelection(t *testing.T) {
 	for _, row := range tb.rows {
 		names = append(names, row[0])
 	}
-	if got := strings.Join(names, ","); got != "forwarding,ftpgate proxied,ftpgate kernel path,FTPS via ftpgate" {
+	if got := strings.Join(names, ","); got != "forwarding,ftpgate proxied,ftpgate kernel path,bare Go relay (floor),FTPS via ftpgate" {
 		t.Errorf("rows %s: skipped rows must be left out", got)
 	}
 	// RSS was not measured: a dash, not "n/a".
 	if got := tb.rows[1][len(tb.header)-1]; got != dash {
 		t.Errorf("proxied RSS cell %q when rss is not measured, want %s", got, dash)
 	}
-	if n := len(chartGroups(res)); n != 2 { // proxied, FTPS via ftpgate
-		t.Errorf("%d chart groups with skipped rows, want 2", n)
+	if n := len(chartGroups(res)); n != 3 { // proxied, relay, FTPS via ftpgate
+		t.Errorf("%d chart groups with skipped rows, want 3", n)
 	}
 }
 
@@ -224,8 +225,8 @@ func TestRotate(t *testing.T) {
 
 func TestChart(t *testing.T) {
 	groups := chartGroups(sampleResults())
-	if len(groups) != 3 { // helper, proxied, FTPS via ftpgate; not the base rows, not n/a
-		t.Fatalf("%d groups, want 3: %+v", len(groups), groups)
+	if len(groups) != 4 { // helper, proxied, relay, FTPS via ftpgate; not the base rows, not n/a
+		t.Fatalf("%d groups, want 4: %+v", len(groups), groups)
 	}
 	if g := groups[0]; g.label != "CT HELPER" || math.Abs(g.retr-0.95) > 1e-9 || math.Abs(g.stor-0.75) > 1e-9 {
 		t.Errorf("helper group %+v", g)

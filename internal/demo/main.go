@@ -56,6 +56,9 @@ func main() {
 // run parses the flags, checks that the demo can run here, and runs the demo or the benchmark
 // until it ends or SIGINT/SIGTERM arrives. It returns the exit code.
 func run(args []string, w io.Writer) int {
+	if len(args) == 2 && args[0] == relayFlag { // the relay row's process, started by the bench
+		return relayFloor(args[1], w)
+	}
 	c, code := parseFlags(args, w)
 	if code >= 0 {
 		return code
