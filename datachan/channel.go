@@ -2,6 +2,7 @@ package datachan
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"net"
 	"net/netip"
@@ -30,6 +31,9 @@ type Result struct {
 	Arrived bool
 	// Path is the path the bytes took: PathKernel or PathProxy.
 	Path string
+	// SHA256 is the hex SHA-256 of the bytes that passed in the transfer's direction, when
+	// the path hashed them ([Hashed]); "" otherwise.
+	SHA256 string
 }
 
 // Channel is one negotiated data channel: each leg is a Listen or a Connect, in any of the
@@ -227,13 +231,16 @@ func (ch *Channel) carry(cc, sc net.Conn, dir wire.Direction) {
 	ch.set.peer.Relayed(ch)
 }
 
-// half records the end of one direction.
-func (ch *Channel) half(toServer bool, n int64) {
+// half records the end of one direction, and its digest when it is the transfer's own.
+func (ch *Channel) half(toServer bool, n int64, sum []byte) {
 	ch.mu.Lock()
 	if toServer {
 		ch.res.ToServer = n
 	} else {
 		ch.res.ToClient = n
+	}
+	if sum != nil && ch.dir != wire.NoData && (ch.dir == wire.Upload) == toServer {
+		ch.res.SHA256 = hex.EncodeToString(sum)
 	}
 	ch.mu.Unlock()
 	if toServer {
@@ -289,8 +296,8 @@ func (ch *Channel) Close(err error) {
 		ch.mu.Lock()
 		toServer, toClient := ch.res.ToServer, ch.res.ToClient
 		ch.mu.Unlock()
-		ch.half(true, toServer)
-		ch.half(false, toClient)
+		ch.half(true, toServer, nil)
+		ch.half(false, toClient, nil)
 	}
 }
 

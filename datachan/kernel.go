@@ -83,8 +83,8 @@ func (ch *Channel) pollKernel() bool {
 	ch.res.ToServer, ch.res.ToClient = from, to
 	ch.mu.Unlock()
 	if fl.Closed {
-		ch.half(true, from)
-		ch.half(false, to)
+		ch.half(true, from, nil)
+		ch.half(false, to, nil)
 	}
 	return fl.Closed
 }

@@ -11,9 +11,10 @@ import (
 // today the splice relay; a kernel path and an inspected path plug in here without the
 // session knowing. Every path gives the same promises: bytes flow only in dir (NoData: both
 // ways), a half-close is propagated, half is called as each direction ends with its count,
-// both connections are closed when Carry returns, and cancelling ctx ends it.
+// both connections are closed when Carry returns, and cancelling ctx ends it. half gets the
+// SHA-256 of a direction's bytes when the path hashed them, else nil.
 type Path interface {
-	Carry(ctx context.Context, client, server net.Conn, dir wire.Direction, half func(toServer bool, n int64)) (Counts, error)
+	Carry(ctx context.Context, client, server net.Conn, dir wire.Direction, half func(toServer bool, n int64, sum []byte)) (Counts, error)
 }
 
 // Splice is the relay path: each allowed direction is copied between the TCP connections,
@@ -21,6 +22,6 @@ type Path interface {
 type Splice struct{}
 
 // Carry runs [Relay].
-func (Splice) Carry(ctx context.Context, client, server net.Conn, dir wire.Direction, half func(toServer bool, n int64)) (Counts, error) {
-	return Relay(ctx, client, server, dir, half)
+func (Splice) Carry(ctx context.Context, client, server net.Conn, dir wire.Direction, half func(toServer bool, n int64, sum []byte)) (Counts, error) {
+	return relay(ctx, client, server, dir, half, false)
 }

@@ -62,6 +62,16 @@ const guardBuf = 512
 // a and b are TCP connections, or TLS connections over them (FTPS data channels, which
 // ftpgate decrypts and re-encrypts); only TCP to TCP is spliced.
 func Relay(ctx context.Context, a, b net.Conn, dir wire.Direction, half func(toServer bool, n int64)) (Counts, error) {
+	var h func(bool, int64, []byte)
+	if half != nil {
+		h = func(toServer bool, n int64, _ []byte) { half(toServer, n) }
+	}
+	return relay(ctx, a, b, dir, h, false)
+}
+
+// relay is Relay; with hash, each allowed direction is copied through a buffer and hashed
+// (SHA-256), and half also gets the digest of its bytes (nil for a direction not copied).
+func relay(ctx context.Context, a, b net.Conn, dir wire.Direction, half func(toServer bool, n int64, sum []byte), hash bool) (Counts, error) {
 	if dir != wire.NoData && dir != wire.Upload && dir != wire.Download {
 		a.Close()
 		b.Close()
@@ -78,8 +88,8 @@ func Relay(ctx context.Context, a, b net.Conn, dir wire.Direction, half func(toS
 	})
 	defer stop()
 	wg.Add(2)
-	go relayToServer(&wg, a, b, dir, half, &c.ToServer, &errs[0])
-	go relayToClient(&wg, a, b, dir, half, &c.ToClient, &errs[1])
+	go relayToServer(&wg, a, b, dir, half, hash, &c.ToServer, &errs[0])
+	go relayToClient(&wg, a, b, dir, half, hash, &c.ToClient, &errs[1])
 	wg.Wait()
 	a.Close()
 	b.Close()
@@ -98,40 +108,48 @@ func Relay(ctx context.Context, a, b net.Conn, dir wire.Direction, half func(toS
 
 // relayToServer is the goroutine that carries (or guards) the bytes from the client leg a
 // to the server leg b; a named function, so it shows up by name in stack dumps.
-func relayToServer(wg *sync.WaitGroup, a, b net.Conn, dir wire.Direction, half func(bool, int64), n *int64, err *error) {
+func relayToServer(wg *sync.WaitGroup, a, b net.Conn, dir wire.Direction, half func(bool, int64, []byte), hash bool, n *int64, err *error) {
 	defer wg.Done()
-	*n, *err = carry(b, a, dir, true)
+	var sum []byte
+	*n, sum, *err = carry(b, a, dir, true, hash)
 	if half != nil {
-		half(true, *n)
+		half(true, *n, sum)
 	}
 }
 
 // relayToClient is the goroutine that carries (or guards) the bytes from the server leg b to
 // the client leg a.
-func relayToClient(wg *sync.WaitGroup, a, b net.Conn, dir wire.Direction, half func(bool, int64), n *int64, err *error) {
+func relayToClient(wg *sync.WaitGroup, a, b net.Conn, dir wire.Direction, half func(bool, int64, []byte), hash bool, n *int64, err *error) {
 	defer wg.Done()
-	*n, *err = carry(a, b, dir, false)
+	var sum []byte
+	*n, sum, *err = carry(a, b, dir, false, hash)
 	if half != nil {
-		half(false, *n)
+		half(false, *n, sum)
 	}
 }
 
-// carry runs one direction of a relay: pipe where dir allows it, guard where it does not.
-func carry(dst, src net.Conn, dir wire.Direction, toServer bool) (int64, error) {
+// carry runs one direction of a relay: pipe where dir allows it (hashed, with hash), guard
+// where it does not.
+func carry(dst, src net.Conn, dir wire.Direction, toServer, hash bool) (int64, []byte, error) {
 	if allows(dir, toServer) {
-		return pipe(dst, src)
+		if hash {
+			return pipeHashed(dst, src)
+		}
+		n, err := pipe(dst, src, io.Copy)
+		return n, nil, err
 	}
 	n, err := guard(dst, src)
 	if errors.Is(err, ErrWrongDirection) {
 		err = fmt.Errorf("%w: %d bytes of %s on a %s relay", err, n, way(toServer), dir)
 	}
-	return n, err
+	return n, nil, err
 }
 
-// pipe copies src to dst and then half-closes: dst stops writing, src stops reading. On an
-// error both directions of both connections are torn down, so the peer copy ends too.
-func pipe(dst, src net.Conn) (int64, error) {
-	n, err := io.Copy(dst, src)
+// pipe copies src to dst with cp and then half-closes: dst stops writing, src stops
+// reading. On an error both directions of both connections are torn down, so the peer copy
+// ends too.
+func pipe(dst, src net.Conn, cp func(io.Writer, io.Reader) (int64, error)) (int64, error) {
+	n, err := cp(dst, src)
 	if err != nil {
 		// A reset or a failed write: tear everything down so the other direction ends too.
 		abort(dst)

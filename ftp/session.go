@@ -94,7 +94,11 @@ func NewSession(id uint64, client *net.TCPConn, server netip.AddrPort, cfg Confi
 		serverAddr: server,
 		typ:        "A",
 	}
-	s.dc = datachan.NewSet(datachan.Config{Owner: id, Expect: dc, Dialer: d, Ports: cfg.Ports,
+	var path datachan.Path = datachan.Splice{}
+	if cfg.Hash {
+		path = datachan.Hashed{}
+	}
+	s.dc = datachan.NewSet(datachan.Config{Owner: id, Expect: dc, Dialer: d, Ports: cfg.Ports, Path: path,
 		Kernel: cfg.Kernel, PinholeTimeout: cfg.PinholeTimeout,
 		ConnectTimeout: cfg.ConnectTimeout, Log: s.log}, s)
 	return s

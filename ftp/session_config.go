@@ -42,6 +42,8 @@ type Config struct {
 	// DataPath: auto (default) and kernel put a plain, untranslated data channel on the
 	// kernel path when Kernel is set; proxy keeps every channel in ftpgate.
 	DataPath policy.DataPath
+	// Hash makes channels through ftpgate hash what they carry (transfer_hash: sha256).
+	Hash bool
 	// Kernel opens the kernel path's pinholes (nil: no kernel path).
 	Kernel kpath.Kernel
 	// PinholeTimeout is how long a kernel path pinhole waits for its connection (default 30s).
@@ -118,6 +120,7 @@ func (c Config) withPolicy(p *policy.Policy, implicit bool, port uint16) Config 
 	}
 	d := p.Data.WithDefaults()
 	c.DataMode, c.DataPath = d.Mode, d.Path
+	c.Hash = d.Hash == policy.HashSHA256
 	c.PasvRewrite = d.PasvAddress == policy.PasvRewrite
 	c.ActiveSourcePort = d.ActiveSourcePort.For(port)
 	switch d.ServerAddress.Source {

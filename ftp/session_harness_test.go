@@ -101,13 +101,13 @@ type harness struct {
 
 func newHarness(t *testing.T, timeout time.Duration, h ftptest.Handler) *harness {
 	t.Helper()
-	return newHarnessWith(t, timeout, Config{Spoof: true, Linger: 2 * time.Second}, h)
+	return newHarnessWith(t, timeout, Config{Spoof: true, Linger: 2 * time.Second, Hash: true}, h)
 }
 
 // newHarnessPolicy is newHarness with a policy.
 func newHarnessPolicy(t *testing.T, pol PolicySession, h ftptest.Handler) *harness {
 	t.Helper()
-	return newHarnessFull(t, 30*time.Second, Config{Spoof: true, Linger: 2 * time.Second}, pol, h)
+	return newHarnessFull(t, 30*time.Second, Config{Spoof: true, Linger: 2 * time.Second, Hash: true}, pol, h)
 }
 
 // newHarnessWith is newHarness with a session configuration.

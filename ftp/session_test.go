@@ -133,6 +133,7 @@ func TestSessionPassiveRetrieve(t *testing.T) {
 		"bytes_to_client": float64(len(payload) - 100), "bytes_to_server": float64(0),
 		"reply": float64(226), "rest": float64(100), "session": float64(7),
 		"client": "127.0.0.1", "server": hs.srv.Addr.String(),
+		"sha256": fmt.Sprintf("%x", sha256.Sum256(payload[100:])), "size": float64(len(payload) - 100),
 	} {
 		if rec[k] != v {
 			t.Errorf("transfer record %s = %v, want %v", k, rec[k], v)
@@ -204,6 +205,9 @@ func TestSessionActiveStore(t *testing.T) {
 	rec := hs.waitRecord("transfer")
 	if rec["direction"] != "upload" || rec["bytes_to_server"] != float64(len(payload)) || rec["bytes_to_client"] != float64(0) {
 		t.Errorf("transfer record = %v", rec)
+	}
+	if want := fmt.Sprintf("%x", sha256.Sum256(payload)); rec["sha256"] != want || rec["size"] != float64(len(payload)) {
+		t.Errorf("transfer record sha256 %v size %v, want %s %d", rec["sha256"], rec["size"], want, len(payload))
 	}
 }
 

@@ -143,6 +143,13 @@ func (s *Session) logTransfer(x *transfer, code, clientCode int) {
 		"complete", wire.Positive(clientCode) && res.Err == nil,
 		"path", res.Path,
 	}
+	if res.SHA256 != "" {
+		size := res.ToClient
+		if x.dir == wire.Upload {
+			size = res.ToServer
+		}
+		attrs = append(attrs, "sha256", res.SHA256, "size", size)
+	}
 	if res.Path == datachan.PathKernel {
 		// conntrack counts IP packets; the payload is estimated (kpath.Payload)
 		attrs = append(attrs, "bytes_estimated", true)

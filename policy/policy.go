@@ -111,6 +111,9 @@ type DataPolicy struct {
 	// Path is the data_path: auto (default: in the kernel when the channel needs nothing
 	// from userspace), kernel or proxy.
 	Path DataPath
+	// Hash is the transfer_hash: sha256 (default: channels through ftpgate record the
+	// SHA-256 of what they carried) or none.
+	Hash TransferHash
 }
 
 // Clone returns a deep copy of p: its tables, limits, features and allowed users can be

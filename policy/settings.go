@@ -45,6 +45,22 @@ const (
 // DataPaths lists the data paths, the default first.
 func DataPaths() []DataPath { return []DataPath{PathAuto, PathKernel, PathProxy} }
 
+// TransferHash says whether a data channel through ftpgate hashes what it carries.
+type TransferHash string
+
+// The transfer_hash settings.
+const (
+	// HashSHA256 (default): every channel through ftpgate (proxy and TLS paths) copies its
+	// bytes through a SHA-256, and the transfer record has the digest. Kernel path channels
+	// are never hashed: their bytes do not enter ftpgate.
+	HashSHA256 TransferHash = "sha256"
+	// HashNone: no digest; plain proxied channels are spliced in the kernel.
+	HashNone TransferHash = "none"
+)
+
+// TransferHashes lists the transfer_hash settings, the default first.
+func TransferHashes() []TransferHash { return []TransferHash{HashSHA256, HashNone} }
+
 // PasvAddress is what happens to a 227 naming an address other than the server's own.
 type PasvAddress string
 
@@ -187,6 +203,7 @@ func (d DataPolicy) WithDefaults() DataPolicy {
 	d.Path = or(d.Path, PathAuto)
 	d.PasvAddress = or(d.PasvAddress, PasvEnforce)
 	d.ActiveSourcePort = or(d.ActiveSourcePort, PortRandom)
+	d.Hash = or(d.Hash, HashSHA256)
 	return d
 }
 

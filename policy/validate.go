@@ -74,6 +74,7 @@ func (p *Policy) validateSettings() []error {
 	for _, err := range []error{
 		checkValue("data_mode", p.Data.Mode, DataModes()),
 		checkValue("data_path", p.Data.Path, DataPaths()),
+		checkValue("transfer_hash", p.Data.Hash, TransferHashes()),
 		checkValue("pasv_address", p.Data.PasvAddress, PasvAddresses()),
 		checkValue("active_source_port", p.Data.ActiveSourcePort, SourcePorts()),
 		checkValue("tls.client", p.TLS.Client, TLSLegs()),

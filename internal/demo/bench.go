@@ -118,9 +118,9 @@ func machineLine(now time.Time, c config) string {
 }
 
 // benchAll measures in two sittings, so that vsftpd restarts once: plain FTP (forwarding,
-// conntrack helper, ftpgate proxied, ftpgate kernel path, bare relay), then FTPS (through ftpgate,
-// forwarded), each only when -rows selects one of its rows. Idle-session memory is measured
-// after the runs of each sitting.
+// conntrack helper, ftpgate proxied with and without sha256, ftpgate kernel path, bare
+// relay), then FTPS (through ftpgate, forwarded), each only when -rows selects one of its
+// rows. Idle-session memory is measured after the runs of each sitting.
 func benchAll(ctx context.Context, p *printer, b *bed, c config, res []*rowResult) error {
 	if err := makeFiles(p, b, c); err != nil {
 		return err
@@ -132,8 +132,11 @@ func benchAll(ctx context.Context, p *printer, b *bed, c config, res []*rowResul
 	if !e.hasDataPath {
 		res[rowKernel].na = kernelNA
 	}
-	if c.rows.has(rowForward, rowHelper, rowProxy, rowKernel, rowRelay) {
-		if err := e.sitting(ctx, res, rowForward, rowHelper, rowProxy, rowKernel, rowRelay); err != nil {
+	if !e.hasHash {
+		res[rowHashed].na = hashNA
+	}
+	if c.rows.has(rowForward, rowHelper, rowProxy, rowHashed, rowKernel, rowRelay) {
+		if err := e.sitting(ctx, res, rowForward, rowHelper, rowProxy, rowHashed, rowKernel, rowRelay); err != nil {
 			return err
 		}
 		if err := e.idleSessions(ctx, res, nil, rowProxy, rowKernel); err != nil {

@@ -22,15 +22,19 @@ var errRowNA = errors.New("row not available")
 // kernelNA is the kernel row's cell when ftpgate refuses data_path: kernel.
 const kernelNA = "n/a (data_path: kernel not available)"
 
+// hashNA is the hashed row's cell when ftpgate does not know transfer_hash.
+const hashNA = "n/a (transfer_hash not available)"
+
 // benchEnv is what the rows share: the bed, the flags and the gateway configurations.
 type benchEnv struct {
 	b *bed
 	c config
 	p *printer
-	// proxyConfig and kernelConfig are the configuration files of the two plain gateway
-	// rows; hasDataPath says ftpgate knows the data_path key.
-	proxyConfig, kernelConfig string
-	hasDataPath               bool
+	// proxyConfig, hashedConfig and kernelConfig are the configuration files of the plain
+	// gateway rows; hasDataPath and hasHash say ftpgate knows the data_path and
+	// transfer_hash keys.
+	proxyConfig, hashedConfig, kernelConfig string
+	hasDataPath, hasHash                    bool
 	ftps                      *ftpsSetup
 	// tlsGW and tlsServer are the Go client's TLS configurations trusting the gateway's CA
 	// and vsftpd's CA.
@@ -45,6 +49,7 @@ type benchEnv struct {
 func newBenchEnv(ctx context.Context, p *printer, b *bed, c config) (*benchEnv, error) {
 	e := &benchEnv{b: b, c: c, p: p,
 		proxyConfig:  filepath.Join(b.tp.Dir, "ftpgate-proxy.yaml"),
+		hashedConfig: filepath.Join(b.tp.Dir, "ftpgate-hashed.yaml"),
 		kernelConfig: filepath.Join(b.tp.Dir, "ftpgate-kernel.yaml")}
 	if err := os.WriteFile(e.kernelConfig, []byte(gatewayConfig("kernel")), 0o644); err != nil {
 		return nil, fmt.Errorf("gateway configuration: %w", err)
@@ -61,12 +66,24 @@ func newBenchEnv(ctx context.Context, p *printer, b *bed, c config) (*benchEnv, 
 		return nil, fmt.Errorf("ftpgate check -c %s: %w\n%s", e.kernelConfig, err, tail(string(out), 5))
 	}
 	// The proxied row names its path when ftpgate can: data_path's default (auto) would take
-	// the kernel path where it can.
+	// the kernel path where it can. It splices (transfer_hash: none); the hashed row is the
+	// same with the default transfer_hash: sha256.
 	proxy := ""
 	if e.hasDataPath {
 		proxy = "proxy"
 	}
-	if err := os.WriteFile(e.proxyConfig, []byte(gatewayConfig(proxy)), 0o644); err != nil {
+	hashed := gatewayConfig(proxy) + "    transfer_hash: sha256\n"
+	if err := os.WriteFile(e.hashedConfig, []byte(hashed), 0o644); err != nil {
+		return nil, fmt.Errorf("gateway configuration: %w", err)
+	}
+	cctx, cancel = context.WithTimeout(ctx, 10*time.Second)
+	e.hasHash = exec.CommandContext(cctx, c.bin, "check", "-c", e.hashedConfig).Run() == nil
+	cancel()
+	plain := gatewayConfig(proxy)
+	if e.hasHash {
+		plain += "    transfer_hash: none\n"
+	}
+	if err := os.WriteFile(e.proxyConfig, []byte(plain), 0o644); err != nil {
 		return nil, fmt.Errorf("gateway configuration: %w", err)
 	}
 	e.ftps, err = newFTPSSetup(filepath.Join(b.tp.Dir, "ftps"), []netip.Addr{b.tp.ServerV4, b.tp.ServerV6})
@@ -87,6 +104,8 @@ func (e *benchEnv) gatewayArgs(id rowID) []string {
 	switch id {
 	case rowKernel:
 		return []string{"-c", e.kernelConfig}
+	case rowHashed:
+		return []string{"-c", e.hashedConfig}
 	case rowFTPSGate:
 		return []string{"-c", e.ftps.config}
 	default:
@@ -134,7 +153,13 @@ func (e *benchEnv) openRow(ctx context.Context, id rowID) (*scenario.Gateway, fu
 		return nil, off, err
 	case rowRelay:
 		off, err := relayOn(ctx, tp)
-		return nil, off, err
+		if err != nil {
+			return nil, nil, err
+		}
+		return nil, func() error {
+			ctx := context.WithoutCancel(ctx)
+			return errors.Join(off(), e.clearTimeWait(ctx))
+		}, nil
 	}
 	g, err := e.b.startGateway(ctx, e.c.bin, e.gatewayArgs(id)...)
 	if err != nil {
@@ -154,6 +179,12 @@ func (e *benchEnv) stopGateway(ctx context.Context, g *scenario.Gateway) error {
 	if err := g.Stop(); err != nil {
 		return fmt.Errorf("stop ftpgate: %w", err)
 	}
+	return e.clearTimeWait(ctx)
+}
+
+// clearTimeWait removes the TIME-WAIT sockets a transparent proxy (ftpgate, the floor
+// relay) left in gw; see stopGateway.
+func (e *benchEnv) clearTimeWait(ctx context.Context) error {
 	tp := e.b.tp
 	if _, err := execShort(ctx, tp, tp.GW, "ss", "-K", "-tan", "state", "time-wait"); err != nil {
 		return fmt.Errorf("remove gw's TIME-WAIT sockets: %w", err)

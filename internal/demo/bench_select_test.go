@@ -15,11 +15,11 @@ import (
 
 func TestParseRows(t *testing.T) {
 	rows, err := parseRows("forwarding, proxied,kernel")
-	if err != nil || fmt.Sprint(rows) != "[true false true true false false false]" {
+	if err != nil || fmt.Sprint(rows) != "[true false true false true false false false]" {
 		t.Errorf("parseRows = %v, %v", rows, err)
 	}
 	for _, in := range []string{"", "all", " all "} {
-		if rows, err := parseRows(in); err != nil || rows != (rowSet{true, true, true, true, true, true, true}) {
+		if rows, err := parseRows(in); err != nil || rows != (rowSet{true, true, true, true, true, true, true, true}) {
 			t.Errorf("parseRows(%q) = %v, %v; want every row", in, rows, err)
 		}
 	}

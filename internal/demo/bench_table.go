@@ -15,6 +15,7 @@ const (
 	rowForward  rowID = iota // plain kernel forwarding, gateway stopped
 	rowHelper                // forwarding with the conntrack FTP helper, forward chain strict
 	rowProxy                 // ftpgate, data relayed in userspace (splice)
+	rowHashed                // ftpgate, data relayed in userspace through a SHA-256 (transfer_hash: sha256)
 	rowKernel                // ftpgate, data_path: kernel
 	rowRelay                 // a bare transparent Go relay of every connection: the floor of any user-space hop
 	rowFTPSGate              // FTPS through ftpgate (TLS terminated on both legs)
@@ -37,6 +38,7 @@ var rowSpecs = [numRows]rowSpec{
 	rowForward:  {name: "forwarding", key: "forwarding", label: "FORWARD", base: rowForward},
 	rowHelper:   {name: "conntrack helper", key: "helper", label: "CT HELPER", base: rowForward},
 	rowProxy:    {name: "ftpgate proxied", key: "proxied", label: "PROXIED", base: rowForward, gateway: true},
+	rowHashed:   {name: "ftpgate proxied + sha256", key: "sha256", label: "SHA256", base: rowProxy},
 	rowKernel:   {name: "ftpgate kernel path", key: "kernel", label: "KERNEL", base: rowForward, gateway: true},
 	rowRelay:    {name: "bare Go relay (floor)", key: "relay", label: "RELAY", base: rowForward},
 	rowFTPSGate: {name: "FTPS via ftpgate", key: "ftps-gw", label: "FTPS GW", base: rowFTPSFwd, gateway: true, tls: true},

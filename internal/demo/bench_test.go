@@ -31,6 +31,7 @@ func sampleResults() []*rowResult {
 	set(rowForward, []float64{1000 * mb, 1200 * mb}, []float64{800 * mb, 800 * mb}, 100)
 	set(rowHelper, []float64{900 * mb, 1200 * mb}, []float64{800 * mb, 400 * mb}, 90)
 	set(rowProxy, []float64{500 * mb, 600 * mb}, []float64{400 * mb, 400 * mb}, 50)
+	set(rowHashed, []float64{400 * mb, 480 * mb}, []float64{300 * mb, 300 * mb}, 50)
 	res[rowProxy].rss = []rssCell{{sessions: 1000, perSession: 20 * 1024}, {sessions: 10000, na: "too few free PIDs"}}
 	res[rowKernel].na = kernelNA
 	set(rowRelay, []float64{600 * mb, 700 * mb}, []float64{500 * mb, 500 * mb}, 80)
@@ -91,15 +92,15 @@ func TestBuildTableSelection(t *testing.T) {
 	for _, row := range tb.rows {
 		names = append(names, row[0])
 	}
-	if got := strings.Join(names, ","); got != "forwarding,ftpgate proxied,ftpgate kernel path,bare Go relay (floor),FTPS via ftpgate" {
+	if got := strings.Join(names, ","); got != "forwarding,ftpgate proxied,ftpgate proxied + sha256,ftpgate kernel path,bare Go relay (floor),FTPS via ftpgate" {
 		t.Errorf("rows %s: skipped rows must be left out", got)
 	}
 	// RSS was not measured: a dash, not "n/a".
 	if got := tb.rows[1][len(tb.header)-1]; got != dash {
 		t.Errorf("proxied RSS cell %q when rss is not measured, want %s", got, dash)
 	}
-	if n := len(chartGroups(res)); n != 3 { // proxied, relay, FTPS via ftpgate
-		t.Errorf("%d chart groups with skipped rows, want 3", n)
+	if n := len(chartGroups(res)); n != 4 { // proxied, sha256, relay, FTPS via ftpgate
+		t.Errorf("%d chart groups with skipped rows, want 4", n)
 	}
 }
 
@@ -225,8 +226,12 @@ func TestRotate(t *testing.T) {
 
 func TestChart(t *testing.T) {
 	groups := chartGroups(sampleResults())
-	if len(groups) != 4 { // helper, proxied, relay, FTPS via ftpgate; not the base rows, not n/a
-		t.Fatalf("%d groups, want 4: %+v", len(groups), groups)
+	if len(groups) != 5 { // helper, proxied, sha256, relay, FTPS via ftpgate; not the base rows, not n/a
+		t.Fatalf("%d groups, want 5: %+v", len(groups), groups)
+	}
+	// The sha256 row is read against the proxied row, not against forwarding.
+	if g := groups[2]; g.label != "SHA256" || math.Abs(g.retr-0.8) > 1e-9 || math.Abs(g.stor-0.75) > 1e-9 {
+		t.Errorf("sha256 group %+v, want 0.8/0.75 of proxied", g)
 	}
 	if g := groups[0]; g.label != "CT HELPER" || math.Abs(g.retr-0.95) > 1e-9 || math.Abs(g.stor-0.75) > 1e-9 {
 		t.Errorf("helper group %+v", g)

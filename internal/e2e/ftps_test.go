@@ -208,6 +208,12 @@ func TestFTPS(t *testing.T) {
 		if withTLS == 0 {
 			t.Fatalf("no transfer record names the TLS of both data legs (e.g. %+v)", rec)
 		}
+		// FTPS data is decrypted in ftpgate: the record has the plaintext's digest.
+		for _, r := range b.gw.Records() {
+			if r.Command == "RETR" && r.Complete && strings.HasSuffix(r.Arg, "small.bin") {
+				checkDigest(t, r, b.sums["small.bin"], b.sizes["small.bin"])
+			}
+		}
 		if !strings.Contains(b.gw.LogText(), "TLS on the server leg") || !strings.Contains(b.gw.LogText(), "TLS on the client leg") {
 			t.Error("the session log does not say which legs were TLS")
 		}

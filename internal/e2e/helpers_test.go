@@ -14,10 +14,11 @@ import (
 
 // bed is one topology with vsftpd and ftpgate running.
 type bed struct {
-	tp   *testbed.Topology
-	srv  *testbed.FTPServer
-	gw   *scenario.Gateway
-	sums map[string]string // file name in the server root -> sha256
+	tp    *testbed.Topology
+	srv   *testbed.FTPServer
+	gw    *scenario.Gateway
+	sums  map[string]string // file name in the server root -> sha256
+	sizes map[string]int64  // and its size
 }
 
 // table is the nft table name used by the tests (the default, inside the test's namespace).
@@ -46,7 +47,7 @@ func newBedWith(t *testing.T, start func(*testbed.Topology, context.Context) (*t
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bed{tp: tp, srv: srv, sums: map[string]string{}}
+	b := &bed{tp: tp, srv: srv, sums: map[string]string{}, sizes: files}
 	for name, size := range files {
 		sum, err := srv.MakeFile(name, size)
 		if err != nil {
@@ -104,4 +105,17 @@ func sha(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// checkDigest checks a transfer record's digest: on the paths through ftpgate it is the
+// file's own SHA-256 and size (transfer_hash: sha256, the default); the kernel path, whose
+// bytes never enter ftpgate, records none.
+func checkDigest(t *testing.T, rec scenario.Record, sum string, size int64) {
+	t.Helper()
+	switch {
+	case rec.Path == "kernel" && rec.SHA256 != "":
+		t.Errorf("%s %s on the kernel path has a digest %s", rec.Command, rec.Arg, rec.SHA256)
+	case rec.Path != "kernel" && (rec.SHA256 != sum || rec.Size != size):
+		t.Errorf("%s %s (path %s): sha256 %q size %d, want %s %d", rec.Command, rec.Arg, rec.Path, rec.SHA256, rec.Size, sum, size)
+	}
 }

@@ -109,11 +109,13 @@ func TestTransfers(t *testing.T) {
 				if rec.BytesToClient != big || rec.Reply != 226 || rec.Direction != "download" || rec.User != b.srv.User {
 					t.Errorf("big.bin record %+v", rec)
 				}
+				checkDigest(t, rec, b.sums["big.bin"], big)
 			case rec.Command == "STOR":
 				stors++
 				if rec.BytesToServer != small || rec.Reply != 226 || rec.Direction != "upload" {
 					t.Errorf("STOR record %+v", rec)
 				}
+				checkDigest(t, rec, upSum, small)
 			}
 			if c := netip.MustParseAddr(rec.Client); c != b.tp.ClientV4 && c != b.tp.ClientV6 {
 				t.Errorf("record client %s", rec.Client)

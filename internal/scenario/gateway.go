@@ -83,6 +83,10 @@ type Record struct {
 	// (BytesEstimated).
 	Path           string `json:"path"`
 	BytesEstimated bool   `json:"bytes_estimated"`
+	// SHA256 and Size are the digest and size of what passed in the transfer's direction,
+	// on the paths through ftpgate (transfer_hash: sha256, the default).
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
 }
 
 // Records returns the transfer records logged so far.

@@ -68,7 +68,7 @@ func (c *Config) describePolicy(ew *errWriter, p *policy.Policy, in string) {
 		d.Mode, d.PasvAddress, d.ServerAddress, d.ActiveSourcePort)
 	ew.printf("%stls: %s\n", in, describeTLS(p.TLS))
 	ew.printf("%stls data: %s\n", in, describeTLSData(p.TLS))
-	ew.printf("%sdata_path: %s\n", in, d.Path)
+	ew.printf("%sdata_path: %s  transfer_hash: %s\n", in, d.Path, d.Hash)
 	l := p.Limits.WithDefaults()
 	ew.printf("%slimits: max_line_length=%d max_username_length=%d max_password_length=%d max_reply_lines=%d username_chars=%q\n",
 		in, l.MaxLineLength, l.MaxUsernameLength, l.MaxPasswordLength, l.MaxReplyLines, l.UsernameChars)

@@ -17,7 +17,7 @@ const defaultBase = "deny"
 // returns it with the base's name.
 func (b *builder) policy(name string, n *yaml.Node, path string) (*policy.Policy, string, error) {
 	f, err := b.fields(n, path, "base", "dry_run", "permit_unknown_command", "permit_empty_command",
-		"limits", "commands", "answers", "features", "allowed_users", "site_commands", "data_mode", "data_path", "pasv_address", "server_address", "active_source_port", "tls")
+		"limits", "commands", "answers", "features", "allowed_users", "site_commands", "data_mode", "data_path", "transfer_hash", "pasv_address", "server_address", "active_source_port", "tls")
 	if err != nil {
 		return nil, "", err
 	}
@@ -250,6 +250,9 @@ func (b *builder) data(f map[string]*yaml.Node, path string, d *policy.DataPolic
 		return err
 	}
 	if err := enum(b, f, path, "data_path", &d.Path, policy.DataPaths()); err != nil {
+		return err
+	}
+	if err := enum(b, f, path, "transfer_hash", &d.Hash, policy.TransferHashes()); err != nil {
 		return err
 	}
 	if err := enum(b, f, path, "pasv_address", &d.PasvAddress, policy.PasvAddresses()); err != nil {
