@@ -35,7 +35,7 @@ type benchEnv struct {
 	// transfer_hash keys.
 	proxyConfig, hashedConfig, kernelConfig string
 	hasDataPath, hasHash                    bool
-	ftps                      *ftpsSetup
+	ftps                                    *ftpsSetup
 	// tlsGW and tlsServer are the Go client's TLS configurations trusting the gateway's CA
 	// and vsftpd's CA.
 	tlsGW, tlsServer *tls.Config
