@@ -34,6 +34,9 @@ type Result struct {
 	// SHA256 is the hex SHA-256 of the bytes that passed in the transfer's direction, when
 	// the path hashed them ([Hashed]); "" otherwise.
 	SHA256 string
+	// Conns names each leg's connection, "from -> to" (indexed by Side); the kernel path's
+	// one connection is the pinhole's, on the client leg.
+	Conns [2]string
 }
 
 // Channel is one negotiated data channel: each leg is a Listen or a Connect, in any of the
@@ -190,6 +193,11 @@ func (ch *Channel) take(sd Side, raw *net.TCPConn) (net.Conn, bool) {
 		return nil, false
 	}
 	ch.conns[sd] = c
+	from, to := raw.RemoteAddr(), raw.LocalAddr()
+	if !ch.legs[sd].Listen {
+		from, to = to, from
+	}
+	ch.res.Conns[sd] = from.String() + " -> " + to.String()
 	// Bulk data: Nagle on (Go turns it off for every TCP connection). Spliced writes then
 	// leave in full segments instead of one per chunk the sender wrote; STOR through ftpgate
 	// went from about 0.5 to 0.7–1.0 of forwarding's speed with this (make bench). The last

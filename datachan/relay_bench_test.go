@@ -17,7 +17,20 @@ func BenchmarkRelay(b *testing.B) {
 	}
 }
 
-func benchmarkRelay(b *testing.B, dir wire.Direction) {
+// BenchmarkRelayHashed is BenchmarkRelay's one-way case on the paths a policy chooses
+// between: Splice (transfer_hash: none) and Hashed (the default, SHA-256 of what passes).
+func BenchmarkRelayHashed(b *testing.B) {
+	for _, p := range []struct {
+		name string
+		path Path
+	}{{"splice", Splice{}}, {"sha256", Hashed{}}} {
+		b.Run(p.name, func(b *testing.B) { benchmarkPath(b, p.path, wire.Upload) })
+	}
+}
+
+func benchmarkRelay(b *testing.B, dir wire.Direction) { benchmarkPath(b, Splice{}, dir) }
+
+func benchmarkPath(b *testing.B, path Path, dir wire.Direction) {
 	const size = 64 << 20
 	buf := make([]byte, 1<<20)
 	b.SetBytes(size)
@@ -28,7 +41,7 @@ func benchmarkRelay(b *testing.B, dir wire.Direction) {
 		bb, dst := tcpPair(b)
 		done := make(chan error, 1)
 		go func() {
-			_, err := Relay(context.Background(), a, bb, dir, nil)
+			_, err := path.Carry(context.Background(), a, bb, dir, nil)
 			done <- err
 		}()
 		b.StartTimer()

@@ -114,6 +114,7 @@ func (s *Set) Open(ctx context.Context, sp Spec) (*Channel, error) {
 		}
 		ch.kernel, ch.hurry, ch.legs = sp.Kernel, make(chan struct{}, 1), [2]Leg{}
 		ch.res.Path = PathKernel
+		ch.res.Conns[ClientLeg] = sp.Kernel.Pinhole.String()
 		install = ch.installKernel
 	}
 	s.Supersede()

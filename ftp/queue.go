@@ -114,6 +114,7 @@ func (s *Session) reply(r wire.Reply) {
 // refuse logs why a command was refused and answers the client with r.
 func (s *Session) refuse(why string, r wire.Reply, attrs ...any) {
 	s.log.Warn("command refused: "+why, append(attrs, "reply", r.Code)...)
+	s.auditRefusal(why, r.Code)
 	s.reply(r)
 }
 

@@ -93,6 +93,7 @@ func (s *Server) start(ctx context.Context, conn *net.TCPConn) {
 		log = log.With("service", service, "policy", p.Name)
 		pol = p.NewSession(policy.Info{ID: id, Client: client, Server: dst})
 		cfg = cfg.withPolicy(p, slices.Contains(s.ImplicitPorts, dst.Port()), dst.Port())
+		cfg.Service, cfg.Policy = service, p.Name
 	}
 	sess := NewSession(id, conn, dst, cfg, s.Dialer, s.Data, pol, log)
 	s.wg.Add(1)

@@ -61,6 +61,7 @@ type Session struct {
 	lastLine atomic.Int64       // UnixNano of the client's last command line
 	epsvAll  bool               // EPSV ALL was sent: only EPSV may set up data connections (RFC 2428)
 	tls      tlsState
+	aud      auditState
 	upgrade  chan bool // reply loop to command loop: upgrade the client leg after AUTH (or not)
 }
 
@@ -159,6 +160,7 @@ func (s *Session) close(ctx context.Context, cancel context.CancelFunc, start ti
 		attrs = append(attrs, "err", err.Error())
 	}
 	s.log.Info("session ended", attrs...)
+	s.auditSession(start, err)
 }
 
 // open connects to the server and prepares both legs (implicit TLS included); on error the
@@ -248,6 +250,9 @@ func (s *Session) commandLoop(ctx context.Context) error {
 		}
 		line, err := s.lr.ReadLine()
 		s.lastLine.Store(time.Now().UnixNano())
+		if err == nil || errors.Is(err, wire.ErrLineTooLong) || errors.Is(err, wire.ErrNUL) || errors.Is(err, wire.ErrBareCR) {
+			s.auditCommand("")
+		}
 		switch {
 		case err == nil:
 		case errors.Is(err, wire.ErrLineTooLong):
@@ -267,6 +272,7 @@ func (s *Session) commandLoop(ctx context.Context) error {
 				s.refuse("unparsable command", wire.NewReply(wire.CodeSyntaxError, "Syntax error, command unrecognized."), "err", err.Error())
 				continue
 			}
+			s.auditVerb(cmd.Verb)
 		}
 		cmd, ok, abort := s.judgeCommand(ctx, cmd)
 		if abort {

@@ -67,6 +67,11 @@ type Config struct {
 	Park *park.Poller
 	// ParkAfter is how long a leg stays quiet before its loop parks (default 1s).
 	ParkAfter time.Duration
+	// Audit receives the audit records of sessions and transfers (nil: none).
+	Audit Auditor
+	// Service and Policy name the service and policy that serve the session, for the audit
+	// records.
+	Service, Policy string
 	// BoxAddr, when valid, is the box's own address the server leg uses instead of the
 	// route lookup (for the server's family; the other family still uses BoxSource).
 	BoxAddr netip.Addr

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ftpgate/ftpgate/audit"
 	"github.com/ftpgate/ftpgate/datachan"
 	"github.com/ftpgate/ftpgate/internal/ftptest"
 	"github.com/ftpgate/ftpgate/nft"
@@ -97,6 +98,33 @@ type harness struct {
 	sess   *Session
 	r      *bufio.Reader
 	done   chan error
+	audit  *auditRecorder
+}
+
+// auditRecorder keeps the audit records a session writes.
+type auditRecorder struct {
+	mu        sync.Mutex
+	sessions  []audit.Session
+	transfers []audit.Transfer
+}
+
+func (a *auditRecorder) Session(r audit.Session) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.sessions = append(a.sessions, r)
+}
+
+func (a *auditRecorder) Transfer(r audit.Transfer) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.transfers = append(a.transfers, r)
+}
+
+// records returns copies of what was recorded so far.
+func (a *auditRecorder) records() ([]audit.Session, []audit.Transfer) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]audit.Session(nil), a.sessions...), append([]audit.Transfer(nil), a.transfers...)
 }
 
 func newHarness(t *testing.T, timeout time.Duration, h ftptest.Handler) *harness {
@@ -120,7 +148,10 @@ func newHarnessFull(t *testing.T, timeout time.Duration, cfg Config, pol PolicyS
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	hs := &harness{t: t, fake: nft.NewFake(nft.Config{}), dialer: &mapDialer{}, logs: &syncBuffer{}, done: make(chan error, 1)}
+	hs := &harness{t: t, fake: nft.NewFake(nft.Config{}), dialer: &mapDialer{}, logs: &syncBuffer{}, done: make(chan error, 1), audit: &auditRecorder{}}
+	if cfg.Audit == nil {
+		cfg.Audit = hs.audit
+	}
 	log := slog.New(slog.NewJSONHandler(hs.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if err := hs.fake.Setup(ctx); err != nil {
 		t.Fatal(err)

@@ -139,6 +139,46 @@ func TestSessionPassiveRetrieve(t *testing.T) {
 			t.Errorf("transfer record %s = %v, want %v", k, rec[k], v)
 		}
 	}
+	// The audit record says the same, and names both data connections.
+	_, xs := hs.audit.records()
+	if len(xs) != 1 {
+		t.Fatalf("%d audit transfer records, want 1", len(xs))
+	}
+	x := xs[0]
+	if x.Command != "RETR" || x.Arg != "big.bin" || x.Rest != 100 || x.Type != "I" || x.Path != "proxy" ||
+		x.SHA256 != rec["sha256"] || x.Size != int64(len(payload)-100) || x.Reply != 226 || !x.Complete || x.Session != 7 {
+		t.Errorf("audit transfer record %+v", x)
+	}
+	if !strings.HasPrefix(x.DataClient, dc.LocalAddr().String()+" -> ") {
+		t.Errorf("audit data_client %q, want the client's data connection from %s", x.DataClient, dc.LocalAddr())
+	}
+	if !strings.HasSuffix(x.DataServer, " -> "+sdl.Addr().String()) {
+		t.Errorf("audit data_server %q, want a connection to %s", x.DataServer, sdl.Addr())
+	}
+}
+
+// TestAuditSessionRecord: the session's audit record counts its commands and names what
+// was refused, with the verb and the reply.
+func TestAuditSessionRecord(t *testing.T) {
+	hs := newHarness(t, 30*time.Second, func(c *ftptest.Conn, line string) { c.Reply("200 Ok.") })
+	if got := hs.cmd("NOOP"); got != "200 Ok." {
+		t.Fatalf("NOOP: %q", got)
+	}
+	if got := hs.cmd("PORT 198,51,100,9,4,1"); !strings.HasPrefix(got, "501 ") {
+		t.Fatalf("bounce PORT: %q", got)
+	}
+	hs.send("QUIT")
+	hs.readReply()
+	hs.waitEnd()
+	ss, _ := hs.audit.records()
+	if len(ss) != 1 {
+		t.Fatalf("%d session records, want 1", len(ss))
+	}
+	r := ss[0]
+	if r.Session != 7 || r.Commands != 3 || r.RefusedTotal != 1 || len(r.Refused) != 1 ||
+		r.Refused[0].Command != "PORT" || r.Refused[0].Reply != 501 || r.Client != hs.client.LocalAddr().String() {
+		t.Errorf("session record %+v", r)
+	}
 }
 
 func TestSessionActiveStore(t *testing.T) {

@@ -143,11 +143,11 @@ func (s *Session) logTransfer(x *transfer, code, clientCode int) {
 		"complete", wire.Positive(clientCode) && res.Err == nil,
 		"path", res.Path,
 	}
+	size := res.ToClient
+	if x.dir == wire.Upload {
+		size = res.ToServer
+	}
 	if res.SHA256 != "" {
-		size := res.ToClient
-		if x.dir == wire.Upload {
-			size = res.ToServer
-		}
 		attrs = append(attrs, "sha256", res.SHA256, "size", size)
 	}
 	if res.Path == datachan.PathKernel {
@@ -171,4 +171,5 @@ func (s *Session) logTransfer(x *transfer, code, clientCode int) {
 		attrs = append(attrs, "data_error", res.Err.Error())
 	}
 	s.log.Info("transfer", attrs...)
+	s.auditTransfer(x, code, clientCode, res, size)
 }

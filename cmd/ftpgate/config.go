@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/ftpgate/ftpgate/audit"
 	"github.com/ftpgate/ftpgate/policy"
 	"github.com/ftpgate/ftpgate/policy/config"
 	"github.com/ftpgate/ftpgate/policy/script"
@@ -38,6 +39,8 @@ type liveConfig struct {
 	cur      atomic.Pointer[config.Config]
 	log      *slog.Logger
 	hup      <-chan os.Signal // SIGHUPs caught since start; nil: watchReload catches them
+	// audit, when set, is reopened on every SIGHUP (after logrotate moved it).
+	audit *audit.Log
 }
 
 // policyFor picks the service and policy of a new control connection.
@@ -63,6 +66,7 @@ func (l *liveConfig) watchReload(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-hup:
+			l.reopenAudit()
 			l.reload()
 		}
 	}
@@ -81,6 +85,18 @@ func (l *liveConfig) reload() error {
 	l.cur.Store(c)
 	l.log.Info("configuration reloaded", "path", describePath(c), "services", len(c.Services))
 	return nil
+}
+
+// reopenAudit opens the audit log's path again; on error the log keeps its old file.
+func (l *liveConfig) reopenAudit() {
+	if l.audit == nil {
+		return
+	}
+	if err := l.audit.Reopen(); err != nil {
+		l.log.Error("audit log: reopen failed; still writing to the old file", "path", l.audit.Path(), "err", err.Error())
+		return
+	}
+	l.log.Info("audit log reopened", "path", l.audit.Path())
 }
 
 // describePath names where a configuration came from.

@@ -25,6 +25,8 @@ type options struct {
 	onTableLoss string
 	// statsInterval is how often a stats line is logged (0: never).
 	statsInterval time.Duration
+	// auditLog is the audit log's path ("-": standard output; "": none).
+	auditLog string
 	// parkAfter is how long a session's leg stays quiet before its loop leaves its
 	// goroutine (0: never).
 	parkAfter time.Duration
@@ -118,6 +120,7 @@ func defineFlags(fs *flag.FlagSet, o *options) *rawFlags {
 	fs.DurationVar(&o.ftp.ConnectTimeout, "connect-timeout", 10*time.Second, "timeout for connecting to a server (control and data)")
 	fs.DurationVar(&o.ftp.IdleTimeout, "idle-timeout", 15*time.Minute, "close a control connection idle this long (not while a transfer runs)")
 	fs.BoolVar(&o.kernelPath, "kernel-path", true, "let policies put plain data channels on the kernel path (data_path auto or kernel); false: every channel through ftpgate")
+	fs.StringVar(&o.auditLog, "audit-log", "", "write the audit log (JSON lines: one per session, one per transfer) to this file, reopened on SIGHUP; - for standard output")
 	fs.DurationVar(&o.parkAfter, "park-after", time.Second, "an idle session's loops give up their goroutines once its legs were quiet this long, and wait in one shared epoll (0: never)")
 	fs.DurationVar(&o.statsInterval, "stats-interval", 0, "log a stats line (sessions, expectations, goroutines, open files, memory) this often (0: never)")
 	fs.DurationVar(&o.tableCheck, "table-check", 2*time.Second, "how often to check that the nftables table is whole")

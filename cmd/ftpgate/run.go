@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/ftpgate/ftpgate/audit"
 	"github.com/ftpgate/ftpgate/datachan"
 	"github.com/ftpgate/ftpgate/ftp"
 	"github.com/ftpgate/ftpgate/intercept"
@@ -46,6 +47,15 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.
 	}
 	live := &liveConfig{path: o.configPath, explicit: o.configSet, log: log, hup: hup}
 	live.cur.Store(cfg)
+	if o.auditLog != "" {
+		al, err := audit.Open(o.auditLog, log)
+		if err != nil {
+			fmt.Fprintf(stderr, "ftpgate: %v\n", err)
+			return exitUsage
+		}
+		defer al.Close()
+		live.audit, o.ftp.Audit = al, al
+	}
 
 	// Preflight: nothing is changed until privileges and kernel support are known good.
 	if err := intercept.CheckPrivileges(); err != nil {

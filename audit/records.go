@@ -1,0 +1,93 @@
+package audit
+
+import "time"
+
+// Session is the record of one control session, written when it ends.
+type Session struct {
+	Record  string    `json:"record"` // "session"
+	Time    time.Time `json:"ts"`     // when the session ended
+	Session uint64    `json:"session"`
+	Start   time.Time `json:"start"`
+	// Duration is the session's length in seconds.
+	Duration float64 `json:"duration"`
+	Client   string  `json:"client"` // the client's address and port
+	Server   string  `json:"server"` // the server's (the client's original destination)
+	Service  string  `json:"service,omitempty"`
+	Policy   string  `json:"policy,omitempty"`
+	User     string  `json:"user,omitempty"` // the last user name the server accepted
+	// TLSClient and TLSServer describe each control leg's TLS; nil for a plain leg.
+	TLSClient *TLS `json:"tls_client,omitempty"`
+	TLSServer *TLS `json:"tls_server,omitempty"`
+	// TLSBridge: TLS ended at ftpgate, the server leg was plain (tls server: refused or
+	// bridge).
+	TLSBridge bool `json:"tls_bridge,omitempty"`
+	Commands  int  `json:"commands"`  // command lines the client sent
+	Transfers int  `json:"transfers"` // transfer commands that got a final reply
+	// Refused lists the commands ftpgate refused, the first MaxRefused of them;
+	// RefusedTotal counts them all.
+	Refused      []Refusal `json:"refused,omitempty"`
+	RefusedTotal int       `json:"refused_total"`
+	// Error says why the session ended when it did not end cleanly.
+	Error string `json:"error,omitempty"`
+}
+
+// MaxRefused bounds the refusals a session record lists.
+const MaxRefused = 32
+
+// Refusal is one command ftpgate refused.
+type Refusal struct {
+	Command string `json:"command,omitempty"` // the verb ("" for a line that did not parse)
+	Reply   int    `json:"reply"`             // the reply the client got
+	Reason  string `json:"reason"`
+}
+
+// TLS describes one TLS connection.
+type TLS struct {
+	Version string `json:"version"`
+	Cipher  string `json:"cipher"`
+	// Resumed: a data connection resumed the TLS session of its control connection.
+	Resumed bool `json:"resumed,omitempty"`
+}
+
+// Transfer is the record of one transfer command, written when its final reply passed.
+type Transfer struct {
+	Record  string    `json:"record"` // "transfer"
+	Time    time.Time `json:"ts"`     // when the final reply passed
+	Session uint64    `json:"session"`
+	Client  string    `json:"client"` // the control connection's client address and port
+	Server  string    `json:"server"`
+	Service string    `json:"service,omitempty"`
+	Policy  string    `json:"policy,omitempty"`
+	User    string    `json:"user,omitempty"`
+	// Command and Arg are the transfer command; Rest its REST offset, Type the
+	// representation type (TYPE) in force.
+	Command   string `json:"command"`
+	Arg       string `json:"arg"`
+	Rest      int64  `json:"rest"`
+	Type      string `json:"type"`
+	Direction string `json:"direction"` // download, upload
+	// Path is the path the bytes took: proxy (through ftpgate) or kernel.
+	Path string `json:"path"`
+	// DataClient and DataServer are the data connection's two ends as seen on each leg,
+	// "from -> to" (the kernel path: the pinhole's one connection).
+	DataClient string `json:"data_client,omitempty"`
+	DataServer string `json:"data_server,omitempty"`
+	// TLSClient and TLSServer describe each data leg's TLS; nil for a plain leg.
+	TLSClient     *TLS  `json:"tls_client,omitempty"`
+	TLSServer     *TLS  `json:"tls_server,omitempty"`
+	BytesToClient int64 `json:"bytes_to_client"`
+	BytesToServer int64 `json:"bytes_to_server"`
+	// BytesEstimated: the kernel path's counts, from conntrack's packet counts.
+	BytesEstimated bool `json:"bytes_estimated,omitempty"`
+	// Size and SHA256 describe what passed in the transfer's direction, when ftpgate hashed
+	// it (transfer_hash: sha256 on a channel through ftpgate).
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256,omitempty"`
+	// Reply is the final reply the client got; ServerReply the server's, when ftpgate
+	// replaced it.
+	Reply       int     `json:"reply"`
+	ServerReply int     `json:"server_reply,omitempty"`
+	Complete    bool    `json:"complete"`
+	Duration    float64 `json:"duration"`
+	DataError   string  `json:"data_error,omitempty"`
+}
