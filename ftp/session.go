@@ -248,31 +248,12 @@ func (s *Session) commandLoop(ctx context.Context) error {
 		if err := s.lr.WaitIdle(); errors.Is(err, errQuiet) && s.park(ctx, legClient) {
 			return errParked
 		}
-		line, err := s.lr.ReadLine()
-		s.lastLine.Store(time.Now().UnixNano())
-		if err == nil || errors.Is(err, wire.ErrLineTooLong) || errors.Is(err, wire.ErrNUL) || errors.Is(err, wire.ErrBareCR) {
-			s.auditCommand("")
-		}
+		cmd, ok, stop, err := s.nextCommand(ctx)
 		switch {
-		case err == nil:
-		case errors.Is(err, wire.ErrLineTooLong):
-			s.refuse("line too long", wire.NewReply(wire.CodeSyntaxError, "Command line too long."), "limit", s.cfg.MaxLine)
+		case stop:
+			return err
+		case !ok:
 			continue
-		case errors.Is(err, wire.ErrNUL), errors.Is(err, wire.ErrBareCR):
-			s.refuse("malformed command line", wire.NewReply(wire.CodeSyntaxError, "Malformed command line."), "err", err.Error())
-			continue
-		case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), ctx.Err() != nil:
-			return nil
-		default:
-			return fmt.Errorf("ftp: read command: %w", err)
-		}
-		var cmd wire.Command // an empty line stays the empty command, which the policy may permit
-		if line != "" {
-			if cmd, err = wire.ParseCommand(line); err != nil {
-				s.refuse("unparsable command", wire.NewReply(wire.CodeSyntaxError, "Syntax error, command unrecognized."), "err", err.Error())
-				continue
-			}
-			s.auditVerb(cmd.Verb)
 		}
 		cmd, ok, abort := s.judgeCommand(ctx, cmd)
 		if abort {
@@ -285,6 +266,39 @@ func (s *Session) commandLoop(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// nextCommand reads and parses the client's next command line. A line ftpgate refuses (too
+// long, malformed, unparsable) is answered here and ok is false; stop says the client's
+// side has ended, err why (nil for a clean end).
+func (s *Session) nextCommand(ctx context.Context) (cmd wire.Command, ok, stop bool, err error) {
+	line, err := s.lr.ReadLine()
+	s.lastLine.Store(time.Now().UnixNano())
+	switch {
+	case err == nil:
+		s.auditCommand("")
+	case errors.Is(err, wire.ErrLineTooLong):
+		s.auditCommand("")
+		s.refuse("line too long", wire.NewReply(wire.CodeSyntaxError, "Command line too long."), "limit", s.cfg.MaxLine)
+		return cmd, false, false, nil
+	case errors.Is(err, wire.ErrNUL), errors.Is(err, wire.ErrBareCR):
+		s.auditCommand("")
+		s.refuse("malformed command line", wire.NewReply(wire.CodeSyntaxError, "Malformed command line."), "err", err.Error())
+		return cmd, false, false, nil
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), ctx.Err() != nil:
+		return cmd, false, true, nil
+	default:
+		return cmd, false, true, fmt.Errorf("ftp: read command: %w", err)
+	}
+	if line == "" { // the empty command, which the policy may permit
+		return cmd, true, false, nil
+	}
+	if cmd, err = wire.ParseCommand(line); err != nil {
+		s.refuse("unparsable command", wire.NewReply(wire.CodeSyntaxError, "Syntax error, command unrecognized."), "err", err.Error())
+		return cmd, false, false, nil
+	}
+	s.auditVerb(cmd.Verb)
+	return cmd, true, false, nil
 }
 
 // replyLoop reads the server's replies and handles each one.

@@ -87,6 +87,13 @@ func (l *liveConfig) reload() error {
 	return nil
 }
 
+// close closes the audit log, if any (after the sessions have ended).
+func (l *liveConfig) close() {
+	if l.audit != nil {
+		l.audit.Close()
+	}
+}
+
 // reopenAudit opens the audit log's path again; on error the log keeps its old file.
 func (l *liveConfig) reopenAudit() {
 	if l.audit == nil {

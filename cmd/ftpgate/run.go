@@ -40,22 +40,13 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.
 		return exitUsage
 	}
 	o.nft = o.nft.WithDefaults()
-	cfg, err := loadConfig(o.configPath, o.configSet, log)
+	live, err := newLive(&o, hup, log)
 	if err != nil {
-		fmt.Fprintln(stderr, configError(err))
+		fmt.Fprintln(stderr, err)
 		return exitUsage
 	}
-	live := &liveConfig{path: o.configPath, explicit: o.configSet, log: log, hup: hup}
-	live.cur.Store(cfg)
-	if o.auditLog != "" {
-		al, err := audit.Open(o.auditLog, log)
-		if err != nil {
-			fmt.Fprintf(stderr, "ftpgate: %v\n", err)
-			return exitUsage
-		}
-		defer al.Close()
-		live.audit, o.ftp.Audit = al, al
-	}
+	defer live.close()
+	cfg := live.cur.Load()
 
 	// Preflight: nothing is changed until privileges and kernel support are known good.
 	if err := intercept.CheckPrivileges(); err != nil {
@@ -197,6 +188,25 @@ func serve(ctx context.Context, o options, live *liveConfig, ctlLns, dataLns []*
 	csrv.Wait()
 	dsrv.Wait()
 	return ferr
+}
+
+// newLive loads the configuration and opens the audit log (-audit-log), which o's
+// sessions then write to; the error is the line to print.
+func newLive(o *options, hup <-chan os.Signal, log *slog.Logger) (*liveConfig, error) {
+	cfg, err := loadConfig(o.configPath, o.configSet, log)
+	if err != nil {
+		return nil, errors.New(configError(err))
+	}
+	live := &liveConfig{path: o.configPath, explicit: o.configSet, log: log, hup: hup}
+	live.cur.Store(cfg)
+	if o.auditLog != "" {
+		al, err := audit.Open(o.auditLog, log)
+		if err != nil {
+			return nil, fmt.Errorf("ftpgate: %w", err)
+		}
+		live.audit, o.ftp.Audit = al, al
+	}
+	return live, nil
 }
 
 // setupKernelPath prepares the kernel data path (kpath): conntrack expectations under
