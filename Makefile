@@ -1,7 +1,7 @@
 # ftpgate — build, test and try the transparent FTP gateway.
 # `make test` and `make demo` need root for the namespace tests; `make deps` installs the
 # Debian packages they use (vsftpd, lftp, curl, wget, tnftp, pyftpdlib, nftables, iproute2,
-# openssl; pure-ftpd and proftpd unpacked aside).
+# openssl, clamav; pure-ftpd and proftpd unpacked aside).
 
 GO        ?= go
 BIN       := bin/ftpgate
@@ -12,7 +12,7 @@ PKGS      := ./...
 # on this 2-core machine, where their real servers and clients would compete for the CPU.
 TESTFLAGS ?= -count=1 -timeout 25m -p 1
 FUZZTIME  ?= 10s
-DEB_PKGS  := vsftpd lftp curl wget tnftp nftables iproute2 openssl python3 python3-pyftpdlib ca-certificates
+DEB_PKGS  := vsftpd lftp curl wget tnftp nftables iproute2 openssl python3 python3-pyftpdlib ca-certificates clamav
 
 .PHONY: all build test test-race unit demo bench soak fuzz-short lint deps clean
 
@@ -33,7 +33,7 @@ TESTBED_LIBS  := libsodium23 libcap2 libcrypt1 libpam0g libpam-modules libssl3 l
 deps:
 	@missing=""; \
 	for c in vsftpd:/usr/sbin/vsftpd lftp:/usr/bin/lftp curl:/usr/bin/curl wget:/usr/bin/wget tnftp:/usr/bin/tnftp nftables:/usr/sbin/nft \
-	         iproute2:/usr/sbin/ip openssl:/usr/bin/openssl \
+	         iproute2:/usr/sbin/ip openssl:/usr/bin/openssl clamav:/usr/bin/clamscan \
 	         python3-pyftpdlib:/usr/lib/python3/dist-packages/pyftpdlib/__init__.py; do \
 		p=$${c%%:*}; f=$${c#*:}; \
 		case "$$f" in *.py) [ -r "$$f" ];; *) [ -x "$$f" ];; esac || missing="$$missing $$p"; \

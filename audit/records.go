@@ -1,6 +1,10 @@
 package audit
 
-import "time"
+import (
+	"time"
+
+	"github.com/ftpgate/ftpgate/inspect"
+)
 
 // Session is the record of one control session, written when it ends.
 type Session struct {
@@ -90,4 +94,9 @@ type Transfer struct {
 	Complete    bool    `json:"complete"`
 	Duration    float64 `json:"duration"`
 	DataError   string  `json:"data_error,omitempty"`
+	// Verdicts are the hooks' verdicts on the object (the policy's inspect:); Refused says
+	// it did not pass, BytesReceived how much of it ftpgate read.
+	Verdicts      []inspect.Verdict `json:"verdicts,omitempty"`
+	Refused       bool              `json:"refused,omitempty"`
+	BytesReceived int64             `json:"bytes_received,omitempty"`
 }

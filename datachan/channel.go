@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"sync"
 
+	"github.com/ftpgate/ftpgate/inspect"
 	"github.com/ftpgate/ftpgate/intercept"
 	"github.com/ftpgate/ftpgate/kpath"
 	"github.com/ftpgate/ftpgate/wire"
@@ -37,6 +38,12 @@ type Result struct {
 	// Conns names each leg's connection, "from -> to" (indexed by Side); the kernel path's
 	// one connection is the pinhole's, on the client leg.
 	Conns [2]string
+	// Verdicts are the hooks' verdicts on the transfer's object (observe and inspect
+	// modes); Refused says the object did not pass (inspect mode), Received how many bytes
+	// ftpgate read of it (the byte counts above are what it delivered).
+	Verdicts []inspect.Verdict
+	Refused  bool
+	Received int64
 }
 
 // Channel is one negotiated data channel: each leg is a Listen or a Connect, in any of the
@@ -64,9 +71,10 @@ type Channel struct {
 	clientDone, serverDone chan struct{} // closed when bytes toward the client / server are final
 	clientOnce, serverOnce sync.Once
 
-	kernel *KernelSpec   // the kernel path's pinhole; nil for a channel through ftpgate
-	handle kpath.Handle  // the open pinhole (guarded by mu)
-	hurry  chan struct{} // Hurry to watchKernel
+	obj    inspect.Object // the transfer's metadata, for the hooks (guarded by mu)
+	kernel *KernelSpec    // the kernel path's pinhole; nil for a channel through ftpgate
+	handle kpath.Handle   // the open pinhole (guarded by mu)
+	hurry  chan struct{}  // Hurry to watchKernel
 }
 
 // install adds the expectations of the listening legs.
@@ -225,7 +233,13 @@ func (ch *Channel) join() {
 // carry moves the bytes along the channel's path, then closes the channel and tells the
 // session.
 func (ch *Channel) carry(cc, sc net.Conn, dir wire.Direction) {
-	if _, err := ch.path.Carry(ch.ctx, cc, sc, dir, ch.half); err != nil {
+	var err error
+	if mode := ch.inspectMode(dir); mode != inspect.ModeNone {
+		err = ch.carryInspected(ch.ctx, cc, sc, dir, mode)
+	} else {
+		_, err = ch.path.Carry(ch.ctx, cc, sc, dir, ch.half)
+	}
+	if err != nil {
 		if errors.Is(err, ErrWrongDirection) {
 			ch.set.log.Warn("data connection closed: bytes against the transfer's direction", "direction", dir.String(), "err", err.Error())
 		}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ftpgate/ftpgate/inspect"
 	"github.com/ftpgate/ftpgate/kpath"
 )
 
@@ -25,6 +26,9 @@ type Config struct {
 	ConnectTimeout time.Duration
 	// Path is how bytes move when a channel names none (nil: [Splice]).
 	Path Path
+	// Inspect, when set and active, puts the transfers of the channels through ftpgate
+	// through its hooks (observe or inspect mode, per direction).
+	Inspect *inspect.Settings
 	// Kernel opens the pinholes of kernel-path channels (nil: no kernel path).
 	Kernel kpath.Kernel
 	// PinholeTimeout is how long a kernel path pinhole waits for its connection.

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ftpgate/ftpgate/datachan"
+	"github.com/ftpgate/ftpgate/inspect"
 	"github.com/ftpgate/ftpgate/intercept"
 	"github.com/ftpgate/ftpgate/policy"
 	"github.com/ftpgate/ftpgate/wire"
@@ -99,7 +100,12 @@ func NewSession(id uint64, client *net.TCPConn, server netip.AddrPort, cfg Confi
 	if cfg.Hash {
 		path = datachan.Hashed{}
 	}
-	s.dc = datachan.NewSet(datachan.Config{Owner: id, Expect: dc, Dialer: d, Ports: cfg.Ports, Path: path,
+	var insp *inspect.Settings
+	if cfg.Inspect.Active() {
+		ins := cfg.Inspect.WithDefaults()
+		insp = &ins
+	}
+	s.dc = datachan.NewSet(datachan.Config{Owner: id, Expect: dc, Dialer: d, Ports: cfg.Ports, Path: path, Inspect: insp,
 		Kernel: cfg.Kernel, PinholeTimeout: cfg.PinholeTimeout,
 		ConnectTimeout: cfg.ConnectTimeout, Log: s.log}, s)
 	return s

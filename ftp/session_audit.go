@@ -101,6 +101,9 @@ func (s *Session) auditTransfer(x *transfer, code, clientCode int, res datachan.
 	if res.Err != nil {
 		r.DataError = res.Err.Error()
 	}
+	if len(res.Verdicts) > 0 {
+		r.Verdicts, r.Refused, r.BytesReceived = res.Verdicts, res.Refused, res.Received
+	}
 	s.cfg.Audit.Transfer(r)
 }
 

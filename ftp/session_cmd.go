@@ -78,6 +78,9 @@ func (s *Session) startTransfer(cmd wire.Command, verb wire.Verb) error {
 		s.refuse("transfer on a refused data connection", ref, "command", cmd.Verb)
 		return nil
 	}
+	if ok, err := s.inspectTransfer(x); !ok || err != nil {
+		return err
+	}
 	if err := s.forward(cmd, x); err != nil {
 		return err
 	}

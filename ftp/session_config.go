@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ftpgate/ftpgate/datachan"
+	"github.com/ftpgate/ftpgate/inspect"
 	"github.com/ftpgate/ftpgate/kpath"
 	"github.com/ftpgate/ftpgate/park"
 	"github.com/ftpgate/ftpgate/policy"
@@ -44,6 +45,9 @@ type Config struct {
 	DataPath policy.DataPath
 	// Hash makes channels through ftpgate hash what they carry (transfer_hash: sha256).
 	Hash bool
+	// Inspect puts transfers through hooks (the policy's inspect:); a session whose
+	// inspection is active never uses the kernel path.
+	Inspect inspect.Settings
 	// Kernel opens the kernel path's pinholes (nil: no kernel path).
 	Kernel kpath.Kernel
 	// PinholeTimeout is how long a kernel path pinhole waits for its connection (default 30s).
@@ -126,6 +130,7 @@ func (c Config) withPolicy(p *policy.Policy, implicit bool, port uint16) Config 
 	d := p.Data.WithDefaults()
 	c.DataMode, c.DataPath = d.Mode, d.Path
 	c.Hash = d.Hash == policy.HashSHA256
+	c.Inspect = p.Inspect.WithDefaults()
 	c.PasvRewrite = d.PasvAddress == policy.PasvRewrite
 	c.ActiveSourcePort = d.ActiveSourcePort.For(port)
 	switch d.ServerAddress.Source {

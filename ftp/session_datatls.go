@@ -125,8 +125,9 @@ func dataRefusal(x *transfer) (wire.Reply, bool) {
 		return wire.Reply{}, false
 	}
 	var de *dataTLSError
-	if errors.As(x.data.Result().Err, &de) {
+	res := x.data.Result()
+	if errors.As(res.Err, &de) {
 		return de.reply, true
 	}
-	return wire.Reply{}, false
+	return inspectionRefusal(res)
 }

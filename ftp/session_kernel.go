@@ -9,12 +9,12 @@ import (
 )
 
 // kernelPath reports whether a data channel may take the kernel path: the policy lets it
-// (data_path auto or kernel), the gateway has one, and the channel needs nothing of
-// ftpgate: no TLS on either leg, the server leg from the client's own address, and the
+// (data_path auto or kernel) and has no hooks at work (inspect:), the gateway has one, and
+// the channel needs nothing of ftpgate: no TLS on either leg, the server leg from the client's own address, and the
 // server's side set up as the client asked (data_mode keep). The caller checks what is
 // particular to the channel (no rewritten 227, no chosen source port).
 func (s *Session) kernelPath() bool {
-	if s.cfg.Kernel == nil || s.cfg.DataPath == policy.PathProxy || !s.cfg.Spoof || s.cfg.DataMode != policy.DataKeep {
+	if s.cfg.Kernel == nil || s.cfg.DataPath == policy.PathProxy || !s.cfg.Spoof || s.cfg.DataMode != policy.DataKeep || s.cfg.Inspect.Active() {
 		return false
 	}
 	s.mu.Lock()

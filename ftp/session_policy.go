@@ -24,6 +24,8 @@ type PolicySession interface {
 	TransferOffset() int64
 	// SetTLS says whether the client's control connection is protected now.
 	SetTLS(on bool)
+	// Sent tells it of a command ftpgate sent to the server on its own.
+	Sent(verb, arg string)
 }
 
 // unsupportedFeatures are features ftpgate removes from the server's FEAT reply whatever the

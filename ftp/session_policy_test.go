@@ -38,6 +38,7 @@ func (f *fakePolicy) Answer(_ context.Context, verb string, code int, _ string) 
 func (f *fakePolicy) User() string          { return f.user }
 func (f *fakePolicy) TransferOffset() int64 { return f.offset }
 func (f *fakePolicy) SetTLS(bool)           {}
+func (f *fakePolicy) Sent(string, string)   {}
 
 func (f *fakePolicy) FilterFeatures(lines []string) []string {
 	if f.addFeat != "" {

@@ -110,7 +110,7 @@ func (s *Session) finishTransfer(x *transfer, code int) (wire.Reply, bool) {
 		d.Hurry() // a kernel path channel reads its final counts now
 		if d.Result().Arrived || wire.Class(code) < 4 {
 			s.log.Debug("final reply held until the transfer's data has passed", "command", x.cmd.Verb, "reply", code)
-			t := time.NewTimer(s.cfg.Linger)
+			t := time.NewTimer(s.cfg.Linger + d.HoldBound()) // hooks may take their time
 			select {
 			case <-d.Done(x.dir):
 			case <-t.C:
@@ -147,6 +147,9 @@ func (s *Session) logTransfer(x *transfer, code, clientCode int) {
 	if x.dir == wire.Upload {
 		size = res.ToServer
 	}
+	if len(res.Verdicts) > 0 { // the object the hooks judged, whether or not it passed
+		size = res.Received
+	}
 	if res.SHA256 != "" {
 		attrs = append(attrs, "sha256", res.SHA256, "size", size)
 	}
@@ -169,6 +172,9 @@ func (s *Session) logTransfer(x *transfer, code, clientCode int) {
 	}
 	if res.Err != nil {
 		attrs = append(attrs, "data_error", res.Err.Error())
+	}
+	if len(res.Verdicts) > 0 {
+		attrs = append(attrs, "verdicts", res.Verdicts, "refused", res.Refused, "bytes_received", res.Received)
 	}
 	s.log.Info("transfer", attrs...)
 	s.auditTransfer(x, code, clientCode, res, size)

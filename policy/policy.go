@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/ftpgate/ftpgate/ftptls"
+	"github.com/ftpgate/ftpgate/inspect"
 )
 
 // Policy is one named policy. It is built once (from a preset and the configuration),
@@ -49,6 +50,9 @@ type Policy struct {
 	AllowedUsers []string
 	// Data sets up data channels.
 	Data DataPolicy
+	// Inspect says what the transfers' bytes meet: hooks per direction (observe, inspect),
+	// the failure policy, the spool.
+	Inspect inspect.Settings
 	// TLS says where ftpgate decodes FTPS.
 	TLS TLSPolicy
 }

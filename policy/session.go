@@ -83,6 +83,13 @@ func (s *Session) Command(ctx context.Context, verb, arg string) Verdict {
 	return v
 }
 
+// Sent tells the session of a command the gateway sent to the server on its own (a REST 0
+// that clears an offset the client set for a transfer ftpgate refused): the state follows
+// it as it follows the client's commands.
+func (s *Session) Sent(verb, arg string) {
+	s.forwarded(strings.ToUpper(verb), arg)
+}
+
 // command is Command without the state update.
 func (s *Session) command(ctx context.Context, verb, arg string) Verdict {
 	if s.p == nil && verb != "" {

@@ -146,6 +146,7 @@ func (p *Proc) stop() error {
 		case <-p.done:
 		case <-time.After(stopGrace):
 			killed = true
+			p.quit()
 			_ = syscall.Kill(-p.pid, syscall.SIGKILL)
 			select {
 			case <-p.done:
@@ -160,7 +161,8 @@ func (p *Proc) stop() error {
 
 	err := p.err
 	if killed {
-		return fmt.Errorf("testbed: pid %d ignored SIGTERM for %v and was killed: %w", p.pid, stopGrace, err)
+		return fmt.Errorf("testbed: pid %d ignored SIGTERM for %v and was killed (its log, with a Go program's goroutines after SIGQUIT, is kept in %s): %w",
+			p.pid, stopGrace, p.keepLog(), err)
 	}
 	var ee *exec.ExitError
 	if termed && errors.As(err, &ee) {
@@ -172,6 +174,32 @@ func (p *Proc) stop() error {
 		return fmt.Errorf("testbed: %s (log %s): %w", strings.Join(p.cmd.Args, " "), p.Log, err)
 	}
 	return nil
+}
+
+// quit sends SIGQUIT to a process that ignored SIGTERM: a Go program writes every
+// goroutine's stack to its stderr (the log) and exits. It waits up to 2 s.
+func (p *Proc) quit() {
+	if syscall.Kill(-p.pid, syscall.SIGQUIT) != nil {
+		return
+	}
+	select {
+	case <-p.done:
+	case <-time.After(2 * time.Second):
+	}
+}
+
+// keepLog copies the log of a hung process where the test bed's cleanup does not reach,
+// and returns that path ("" if it could not).
+func (p *Proc) keepLog() string {
+	b, err := os.ReadFile(p.Log)
+	if err != nil {
+		return ""
+	}
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("ftpgate-hung-%d.log", p.pid))
+	if os.WriteFile(path, b, 0o644) != nil {
+		return ""
+	}
+	return path
 }
 
 // reapGroup waits for processes of group pgid that have become children of

@@ -6,6 +6,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/ftpgate/ftpgate/inspect"
 	"github.com/ftpgate/ftpgate/policy"
 	"github.com/ftpgate/ftpgate/policy/script"
 )
@@ -20,11 +21,13 @@ type builder struct {
 	prog *script.Program
 	// scriptName is the script: value as written, for messages.
 	scriptName string
+	// hookDefs are the hooks: by name, for the policies' inspect.hooks.
+	hookDefs map[string]inspect.Hook
 }
 
 // top decodes the top-level mapping.
 func (b *builder) top(root *yaml.Node) error {
-	f, err := b.fields(root, "", "version", "script", "default_service", "services", "policies")
+	f, err := b.fields(root, "", "version", "script", "default_service", "services", "hooks", "policies")
 	if err != nil {
 		return err
 	}
@@ -42,6 +45,9 @@ func (b *builder) top(root *yaml.Node) error {
 		if err := b.loadScript(n); err != nil {
 			return err
 		}
+	}
+	if err := b.hooks(f["hooks"]); err != nil {
+		return err
 	}
 	if err := b.policies(f["policies"]); err != nil {
 		return err

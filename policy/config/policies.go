@@ -17,7 +17,7 @@ const defaultBase = "deny"
 // returns it with the base's name.
 func (b *builder) policy(name string, n *yaml.Node, path string) (*policy.Policy, string, error) {
 	f, err := b.fields(n, path, "base", "dry_run", "permit_unknown_command", "permit_empty_command",
-		"limits", "commands", "answers", "features", "allowed_users", "site_commands", "data_mode", "data_path", "transfer_hash", "pasv_address", "server_address", "active_source_port", "tls")
+		"limits", "commands", "answers", "features", "allowed_users", "site_commands", "data_mode", "data_path", "transfer_hash", "pasv_address", "server_address", "active_source_port", "tls", "inspect")
 	if err != nil {
 		return nil, "", err
 	}
@@ -107,6 +107,9 @@ func (b *builder) policySettings(f map[string]*yaml.Node, path string, p *policy
 		}
 	}
 	if err := b.data(f, path, &p.Data); err != nil {
+		return err
+	}
+	if err := b.inspection(f["inspect"], join(path, "inspect"), &p.Inspect); err != nil {
 		return err
 	}
 	return b.tls(f["tls"], join(path, "tls"), &p.TLS)

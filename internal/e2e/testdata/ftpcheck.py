@@ -11,6 +11,7 @@ usage: ftpcheck.py SERVER USER PASS bounce
        ftpcheck.py SERVER USER PASS wrongway BIG
        ftpcheck.py SERVER USER PASS activesource FILE
        ftpcheck.py SERVER USER PASS misc FILE
+       ftpcheck.py SERVER USER PASS restart FILE
 """
 import ftplib
 import json
@@ -241,6 +242,19 @@ def main():
             say(step="STOU", reply=ftp.storbinary("STOU", io.BytesIO(b"unique" * 1000)))
         except ftplib.all_errors as e:
             say(step="STOU", reply=str(e))
+    elif what == "restart":
+        # RETR with REST 10, then the whole file again on the same session: under
+        # inspect mode the first is refused and the server must not keep the offset.
+        import hashlib
+        name = sys.argv[5]
+        ftp.voidcmd("TYPE I")
+        for step, rest in (("rest", 10), ("whole", None)):
+            h = hashlib.sha256()
+            try:
+                final = ftp.retrbinary("RETR " + name, h.update, rest=rest)
+                say(step=step, reply=final, sha256=h.hexdigest())
+            except ftplib.all_errors as e:
+                say(step=step, reply=str(e))
     elif what == "hold":
         reply = cmd(ftp, "EPSV") if v6 else cmd(ftp, "PASV")
         say(step="passive", reply=reply)

@@ -1,0 +1,187 @@
+package datachan
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/ftpgate/ftpgate/inspect"
+	"github.com/ftpgate/ftpgate/wire"
+)
+
+// ErrRefused ends a transfer whose object a hook refused (inspect mode): nothing of it
+// reached the receiving side, whose connection was reset.
+var ErrRefused = errors.New("datachan: refused by inspection")
+
+// SetObject gives the channel the metadata of the transfer that uses it, for its hooks;
+// call it before Activate.
+func (ch *Channel) SetObject(o inspect.Object) {
+	ch.mu.Lock()
+	ch.obj = o
+	ch.mu.Unlock()
+}
+
+// HoldBound is how much longer than the linger time a transfer's final reply may wait for
+// this channel: the time its hooks may take (0 for a channel without hooks).
+func (ch *Channel) HoldBound() time.Duration {
+	s := ch.set.cfg.Inspect
+	if s == nil || !s.Active() {
+		return 0
+	}
+	var d time.Duration
+	for _, h := range s.Hooks {
+		d += inspect.TimeoutOf(h)
+	}
+	return d
+}
+
+// inspectMode is the hook mode of the channel's transfer in direction dir.
+func (ch *Channel) inspectMode(dir wire.Direction) inspect.Mode {
+	s := ch.set.cfg.Inspect
+	if s == nil || ch.kernel != nil || (dir != wire.Upload && dir != wire.Download) {
+		return inspect.ModeNone
+	}
+	return s.For(dir == wire.Upload)
+}
+
+// carryInspected carries a one-way transfer through the hooks: observe mode passes the
+// bytes at once and gives the hooks the whole object afterwards; inspect mode spools the
+// object and releases it only when every hook allowed it, else resets the receiver's
+// connection and fails with ErrRefused. The other direction is guarded as on every path.
+// half is called for the transfer's direction after the hooks ran, so that the final
+// reply waits for the verdicts.
+func (ch *Channel) carryInspected(ctx context.Context, cc, sc net.Conn, dir wire.Direction, mode inspect.Mode) error {
+	upload := dir == wire.Upload
+	src, dst := sc, cc
+	if upload {
+		src, dst = cc, sc
+	}
+	stop := context.AfterFunc(ctx, func() { cc.Close(); sc.Close() })
+	defer stop()
+	var (
+		wg   sync.WaitGroup
+		gerr error
+	)
+	wg.Go(func() { // the forbidden direction, from dst's peer toward src's
+		var n int64
+		n, gerr = guard(src, dst)
+		if errors.Is(gerr, ErrWrongDirection) {
+			gerr = fmt.Errorf("%w: %d bytes of %s on a %s relay", gerr, n, way(!upload), dir)
+		}
+		ch.half(!upload, n, nil)
+	})
+	cfg := ch.set.cfg.Inspect
+	spool := inspect.NewSpool(cfg.SpoolDir, cfg.SpoolMemory, cfg.MaxSize)
+	defer spool.Close()
+	var (
+		in, out int64
+		err     error
+		sum     []byte
+	)
+	if mode == inspect.ModeObserve {
+		in, sum, err = observe(dst, src, spool)
+		out = in
+		ch.judge(ctx, spool, in, sum, cfg.Fail, true)
+	} else {
+		in, out, sum, err = ch.storeAndForward(ctx, dst, src, spool, cfg.Fail)
+	}
+	ch.mu.Lock()
+	ch.res.Received = in
+	ch.mu.Unlock()
+	ch.half(upload, out, sum)
+	wg.Wait()
+	cc.Close()
+	sc.Close()
+	return errors.Join(err, gerr)
+}
+
+// observe copies src to dst through a SHA-256 and into spool (which stops taking bytes
+// when full: the flow never waits for it), then half-closes as pipe does.
+func observe(dst, src net.Conn, spool *inspect.Spool) (int64, []byte, error) {
+	h := sha256.New()
+	buf := hashBufs.Get().(*[hashBufSize]byte)
+	defer hashBufs.Put(buf)
+	side := &bestEffort{w: spool}
+	n, err := pipe(dst, src, func(w io.Writer, r io.Reader) (int64, error) {
+		return io.CopyBuffer(io.MultiWriter(w, h, side), onlyReader{r}, buf[:])
+	})
+	return n, h.Sum(nil), err
+}
+
+// bestEffort writes to w until w fails once, then drops everything, never failing.
+type bestEffort struct {
+	w   io.Writer
+	err error
+}
+
+func (b *bestEffort) Write(p []byte) (int, error) {
+	if b.err == nil {
+		_, b.err = b.w.Write(p)
+	}
+	return len(p), nil
+}
+
+// storeAndForward reads the whole object from src into spool, lets the hooks judge it and
+// writes it to dst only if they allow it; a refused object resets dst. It returns the bytes
+// read, the bytes written, the digest and the error (ErrRefused for a refusal).
+func (ch *Channel) storeAndForward(ctx context.Context, dst, src net.Conn, spool *inspect.Spool, fail inspect.Fail) (in, out int64, sum []byte, err error) {
+	h := sha256.New()
+	buf := hashBufs.Get().(*[hashBufSize]byte)
+	defer hashBufs.Put(buf)
+	in, err = io.CopyBuffer(io.MultiWriter(spool, h), onlyReader{src}, buf[:])
+	sum = h.Sum(nil)
+	if err != nil {
+		abort(dst)
+		src.Close()
+		if errors.Is(err, inspect.ErrTooLarge) {
+			ch.verdicts([]inspect.Verdict{{Hook: "spool", Reason: err.Error(), Failed: true}}, false)
+			return in, 0, nil, fmt.Errorf("%w: %w", ErrRefused, err)
+		}
+		return in, 0, nil, err
+	}
+	closeRead(src)
+	if !ch.judge(ctx, spool, in, sum, fail, false) {
+		abort(dst)
+		return in, 0, sum, ErrRefused
+	}
+	out, err = io.CopyBuffer(onlyWriter{dst}, spool.Reader(), buf[:])
+	if err != nil {
+		abort(dst)
+		return in, out, sum, err
+	}
+	closeWrite(dst)
+	return in, out, sum, nil
+}
+
+// judge runs the hooks on the spooled object and records their verdicts; it reports
+// whether the object may pass. observed says the bytes have passed already.
+func (ch *Channel) judge(ctx context.Context, spool *inspect.Spool, size int64, sum []byte, fail inspect.Fail, observed bool) bool {
+	ch.mu.Lock()
+	obj := ch.obj
+	obj.TLSClient, obj.TLSServer = ch.res.TLS[ClientLeg].Desc, ch.res.TLS[ServerLeg].Desc
+	ch.mu.Unlock()
+	obj.Size, obj.SHA256 = size, hex.EncodeToString(sum)
+	vs, allow := inspect.Decide(ctx, ch.set.cfg.Inspect.Hooks, fail, &obj, spool)
+	ch.verdicts(vs, allow || observed)
+	return allow
+}
+
+// verdicts records the hooks' verdicts and whether the object passed.
+func (ch *Channel) verdicts(vs []inspect.Verdict, passed bool) {
+	ch.mu.Lock()
+	ch.res.Verdicts, ch.res.Refused = vs, !passed
+	ch.mu.Unlock()
+	for _, v := range vs {
+		ch.set.log.Info("inspection verdict", "hook", v.Hook, "allow", v.Allow, "reason", v.Reason, "failed", v.Failed)
+	}
+}
+
+// onlyWriter hides a writer's ReaderFrom, so that io.CopyBuffer uses the buffer it is
+// given.
+type onlyWriter struct{ io.Writer }
