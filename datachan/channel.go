@@ -72,6 +72,7 @@ type Channel struct {
 	clientOnce, serverOnce sync.Once
 
 	obj    inspect.Object // the transfer's metadata, for the hooks (guarded by mu)
+	held   *heldUpload    // an upload held back from the server (ActivateHeld; guarded by mu)
 	kernel *KernelSpec    // the kernel path's pinhole; nil for a channel through ftpgate
 	handle kpath.Handle   // the open pinhole (guarded by mu)
 	hurry  chan struct{}  // Hurry to watchKernel
@@ -108,8 +109,11 @@ func (ch *Channel) arrive(sd Side, raw *net.TCPConn) {
 	}
 	ch.set.log.Debug("data connection arrived", "leg", sd.String(), "src", intercept.AddrPort(c.RemoteAddr()).String(), "dst", intercept.AddrPort(c.LocalAddr()).String())
 	// A peer that connected is ready: connect the other leg now (the keep modes) rather than
-	// only when the transfer command passes.
-	ch.dialPending()
+	// only when the transfer command passes; not where an upload may be held back from the
+	// server, which must see nothing of a refused one.
+	if !ch.mayHold() {
+		ch.dialPending()
+	}
 	ch.join()
 }
 
@@ -134,7 +138,7 @@ func (ch *Channel) Activate(dir wire.Direction) {
 func (ch *Channel) dialPending() {
 	for sd := ClientLeg; sd <= ServerLeg; sd++ {
 		ch.mu.Lock()
-		start := !ch.legs[sd].Listen && !ch.dialing[sd] && !ch.closed
+		start := !ch.legs[sd].Listen && !ch.dialing[sd] && !ch.closed && !(sd == ServerLeg && ch.holdsServer())
 		ch.dialing[sd] = ch.dialing[sd] || start
 		ch.mu.Unlock()
 		if start {
@@ -197,10 +201,15 @@ func (ch *Channel) take(sd Side, raw *net.TCPConn) (net.Conn, bool) {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
 	if ch.closed || ch.conns[sd] != nil {
+		// Reset, not closed: an orderly end would tell the peer its transfer was empty.
+		raw.SetLinger(0)
 		c.Close()
 		return nil, false
 	}
 	ch.conns[sd] = c
+	if sd == ServerLeg && ch.held != nil {
+		ch.held.upOnce.Do(func() { close(ch.held.serverUp) })
+	}
 	from, to := raw.RemoteAddr(), raw.LocalAddr()
 	if !ch.legs[sd].Listen {
 		from, to = to, from
@@ -219,7 +228,8 @@ func (ch *Channel) take(sd Side, raw *net.TCPConn) (net.Conn, bool) {
 // join starts the path once both legs are up and the direction is known.
 func (ch *Channel) join() {
 	ch.mu.Lock()
-	ready := !ch.closed && !ch.started && ch.activated && ch.conns[ClientLeg] != nil && ch.conns[ServerLeg] != nil
+	// A held upload starts with its client leg alone; its server leg comes after Release.
+	ready := !ch.closed && !ch.started && ch.activated && ch.conns[ClientLeg] != nil && (ch.conns[ServerLeg] != nil || ch.held != nil)
 	if ready {
 		ch.started = true
 	}
@@ -234,7 +244,12 @@ func (ch *Channel) join() {
 // session.
 func (ch *Channel) carry(cc, sc net.Conn, dir wire.Direction) {
 	var err error
-	if mode := ch.inspectMode(dir); mode != inspect.ModeNone {
+	ch.mu.Lock()
+	held := ch.held != nil
+	ch.mu.Unlock()
+	if held {
+		err = ch.carryHeld(ch.ctx, cc)
+	} else if mode := ch.inspectMode(dir); mode != inspect.ModeNone {
 		err = ch.carryInspected(ch.ctx, cc, sc, dir, mode)
 	} else {
 		_, err = ch.path.Carry(ch.ctx, cc, sc, dir, ch.half)

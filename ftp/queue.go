@@ -24,6 +24,9 @@ type pendingCmd struct {
 	xfer  *transfer
 	local *wire.Reply
 	hook  replyHook // makes the client's reply out of the server's final reply
+	// quiet keeps the server's preliminary replies from the client, who had ftpgate's own
+	// (a held upload's 150).
+	quiet bool
 }
 
 // replyHook turns the server's final reply to a command into the client's reply; nil means

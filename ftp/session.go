@@ -156,6 +156,7 @@ func (s *Session) close(ctx context.Context, cancel context.CancelFunc, start ti
 		}
 	}
 	s.dc.Close(ctx)
+	s.logUnfinished()
 	s.stopWaits()
 	s.client.Close()
 	if s.server != nil {

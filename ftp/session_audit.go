@@ -95,7 +95,7 @@ func (s *Session) auditTransfer(x *transfer, code, clientCode int, res datachan.
 		BytesToClient: res.ToClient, BytesToServer: res.ToServer, BytesEstimated: res.Path == datachan.PathKernel,
 		Size: size, SHA256: res.SHA256, Reply: clientCode,
 		Complete: wire.Positive(clientCode) && res.Err == nil, Duration: now.Sub(x.start).Seconds()}
-	if clientCode != code {
+	if clientCode != code && code != 0 {
 		r.ServerReply = code
 	}
 	if res.Err != nil {

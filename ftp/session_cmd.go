@@ -81,6 +81,10 @@ func (s *Session) startTransfer(cmd wire.Command, verb wire.Verb) error {
 	if ok, err := s.inspectTransfer(x); !ok || err != nil {
 		return err
 	}
+	if s.holdsUpload(x) {
+		s.holdUpload(x)
+		return nil
+	}
 	if err := s.forward(cmd, x); err != nil {
 		return err
 	}

@@ -46,6 +46,9 @@ func (s *Session) inspectTransfer(x *transfer) (bool, error) {
 // inspectionRefusal is the reply the client gets instead of the server's final reply when
 // a hook refused the transfer's object: 426 (the data connection was reset).
 func inspectionRefusal(res datachan.Result) (wire.Reply, bool) {
+	if errors.Is(res.Err, datachan.ErrNotReleased) { // the server's 226 would be for an empty file
+		return wire.NewReply(wire.CodeTransferAborted, "Transfer aborted: the upload could not be passed to the server."), true
+	}
 	if !res.Refused {
 		return wire.Reply{}, false
 	}
@@ -71,4 +74,40 @@ func verdictText(vs []inspect.Verdict) string {
 		}
 		return r
 	}, text)
+}
+
+// holdsUpload reports whether transfer x is an upload the server must not see before the
+// hooks allowed it (upload: inspect).
+func (s *Session) holdsUpload(x *transfer) bool {
+	return x.data != nil && x.dir == wire.Upload && s.cfg.Inspect.Upload == inspect.ModeInspect
+}
+
+// holdUpload runs an inspected upload: the client gets ftpgate's own 150 and sends the
+// object, which the channel spools and the hooks judge; only then does the server get the
+// transfer command (and the object), or the client 550 and the server nothing: no file is
+// created or changed on the server for a refused upload.
+func (s *Session) holdUpload(x *transfer) {
+	s.reply(wire.NewReply(wire.CodeOpening, "Ok to send data; ftpgate inspects it before the server gets it."))
+	x.data.ActivateHeld(func(allowed bool, err error) { s.uploadJudged(x, allowed, err) })
+}
+
+// uploadJudged goes on with a held upload once the hooks judged it (or the client's upload
+// failed, err): the transfer command goes to the server, its 150 kept from the client, and
+// the channel releases the object; or the client gets the refusal as the final reply.
+func (s *Session) uploadJudged(x *transfer, allowed bool, err error) {
+	if allowed {
+		if _, serr := s.send(pendingCmd{cmd: x.cmd, xfer: x, quiet: true}, false); serr != nil {
+			s.log.Warn("held upload: cannot send the transfer command", "err", serr.Error())
+			return
+		}
+		x.data.Release()
+		return
+	}
+	r := wire.NewReply(wire.CodeFileUnavailable, "Upload refused by inspection: "+verdictText(x.data.Result().Verdicts)+".")
+	if err != nil && !errors.Is(err, datachan.ErrRefused) {
+		r = wire.NewReply(wire.CodeTransferAborted, "Connection closed; transfer aborted.")
+	}
+	s.log.Warn("held upload not passed to the server", "command", x.cmd.Verb, "arg", x.cmd.Arg, "reply", r.Code)
+	s.reply(r)
+	s.logTransfer(x, r.Code, r.Code)
 }

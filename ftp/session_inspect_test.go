@@ -111,6 +111,27 @@ func TestInspectRefusesDownload(t *testing.T) {
 	}
 }
 
+// TestUnfinishedTransferRecorded: a client that leaves before the final reply still gets
+// its transfer recorded when the session ends (reply 0, not complete).
+func TestUnfinishedTransferRecorded(t *testing.T) {
+	hs := newHarness(t, 30*time.Second, func(c *ftptest.Conn, line string) {
+		if strings.HasPrefix(line, "RETR") {
+			c.Reply("150 Here it comes, some day.")
+			return
+		}
+		c.Reply("200 Ok.")
+	})
+	if got := hs.cmd("RETR never.bin"); !strings.HasPrefix(got, "150 ") {
+		t.Fatalf("RETR: %q", got)
+	}
+	hs.client.Close()
+	hs.waitEnd()
+	rec := hs.waitRecord("transfer")
+	if rec["arg"] != "never.bin" || rec["reply"] != float64(0) || rec["complete"] != false || rec["server_reply"] != nil {
+		t.Errorf("record %v", rec)
+	}
+}
+
 // TestInspectRefusesRest: under inspect mode a restarted download gets 504 and the server
 // gets REST 0, so that its next transfer starts at the beginning.
 func TestInspectRefusesRest(t *testing.T) {
@@ -142,5 +163,84 @@ func TestInspectRefusesRest(t *testing.T) {
 	}
 	if rec := hs.waitRecord("transfer"); rec["rest"] != float64(0) {
 		t.Errorf("the next transfer's record has rest %v, want 0", rec["rest"])
+	}
+}
+
+// TestInspectHoldsUploads: under upload: inspect the server sees neither the command nor a
+// byte of a refused upload (the client gets 550); an allowed one reaches the server whole,
+// and the client sees one 150 (ftpgate's) and the server's 226.
+func TestInspectHoldsUploads(t *testing.T) {
+	sdl, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sdl.Close()
+	stored := make(chan []byte, 2)
+	var hs *harness
+	cfg := Config{Spoof: true, Linger: 2 * time.Second, Hash: true,
+		Inspect: inspect.Settings{Upload: inspect.ModeInspect, Hooks: []inspect.Hook{grepHook{"VIRUS"}}}.WithDefaults()}
+	hs = newHarnessWith(t, 30*time.Second, cfg, func(c *ftptest.Conn, line string) {
+		switch {
+		case line == "PASV":
+			c.Reply(pasvText(loop, hs.dataPort()))
+		case strings.HasPrefix(line, "STOR "):
+			c.Reply("150 Ok to send data.")
+			sdl.(*net.TCPListener).SetDeadline(time.Now().Add(5 * time.Second))
+			dc, err := sdl.Accept()
+			if err != nil {
+				c.Reply("425 No data connection.")
+				return
+			}
+			b, _ := io.ReadAll(dc)
+			dc.Close()
+			stored <- b
+			c.Reply("226 Transfer complete.")
+		default:
+			c.Reply("200 Ok.")
+		}
+	})
+	hs.dialer.redirect(netip.AddrPortFrom(loop, hs.dataPort()), sdl.Addr().(*net.TCPAddr).AddrPort())
+	stor := func(name string, data []byte) (string, string) {
+		t.Helper()
+		if got := hs.cmd("PASV"); !strings.HasPrefix(got, "227 ") {
+			t.Fatalf("PASV: %q", got)
+		}
+		dc, err := net.Dial("tcp4", hs.dataLn.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := hs.cmd("STOR " + name)
+		dc.Write(data)
+		dc.Close()
+		return first, hs.readReply()
+	}
+	first, final := stor("bad.bin", append(bytes.Repeat([]byte("y"), 200<<10), []byte("VIRUS")...))
+	if !strings.HasPrefix(first, "150 Ok to send data; ftpgate inspects") || !strings.HasPrefix(final, "550 Upload refused by inspection: grep: VIRUS FOUND") {
+		t.Fatalf("refused upload: %q, %q", first, final)
+	}
+	for _, l := range hs.srv.Received() {
+		if strings.HasPrefix(l, "STOR") {
+			t.Fatalf("the server got %q for a refused upload", l)
+		}
+	}
+	good := bytes.Repeat([]byte("fine "), 100000)
+	first, final = stor("good.bin", good)
+	if !strings.HasPrefix(first, "150 Ok to send data; ftpgate inspects") || final != "226 Transfer complete." {
+		t.Fatalf("allowed upload: %q, %q", first, final)
+	}
+	select {
+	case b := <-stored:
+		if !bytes.Equal(b, good) {
+			t.Fatalf("the server stored %d bytes, want %d", len(b), len(good))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the server stored nothing")
+	}
+	if got := hs.cmd("NOOP"); got != "200 Ok." { // no stray reply (the server's 150) left over
+		t.Fatalf("NOOP: %q", got)
+	}
+	_, xs := hs.audit.records()
+	if len(xs) != 2 || xs[0].Reply != 550 || !xs[0].Refused || xs[1].Reply != 226 || xs[1].Refused || xs[1].Size != int64(len(good)) {
+		t.Errorf("audit records %+v", xs)
 	}
 }

@@ -27,10 +27,7 @@ func (s *Session) handleReply(ctx context.Context, r wire.Reply) bool {
 	}
 	out, asIs, abort := s.judgeAnswer(ctx, verb, r)
 	if r.Preliminary() {
-		if head.xfer != nil {
-			head.xfer.preliminary(r.Code)
-		}
-		s.writeClient(out)
+		s.preliminary(head, r, out)
 		return abort
 	}
 	if head.xfer != nil {
@@ -52,6 +49,18 @@ func (s *Session) handleReply(ctx context.Context, r wire.Reply) bool {
 	}
 	s.complete(outp)
 	return abort || head.cmd.Verb == "QUIT" && wire.Positive(r.Code)
+}
+
+// preliminary passes the server's 1xx reply r to head on to the client (as out, what the
+// policy made of it), unless the client had ftpgate's own already (a held upload's), and
+// notes it in head's transfer.
+func (s *Session) preliminary(head pendingCmd, r, out wire.Reply) {
+	if head.xfer != nil {
+		head.xfer.preliminary(r.Code)
+	}
+	if !head.quiet {
+		s.writeClient(out)
+	}
 }
 
 // onFinal acts on the final reply r to cmd, which the policy accepted, and returns the reply

@@ -22,6 +22,7 @@ type transfer struct {
 
 	replied     chan struct{} // closed when the final reply arrived
 	repliedOnce sync.Once
+	logged      sync.Once   // the record is written once: at the final reply, or when the session ends
 	wait        *time.Timer // bounds the wait for the final reply once the data has passed (guarded by s.qmu)
 }
 
@@ -128,9 +129,35 @@ func (s *Session) finishTransfer(x *transfer, code int) (wire.Reply, bool) {
 	return ref, refused
 }
 
-// logTransfer writes the transfer record: code is the server's final reply, clientCode the
-// one the client got.
+// logUnfinished writes the records of the transfers still owed a final reply when the
+// session ended (the client left first, say): reply 0, unless ftpgate had refused the
+// transfer's data, whose reply is then recorded as the client's.
+func (s *Session) logUnfinished() {
+	s.qmu.Lock()
+	var xs []*transfer
+	for _, p := range s.pending {
+		if p.xfer != nil {
+			xs = append(xs, p.xfer)
+		}
+	}
+	s.qmu.Unlock()
+	for _, x := range xs {
+		code := 0
+		if ref, refused := dataRefusal(x); refused {
+			code = ref.Code
+		}
+		s.logTransfer(x, 0, code)
+	}
+}
+
+// logTransfer writes the transfer record, once: code is the server's final reply, clientCode
+// the one the client got.
 func (s *Session) logTransfer(x *transfer, code, clientCode int) {
+	x.logged.Do(func() { s.writeTransfer(x, code, clientCode) })
+}
+
+// writeTransfer is logTransfer's record.
+func (s *Session) writeTransfer(x *transfer, code, clientCode int) {
 	var res datachan.Result
 	if x.data != nil {
 		res = x.data.Result()
@@ -157,7 +184,7 @@ func (s *Session) logTransfer(x *transfer, code, clientCode int) {
 		// conntrack counts IP packets; the payload is estimated (kpath.Payload)
 		attrs = append(attrs, "bytes_estimated", true)
 	}
-	if clientCode != code {
+	if clientCode != code && code != 0 {
 		attrs = append(attrs, "server_reply", code)
 	}
 	if c, sv := res.TLS[datachan.ClientLeg], res.TLS[datachan.ServerLeg]; c.Desc != "" || sv.Desc != "" {

@@ -16,7 +16,7 @@ const (
 func DownloadModes() []Mode { return []Mode{ModeNone, ModeObserve, ModeInspect} }
 
 // UploadModes lists the modes of uploads, the default first.
-func UploadModes() []Mode { return []Mode{ModeNone, ModeObserve} }
+func UploadModes() []Mode { return []Mode{ModeNone, ModeObserve, ModeInspect} }
 
 // Fail is what happens when a hook times out, crashes or cannot be reached.
 type Fail string

@@ -62,7 +62,7 @@ func newBedWith(t *testing.T, start func(*testbed.Topology, context.Context) (*t
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("gateway log:\n%s", tail(b.gw.LogText(), 60))
+			t.Logf("gateway log:\n%s", tail(b.gw.LogText(), 200))
 		}
 		if err := b.gw.Stop(); err != nil {
 			t.Errorf("gateway did not stop cleanly: %v\n%s", err, tail(b.gw.LogText(), 40))

@@ -37,6 +37,11 @@ func clamDB(t *testing.T) string {
 // named hooks, with the hooks av (clamscan on db), broken (a scanner that cannot reach
 // its daemon) and tap (writes the sha256 of every object it sees into tapDir).
 func inspectConfig(mode, hooks, fail, db, tapDir string) string {
+	return inspectConfigUp(mode, "none", hooks, fail, db, tapDir)
+}
+
+// inspectConfigUp is inspectConfig with uploads in mode up.
+func inspectConfigUp(mode, up, hooks, fail, db, tapDir string) string {
 	return fmt.Sprintf(`version: 1
 hooks:
   av:
@@ -54,9 +59,10 @@ policies:
     base: readwrite
     inspect:
       download: %s
+      upload: %s
       hooks: [%s]
       fail: %s
-`, db, tapDir, mode, hooks, fail)
+`, db, tapDir, mode, up, hooks, fail)
 }
 
 // TestInspectDownloads: downloads through the exec scanner (clamscan with an EICAR-only
@@ -243,5 +249,77 @@ func TestInspectFTPS(t *testing.T) {
 	}
 	if sha(t, dst) != b.sums["clean.bin"] {
 		t.Fatal("FTPS clean.bin: checksum differs")
+	}
+}
+
+// TestInspectUploads: uploads held until the scanner allowed them. EICAR is refused with
+// 550, with curl and lftp, and nothing of it is on the server's disk: no new file, and a
+// file it would have replaced is unchanged; a clean upload arrives whole.
+func TestInspectUploads(t *testing.T) {
+	db := clamDB(t)
+	cfg := filepath.Join(t.TempDir(), "ftpgate.yaml")
+	if err := os.WriteFile(cfg, []byte(inspectConfigUp("none", "inspect", "av", "closed", db, t.TempDir())), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b := newBed(t, map[string]int64{"keep.bin": small}, "-c", cfg)
+	ctx := b.ctx(t)
+	bad := filepath.Join(b.tp.Dir, "up-eicar.txt")
+	if err := os.WriteFile(bad, []byte(eicar), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	clean := filepath.Join(b.tp.Dir, "up-clean.bin")
+	cleanSum, err := testbed.MakeFile(clean, small+123)
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := func(name string) string { return scenario.URL(b.srv, b.tp.ServerV4, name) }
+	for _, c := range []struct{ name, target string }{{"new file", "new-eicar.txt"}, {"over a file", "keep.bin"}} {
+		t.Run("curl refused, "+c.name, func(t *testing.T) {
+			tr, err := scenario.Curl(ctx, b.tp, scenario.EPSV, "-T", bad, url(c.target))
+			if err == nil {
+				t.Fatalf("curl uploaded EICAR:\n%s", tail(tr, 10))
+			}
+			if !strings.Contains(tr, "550") {
+				t.Errorf("curl did not see 550:\n%s", tail(tr, 10))
+			}
+		})
+	}
+	if _, err := os.Stat(filepath.Join(b.srv.Root, "new-eicar.txt")); !os.IsNotExist(err) {
+		t.Errorf("the refused upload left a file on the server: %v", err)
+	}
+	if sha(t, filepath.Join(b.srv.Root, "keep.bin")) != b.sums["keep.bin"] {
+		t.Error("the refused upload changed the file it would have replaced")
+	}
+	t.Run("lftp refused", func(t *testing.T) {
+		if tr, err := scenario.Lftp(ctx, b.tp, b.srv, b.tp.ServerV4, scenario.PORT, "put "+bad+" -o lftp-eicar.txt"); err == nil {
+			t.Fatalf("lftp uploaded EICAR:\n%s", tail(tr, 10))
+		}
+		if _, err := os.Stat(filepath.Join(b.srv.Root, "lftp-eicar.txt")); !os.IsNotExist(err) {
+			t.Errorf("lftp's refused upload left a file: %v", err)
+		}
+	})
+	for _, m := range []scenario.Mode{scenario.EPSV, scenario.PORT} {
+		t.Run(fmt.Sprintf("curl clean %s", m), func(t *testing.T) {
+			name := fmt.Sprintf("clean-%s.bin", m)
+			if tr, err := scenario.Curl(ctx, b.tp, m, "-T", clean, url(name)); err != nil {
+				t.Fatalf("%v\n%s", err, tail(tr, 10))
+			}
+			if got := sha(t, filepath.Join(b.srv.Root, name)); got != cleanSum {
+				t.Fatalf("server file sha256 %s, want %s", got, cleanSum)
+			}
+		})
+	}
+	t.Run("lftp clean", func(t *testing.T) {
+		if tr, err := scenario.Lftp(ctx, b.tp, b.srv, b.tp.ServerV4, scenario.EPSV, "put "+clean+" -o lftp-clean.bin"); err != nil {
+			t.Fatalf("%v\n%s", err, tail(tr, 20))
+		}
+		if got := sha(t, filepath.Join(b.srv.Root, "lftp-clean.bin")); got != cleanSum {
+			t.Fatalf("server file sha256 %s, want %s", got, cleanSum)
+		}
+	})
+	for _, r := range recordsOf(b, "eicar.txt") {
+		if r["reply"] != float64(550) || r["refused"] != true || !strings.Contains(fmt.Sprint(r["verdicts"]), "Eicar-Test-Signature") {
+			t.Errorf("record of a refused upload %v", r)
+		}
 	}
 }

@@ -44,7 +44,7 @@ func TestInspectConfigErrors(t *testing.T) {
 	for _, tc := range []struct{ name, src, want string }{
 		{"unknown hook", pol("      download: inspect\n      hooks: [av, clam]\n"), `policies.p.inspect.hooks[1]: no hook named "clam" under hooks:`},
 		{"mode without hooks", pol("      download: observe\n"), "policies.p.inspect.hooks: download or upload is observe/none but no hook is named"},
-		{"upload inspect", pol("      upload: inspect\n      hooks: [av]\n"), `policies.p.inspect.upload: unknown value "inspect" (none, observe)`},
+		{"bad upload mode", pol("      upload: chunk\n      hooks: [av]\n"), `policies.p.inspect.upload: unknown value "chunk" (none, observe, inspect)`},
 		{"bad mode", pol("      download: scan\n      hooks: [av]\n"), `policies.p.inspect.download: unknown value "scan" (none, observe, inspect)`},
 		{"bad size", pol("      download: inspect\n      hooks: [av]\n      max_size: 2GB\n"), `policies.p.inspect.max_size: invalid size "2GB"`},
 		{"small spool", pol("      download: inspect\n      hooks: [av]\n      spool_memory: 1KiB\n"), "policies.p.inspect.spool_memory: must be between 64KiB and 1GiB"},
