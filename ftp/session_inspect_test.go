@@ -244,3 +244,37 @@ func TestInspectHoldsUploads(t *testing.T) {
 		t.Errorf("audit records %+v", xs)
 	}
 }
+
+// TestEndWhileFinalReplyHeld: a session that ends while a transfer's final reply is held
+// for data that will never pass ends at once, not after the linger time (ftpgate's
+// shutdown waits for its sessions).
+func TestEndWhileFinalReplyHeld(t *testing.T) {
+	sdl, err := net.Listen("tcp4", "127.0.0.1:0") // accepts nothing: the data never ends
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sdl.Close()
+	var hs *harness
+	hs = newHarnessWith(t, 30*time.Second, Config{Spoof: true, Linger: 20 * time.Second}, func(c *ftptest.Conn, line string) {
+		switch {
+		case line == "PASV":
+			c.Reply(pasvText(loop, hs.dataPort()))
+		case strings.HasPrefix(line, "RETR"):
+			c.Reply("150 Here.", "226 Done, says the server.")
+		default:
+			c.Reply("200 Ok.")
+		}
+	})
+	hs.dialer.redirect(netip.AddrPortFrom(loop, hs.dataPort()), sdl.Addr().(*net.TCPAddr).AddrPort())
+	if got := hs.cmd("PASV"); !strings.HasPrefix(got, "227 ") {
+		t.Fatalf("PASV: %q", got)
+	}
+	// The client never connects its data connection: ftpgate's server leg is up (the
+	// channel has a connection), its client leg never comes, and no path runs.
+	if got := hs.cmd("RETR x"); got != "150 Here." {
+		t.Fatalf("RETR: %q", got)
+	}
+	time.Sleep(100 * time.Millisecond) // the 226 is in, held for the data
+	hs.client.Close()
+	hs.waitEnd() // 5 s at most; the linger is 20 s
+}

@@ -31,7 +31,7 @@ func (s *Session) handleReply(ctx context.Context, r wire.Reply) bool {
 		return abort
 	}
 	if head.xfer != nil {
-		if ref, refused := s.finishTransfer(head.xfer, r.Code); refused {
+		if ref, refused := s.finishTransfer(ctx, head.xfer, r.Code); refused {
 			out, asIs = ref, false // ftpgate refused the data connection's TLS
 		}
 	}

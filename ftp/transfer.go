@@ -1,6 +1,7 @@
 package ftp
 
 import (
+	"context"
 	"sync"
 	"time"
 
@@ -100,7 +101,7 @@ func (s *Session) noFinalReply(x *transfer) {
 // sees the final reply before its data connection, then logs the transfer record. A failed
 // transfer whose data connection never arrived does not wait. When ftpgate refused the data
 // connection's TLS, it returns the reply the client gets instead of the server's.
-func (s *Session) finishTransfer(x *transfer, code int) (wire.Reply, bool) {
+func (s *Session) finishTransfer(ctx context.Context, x *transfer, code int) (wire.Reply, bool) {
 	x.repliedOnce.Do(func() { close(x.replied) })
 	s.qmu.Lock()
 	if x.wait != nil {
@@ -114,6 +115,7 @@ func (s *Session) finishTransfer(x *transfer, code int) (wire.Reply, bool) {
 			t := time.NewTimer(s.cfg.Linger + d.HoldBound()) // hooks may take their time
 			select {
 			case <-d.Done(x.dir):
+			case <-ctx.Done(): // the session ends: its data channels close with it
 			case <-t.C:
 				s.log.Warn("final reply passed on before the data connection finished", "command", x.cmd.Verb, "linger", s.cfg.Linger.String())
 			}
