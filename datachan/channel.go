@@ -62,6 +62,7 @@ type Channel struct {
 	mu        sync.Mutex
 	conns     [2]net.Conn
 	dialing   [2]bool
+	claimed   [2]bool // a connection came for the listening leg (its expectation is used up)
 	dir       wire.Direction
 	activated bool
 	started   bool
@@ -96,6 +97,7 @@ func (ch *Channel) install() error {
 // arrive takes a connection that came in for a listening leg.
 func (ch *Channel) arrive(sd Side, raw *net.TCPConn) {
 	ch.mu.Lock()
+	ch.claimed[sd] = true // the registry has let go of the leg's expectation
 	taken := ch.closed || ch.conns[sd] != nil
 	ch.mu.Unlock()
 	if taken {
@@ -299,11 +301,14 @@ func (ch *Channel) Close(err error) {
 	if ch.res.Err == nil && err != nil {
 		ch.res.Err = err
 	}
-	conns, started := ch.conns, ch.started
+	conns, started, claimed := ch.conns, ch.started, ch.claimed
 	ch.mu.Unlock()
 	ch.cancel()
 	for sd := ClientLeg; sd <= ServerLeg; sd++ {
-		if ch.legs[sd].Listen {
+		// A claimed expectation is gone already; withdrawing its key again could remove the
+		// next channel's, when the server gave the same port again (seen under load in
+		// make bench: the client's next data connection was refused as unexpected).
+		if ch.legs[sd].Listen && !claimed[sd] {
 			ch.set.cfg.Expect.Withdraw(context.WithoutCancel(ch.ctx), ch.set.owner(sd), ch.legs[sd].Expect)
 		}
 		if c := conns[sd]; c != nil && !started {

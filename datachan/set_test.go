@@ -192,3 +192,35 @@ func testChannel(t *testing.T, wrongWay bool) {
 		t.Errorf("result %+v, want %d bytes to the client and no error", res, len(payload))
 	}
 }
+
+// TestClaimedChannelLeavesNextExpectation: a channel whose expectation was used (its
+// connection came) and that closes only after the session opened the next channel for the
+// same addresses and port (the server gave the same port again) leaves the next channel's
+// expectation alone. Before, its withdrawal removed it, and the client's next data
+// connection was refused as unexpected.
+func TestClaimedChannelLeavesNextExpectation(t *testing.T) {
+	ctx := context.Background()
+	f, reg := newFakeRegistry(t, 30*time.Second)
+	set := NewSet(Config{Owner: 7, Expect: reg, Dialer: loopDialer{}, ConnectTimeout: time.Second}, newTestPeer())
+	defer set.Close(ctx)
+	key := nft.Element{Src: client, Dst: server, Port: 30589}
+	first, err := set.Open(ctx, Spec{Client: Leg{Listen: true, Expect: key}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set.Begin() // a transfer takes it
+	owner, h, ok := reg.Claim(ctx, netip.AddrPortFrom(client, 40000), netip.AddrPortFrom(server, key.Port))
+	if !ok || owner != 7<<1 {
+		t.Fatalf("claim: %v, owner %d", ok, owner)
+	}
+	a, b := tcpPair(t)
+	defer a.Close()
+	h(b)
+	if _, err := set.Open(ctx, Spec{Client: Leg{Listen: true, Expect: key}}); err != nil {
+		t.Fatal(err)
+	}
+	first.Close(nil) // the first transfer's channel closes late
+	if got, want := elementsOf(t, f), "198.51.100.2 . 203.0.113.2 . 30589 timeout 30s"; got != want || reg.Len() != 1 {
+		t.Fatalf("after the first channel closed: elements %q (registry %d), want the second's %q", got, reg.Len(), want)
+	}
+}
