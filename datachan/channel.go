@@ -289,6 +289,23 @@ func (ch *Channel) half(toServer bool, n int64, sum []byte) {
 	}
 }
 
+// closeLeg withdraws a listening leg's expectation that was not used, and resets the leg's
+// connection unless a path owns it (started).
+func (ch *Channel) closeLeg(sd Side, c net.Conn, started, claimed bool) {
+	// A claimed expectation is gone already; withdrawing its key again could remove the
+	// next channel's, when the server gave the same port again (seen under load in make
+	// bench: the client's next data connection was refused as unexpected).
+	if ch.legs[sd].Listen && !claimed {
+		ch.set.cfg.Expect.Withdraw(context.WithoutCancel(ch.ctx), ch.set.owner(sd), ch.legs[sd].Expect)
+	}
+	if c != nil && !started {
+		if t := tcpOf(c); t != nil {
+			t.SetLinger(0)
+		}
+		c.Close()
+	}
+}
+
 // Close ends the channel: expectations removed, connections closed (unless the path owns
 // them), ports released. err, if not nil, is kept for the Result. Closing twice is harmless.
 func (ch *Channel) Close(err error) {
@@ -305,18 +322,7 @@ func (ch *Channel) Close(err error) {
 	ch.mu.Unlock()
 	ch.cancel()
 	for sd := ClientLeg; sd <= ServerLeg; sd++ {
-		// A claimed expectation is gone already; withdrawing its key again could remove the
-		// next channel's, when the server gave the same port again (seen under load in
-		// make bench: the client's next data connection was refused as unexpected).
-		if ch.legs[sd].Listen && !claimed[sd] {
-			ch.set.cfg.Expect.Withdraw(context.WithoutCancel(ch.ctx), ch.set.owner(sd), ch.legs[sd].Expect)
-		}
-		if c := conns[sd]; c != nil && !started {
-			if t := tcpOf(c); t != nil {
-				t.SetLinger(0)
-			}
-			c.Close()
-		}
+		ch.closeLeg(sd, conns[sd], started, claimed[sd])
 	}
 	for _, p := range ch.ports {
 		ch.set.cfg.Ports.Release(p)
