@@ -51,6 +51,8 @@ hooks:
     exec: [sh, -c, "cat >/dev/null; echo cannot connect to clamd >&2; exit 2"]
   tap:
     exec: [sh, -c, "sha256sum | cut -d' ' -f1 > %s/$FTPGATE_SESSION-$FTPGATE_ARG.sum"]
+  part:
+    exec: [sh, -c, "echo $FTPGATE_REST $(sha256sum | cut -d' ' -f1) > %[2]s/part-$FTPGATE_REST-$FTPGATE_ARG"]
 services:
   - name: all
     policy: p
@@ -188,6 +190,27 @@ func TestInspectDownloads(t *testing.T) {
 		}
 		if got, _ := os.ReadFile(taps[0]); strings.TrimSpace(string(got)) != want {
 			t.Errorf("the hook saw sha256 %q, want %s", got, want)
+		}
+	})
+	t.Run("REST inspected as a part", func(t *testing.T) {
+		reload(inspectConfig("inspect", "part", "closed", db, tapDir) + "      rest: part\n")
+		whole, err := os.ReadFile(filepath.Join(b.srv.Root, "clean.bin"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("%x", sha256.Sum256(whole[10:]))
+		st := b.steps(t, b.tp.ServerV4.String(), b.srv.User, b.srv.Pass, "restart", "clean.bin")
+		if st["rest"]["sha256"] != want {
+			t.Errorf("RETR after REST 10: %v, want the file from byte 10 (sha256 %s)", st["rest"], want)
+		}
+		if st["whole"]["sha256"] != b.sums["clean.bin"] {
+			t.Errorf("the next RETR: %v, want the whole file", st["whole"])
+		}
+		for rest, sum := range map[string]string{"10": want, "0": b.sums["clean.bin"]} {
+			got, _ := os.ReadFile(filepath.Join(tapDir, "part-"+rest+"-clean.bin"))
+			if strings.TrimSpace(string(got)) != rest+" "+sum {
+				t.Errorf("the hook at REST %s saw %q, want the offset and the sha256 of the part", rest, got)
+			}
 		}
 	})
 }
