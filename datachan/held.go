@@ -2,7 +2,6 @@ package datachan
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"io"
 	"net"
@@ -95,20 +94,11 @@ func (ch *Channel) carryHeld(ctx context.Context, cc net.Conn) error {
 	defer ch.resetServer() // a server leg this path did not finish must not look like an empty upload
 	stop := context.AfterFunc(ctx, func() { cc.Close() })
 	defer stop()
-	hs := sha256.New()
 	buf := hashBufs.Get().(*[hashBufSize]byte)
 	defer hashBufs.Put(buf)
-	in, err := io.CopyBuffer(io.MultiWriter(spool, hs), onlyReader{cc}, buf[:])
-	sum := hs.Sum(nil)
-	ch.mu.Lock()
-	ch.res.Received = in
-	ch.mu.Unlock()
+	in, sum, err := ch.spoolFrom(cc, spool, buf)
 	if err != nil {
 		abort(cc)
-		if errors.Is(err, inspect.ErrTooLarge) {
-			ch.verdicts([]inspect.Verdict{{Hook: "spool", Reason: err.Error(), Failed: true}}, false)
-			err = ErrRefused
-		}
 		ch.half(false, 0, nil)
 		ch.half(true, 0, nil)
 		h.judged(false, err)

@@ -85,15 +85,20 @@ func (ch *Channel) carryInspected(ctx context.Context, cc, sc net.Conn, dir wire
 		sum     []byte
 	)
 	if mode == inspect.ModeObserve {
-		in, sum, err = observe(dst, src, spool)
+		var serr error
+		in, sum, serr, err = observe(dst, src, spool)
 		out = in
-		ch.judge(ctx, spool, in, sum, cfg.Fail, true)
+		ch.mu.Lock()
+		ch.res.Received = in
+		ch.mu.Unlock()
+		if serr != nil { // the hooks would see a truncated object: they see none
+			ch.verdicts([]inspect.Verdict{{Hook: "spool", Allow: true, Reason: "not observed: " + serr.Error(), Failed: true}}, true)
+		} else {
+			ch.judge(ctx, spool, in, sum, cfg.Fail, true)
+		}
 	} else {
 		in, out, sum, err = ch.storeAndForward(ctx, dst, src, spool, cfg.Fail)
 	}
-	ch.mu.Lock()
-	ch.res.Received = in
-	ch.mu.Unlock()
 	ch.half(upload, out, sum)
 	wg.Wait()
 	cc.Close()
@@ -102,16 +107,17 @@ func (ch *Channel) carryInspected(ctx context.Context, cc, sc net.Conn, dir wire
 }
 
 // observe copies src to dst through a SHA-256 and into spool (which stops taking bytes
-// when full: the flow never waits for it), then half-closes as pipe does.
-func observe(dst, src net.Conn, spool *inspect.Spool) (int64, []byte, error) {
+// when full: the flow never waits for it), then half-closes as pipe does. serr says why the
+// spool stopped taking bytes, if it did.
+func observe(dst, src net.Conn, spool *inspect.Spool) (n int64, sum []byte, serr, err error) {
 	h := sha256.New()
 	buf := hashBufs.Get().(*[hashBufSize]byte)
 	defer hashBufs.Put(buf)
 	side := &bestEffort{w: spool}
-	n, err := pipe(dst, src, func(w io.Writer, r io.Reader) (int64, error) {
+	n, err = pipe(dst, src, func(w io.Writer, r io.Reader) (int64, error) {
 		return io.CopyBuffer(io.MultiWriter(w, h, side), onlyReader{r}, buf[:])
 	})
-	return n, h.Sum(nil), err
+	return n, h.Sum(nil), side.err, err
 }
 
 // bestEffort writes to w until w fails once, then drops everything, never failing.
@@ -131,18 +137,12 @@ func (b *bestEffort) Write(p []byte) (int, error) {
 // writes it to dst only if they allow it; a refused object resets dst. It returns the bytes
 // read, the bytes written, the digest and the error (ErrRefused for a refusal).
 func (ch *Channel) storeAndForward(ctx context.Context, dst, src net.Conn, spool *inspect.Spool, fail inspect.Fail) (in, out int64, sum []byte, err error) {
-	h := sha256.New()
 	buf := hashBufs.Get().(*[hashBufSize]byte)
 	defer hashBufs.Put(buf)
-	in, err = io.CopyBuffer(io.MultiWriter(spool, h), onlyReader{src}, buf[:])
-	sum = h.Sum(nil)
+	in, sum, err = ch.spoolFrom(src, spool, buf)
 	if err != nil {
 		abort(dst)
 		src.Close()
-		if errors.Is(err, inspect.ErrTooLarge) {
-			ch.verdicts([]inspect.Verdict{{Hook: "spool", Reason: err.Error(), Failed: true}}, false)
-			return in, 0, nil, fmt.Errorf("%w: %w", ErrRefused, err)
-		}
 		return in, 0, nil, err
 	}
 	closeRead(src)
@@ -157,6 +157,21 @@ func (ch *Channel) storeAndForward(ctx context.Context, dst, src net.Conn, spool
 	}
 	closeWrite(dst)
 	return in, out, sum, nil
+}
+
+// spoolFrom reads src whole into spool through a SHA-256 and records how much it read. An
+// object over the spool's max_size is refused (ErrRefused, with the spool's verdict).
+func (ch *Channel) spoolFrom(src net.Conn, spool *inspect.Spool, buf *[hashBufSize]byte) (int64, []byte, error) {
+	h := sha256.New()
+	in, err := io.CopyBuffer(io.MultiWriter(spool, h), onlyReader{src}, buf[:])
+	ch.mu.Lock()
+	ch.res.Received = in
+	ch.mu.Unlock()
+	if errors.Is(err, inspect.ErrTooLarge) {
+		ch.verdicts([]inspect.Verdict{{Hook: "spool", Reason: err.Error(), Failed: true}}, false)
+		err = fmt.Errorf("%w: %w", ErrRefused, err)
+	}
+	return in, h.Sum(nil), err
 }
 
 // judge runs the hooks on the spooled object and records their verdicts; it reports

@@ -55,13 +55,16 @@ type Settings struct {
 	SpoolMemory int
 	// SpoolDir is where spool files are made ("": the system's temporary directory).
 	SpoolDir string
-	// MaxSize refuses an object larger than this, as a failed inspection (0: no bound but
-	// the disk).
+	// MaxSize refuses an object larger than this (inspect mode; observe mode then has no
+	// verdict); default 4 GiB, so a spool never fills the disk unbounded.
 	MaxSize int64
 }
 
 // DefaultSpoolMemory is SpoolMemory's default.
 const DefaultSpoolMemory = 4 << 20
+
+// DefaultMaxSize is MaxSize's default.
+const DefaultMaxSize = 4 << 30
 
 // WithDefaults returns s with its empty settings set to their defaults.
 func (s Settings) WithDefaults() Settings {
@@ -79,6 +82,9 @@ func (s Settings) WithDefaults() Settings {
 	}
 	if s.SpoolMemory == 0 {
 		s.SpoolMemory = DefaultSpoolMemory
+	}
+	if s.MaxSize == 0 {
+		s.MaxSize = DefaultMaxSize
 	}
 	return s
 }

@@ -24,6 +24,9 @@ func TestInspectConfig(t *testing.T) {
 	if !ok || av.Name() != "av" || av.Timeout != 30*time.Second || strings.Join(av.Command, " ") != "clamdscan --fdpass --no-summary -" {
 		t.Fatalf("hook av %+v", s.Hooks[0])
 	}
+	if d := (inspect.Settings{}).WithDefaults(); d.MaxSize != 4<<30 || d.SpoolMemory != 4<<20 {
+		t.Errorf("defaults: max_size %d, spool_memory %d; want 4GiB, 4MiB", d.MaxSize, d.SpoolMemory)
+	}
 	if tap := s.Hooks[1].(*inspect.Exec); tap.Timeout != inspect.DefaultHookTimeout {
 		t.Errorf("tap's timeout %s, want the default", tap.Timeout)
 	}
