@@ -34,6 +34,8 @@ deps:
 	@missing=""; \
 	for c in vsftpd:/usr/sbin/vsftpd lftp:/usr/bin/lftp curl:/usr/bin/curl wget:/usr/bin/wget tnftp:/usr/bin/tnftp nftables:/usr/sbin/nft \
 	         iproute2:/usr/sbin/ip openssl:/usr/bin/openssl clamav:/usr/bin/clamscan \
+	         clamav-daemon:/usr/sbin/clamd clamdscan:/usr/bin/clamdscan c-icap:/usr/bin/c-icap \
+	         libc-icap-mod-virus-scan:/usr/lib/x86_64-linux-gnu/c_icap/virus_scan.so \
 	         python3-pyftpdlib:/usr/lib/python3/dist-packages/pyftpdlib/__init__.py; do \
 		p=$${c%%:*}; f=$${c#*:}; \
 		case "$$f" in *.py) [ -r "$$f" ];; *) [ -x "$$f" ];; esac || missing="$$missing $$p"; \

@@ -95,8 +95,11 @@ type Transfer struct {
 	Duration    float64 `json:"duration"`
 	DataError   string  `json:"data_error,omitempty"`
 	// Verdicts are the hooks' verdicts on the object (the policy's inspect:); Refused says
-	// it did not pass, BytesReceived how much of it ftpgate read.
+	// it did not pass, BytesReceived how much of it ftpgate read (before any chunk hook).
 	Verdicts      []inspect.Verdict `json:"verdicts,omitempty"`
 	Refused       bool              `json:"refused,omitempty"`
 	BytesReceived int64             `json:"bytes_received,omitempty"`
+	// SHA256Received is the digest of the bytes as the sending side sent them, when chunk
+	// hooks may have changed them (Size and SHA256 are then what was delivered).
+	SHA256Received string `json:"sha256_received,omitempty"`
 }

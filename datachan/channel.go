@@ -44,6 +44,11 @@ type Result struct {
 	Verdicts []inspect.Verdict
 	Refused  bool
 	Received int64
+	// Chunked: the transfer passed chunk hooks, which may have changed it; ReceivedSHA256
+	// is then the digest of the Received bytes, as the sending side sent them (SHA256 is
+	// of what was delivered).
+	Chunked        bool
+	ReceivedSHA256 string
 }
 
 // Channel is one negotiated data channel: each leg is a Listen or a Connect, in any of the

@@ -3,6 +3,7 @@ package datachan
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -125,8 +126,31 @@ func (ch *Channel) carryHeld(ctx context.Context, cc net.Conn) error {
 		h.done = true
 	}
 	ch.half(true, out, sum)
+	if err == nil {
+		err = drainServer(sc)
+	}
 	sc.Close()
 	return err
+}
+
+// drainBound bounds how long a released upload waits for the server to close its data
+// connection.
+const drainBound = 10 * time.Second
+
+// drainServer reads the server leg of a released upload until the server closes it, so
+// that closing it ourselves never resets it: what the server sent unasked (a TLS 1.3
+// server's session tickets) would otherwise still be unread, the close would send a reset,
+// and a server that had not read the whole upload yet would lose its end (vsftpd: "426
+// Failure reading network stream"). A byte of data the wrong way is an error.
+func drainServer(sc net.Conn) error {
+	sc.SetReadDeadline(time.Now().Add(drainBound))
+	// EOF, a reset or the deadline all end the wait: the server's final reply tells how
+	// the upload ended for it.
+	var one [1]byte
+	if n, _ := sc.Read(one[:]); n > 0 {
+		return fmt.Errorf("%w: the server sent data on an upload", ErrWrongDirection)
+	}
+	return nil
 }
 
 // resetServer resets a held upload's server leg unless the object was written to it whole.

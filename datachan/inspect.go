@@ -34,6 +34,10 @@ func (ch *Channel) HoldBound() time.Duration {
 	if s == nil || !s.Active() {
 		return 0
 	}
+	if s.Download != inspect.ModeObserve && s.Download != inspect.ModeInspect &&
+		s.Upload != inspect.ModeObserve && s.Upload != inspect.ModeInspect {
+		return 0 // chunk hooks judge as the bytes pass: nothing is left for after the transfer
+	}
 	var d time.Duration
 	for _, h := range s.Hooks {
 		d += inspect.TimeoutOf(h)
@@ -84,7 +88,10 @@ func (ch *Channel) carryInspected(ctx context.Context, cc, sc net.Conn, dir wire
 		err     error
 		sum     []byte
 	)
-	if mode == inspect.ModeObserve {
+	switch mode {
+	case inspect.ModeChunk:
+		out, sum, err = ch.carryChunked(ctx, dst, src, cfg)
+	case inspect.ModeObserve:
 		var serr error
 		in, sum, serr, err = observe(dst, src, spool)
 		out = in
@@ -96,7 +103,7 @@ func (ch *Channel) carryInspected(ctx context.Context, cc, sc net.Conn, dir wire
 		} else {
 			ch.judge(ctx, spool, in, sum, cfg.Fail, true)
 		}
-	} else {
+	default:
 		in, out, sum, err = ch.storeAndForward(ctx, dst, src, spool, cfg.Fail)
 	}
 	ch.half(upload, out, sum)

@@ -103,6 +103,7 @@ func (s *Session) auditTransfer(x *transfer, code, clientCode int, res datachan.
 	}
 	if len(res.Verdicts) > 0 {
 		r.Verdicts, r.Refused, r.BytesReceived = res.Verdicts, res.Refused, res.Received
+		r.SHA256Received = res.ReceivedSHA256
 	}
 	s.cfg.Audit.Transfer(r)
 }

@@ -33,6 +33,12 @@ func (g grepHook) Inspect(_ context.Context, _ *inspect.Object, body *inspect.Sp
 // are inspected by grepHook{"VIRUS"}.
 func inspectHarness(t *testing.T, files map[string][]byte) (*harness, net.Listener) {
 	t.Helper()
+	return inspectHarnessWith(t, files, inspect.Settings{Download: inspect.ModeInspect, Hooks: []inspect.Hook{grepHook{"VIRUS"}}})
+}
+
+// inspectHarnessWith is inspectHarness with the inspection settings ins.
+func inspectHarnessWith(t *testing.T, files map[string][]byte, ins inspect.Settings) (*harness, net.Listener) {
+	t.Helper()
 	sdl, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +46,7 @@ func inspectHarness(t *testing.T, files map[string][]byte) (*harness, net.Listen
 	t.Cleanup(func() { sdl.Close() })
 	var hs *harness
 	cfg := Config{Spoof: true, Linger: 2 * time.Second, Hash: true,
-		Inspect: inspect.Settings{Download: inspect.ModeInspect, Hooks: []inspect.Hook{grepHook{"VIRUS"}}}.WithDefaults()}
+		Inspect: ins.WithDefaults()}
 	hs = newHarnessWith(t, 30*time.Second, cfg, func(c *ftptest.Conn, line string) {
 		switch {
 		case line == "PASV":

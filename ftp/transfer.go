@@ -152,6 +152,18 @@ func (s *Session) logUnfinished() {
 	}
 }
 
+// objectSize is the size the records give transfer x's object: what the hooks judged
+// (whether or not it passed), else what passed in its direction.
+func objectSize(x *transfer, res datachan.Result) int64 {
+	switch {
+	case len(res.Verdicts) > 0 && !res.Chunked:
+		return res.Received
+	case x.dir == wire.Upload:
+		return res.ToServer
+	}
+	return res.ToClient
+}
+
 // logTransfer writes the transfer record, once: code is the server's final reply, clientCode
 // the one the client got.
 func (s *Session) logTransfer(x *transfer, code, clientCode int) {
@@ -172,13 +184,7 @@ func (s *Session) writeTransfer(x *transfer, code, clientCode int) {
 		"complete", wire.Positive(clientCode) && res.Err == nil,
 		"path", res.Path,
 	}
-	size := res.ToClient
-	if x.dir == wire.Upload {
-		size = res.ToServer
-	}
-	if len(res.Verdicts) > 0 { // the object the hooks judged, whether or not it passed
-		size = res.Received
-	}
+	size := objectSize(x, res)
 	if res.SHA256 != "" {
 		attrs = append(attrs, "sha256", res.SHA256, "size", size)
 	}
@@ -204,6 +210,9 @@ func (s *Session) writeTransfer(x *transfer, code, clientCode int) {
 	}
 	if len(res.Verdicts) > 0 {
 		attrs = append(attrs, "verdicts", res.Verdicts, "refused", res.Refused, "bytes_received", res.Received)
+		if res.Chunked {
+			attrs = append(attrs, "sha256_received", res.ReceivedSHA256)
+		}
 	}
 	s.log.Info("transfer", attrs...)
 	s.auditTransfer(x, code, clientCode, res, size)

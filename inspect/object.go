@@ -52,6 +52,19 @@ type Hook interface {
 	Inspect(ctx context.Context, obj *Object, body *Spool) (Verdict, error)
 }
 
+// ChunkHook sees each chunk of a transfer as it passes (chunk mode) and may pass it,
+// replace it or drop it. Chunks are the pieces the sending side's reads happen to yield
+// (at most 64 KiB, of any size): a hook must not count on where they begin or end.
+type ChunkHook interface {
+	// Name names the hook in verdicts and logs.
+	Name() string
+	// Chunk returns what passes on in place of data, the seq-th chunk (from 0) of obj:
+	// data itself, other bytes, or nothing (an empty slice) to drop it. An error fails the
+	// hook: the failure policy decides whether the chunk passes unchanged (open) or the
+	// transfer ends, refused (closed).
+	Chunk(ctx context.Context, obj *Object, seq int, data []byte) ([]byte, error)
+}
+
 // TimeoutOf is how long hook h may take: its own timeout, or DefaultHookTimeout.
 func TimeoutOf(h Hook) time.Duration {
 	if t, ok := h.(interface{ HookTimeout() time.Duration }); ok && t.HookTimeout() > 0 {

@@ -8,15 +8,16 @@ type Mode string
 // The modes.
 const (
 	ModeNone    Mode = "none"    // no hook (default)
+	ModeChunk   Mode = "chunk"   // each chunk passes the chunk hooks, which may replace or drop it
 	ModeObserve Mode = "observe" // bytes flow at once; the hooks see the whole object afterwards
 	ModeInspect Mode = "inspect" // store and forward: released only when the hooks allow it
 )
 
 // DownloadModes lists the modes of downloads, the default first.
-func DownloadModes() []Mode { return []Mode{ModeNone, ModeObserve, ModeInspect} }
+func DownloadModes() []Mode { return []Mode{ModeNone, ModeChunk, ModeObserve, ModeInspect} }
 
 // UploadModes lists the modes of uploads, the default first.
-func UploadModes() []Mode { return []Mode{ModeNone, ModeObserve, ModeInspect} }
+func UploadModes() []Mode { return []Mode{ModeNone, ModeChunk, ModeObserve, ModeInspect} }
 
 // Fail is what happens when a hook times out, crashes or cannot be reached.
 type Fail string
@@ -46,10 +47,13 @@ func Rests() []Rest { return []Rest{RestRefuse, RestPart} }
 // (WithDefaults).
 type Settings struct {
 	Download, Upload Mode
-	// Hooks decide on each object, in order; the first refusal decides.
+	// Hooks decide on each object, in order; the first refusal decides (observe and
+	// inspect modes).
 	Hooks []Hook
-	Fail  Fail
-	Rest  Rest
+	// ChunkHooks see each chunk, in order (chunk mode).
+	ChunkHooks []ChunkHook
+	Fail       Fail
+	Rest       Rest
 	// SpoolMemory bounds the bytes of one object kept in memory; the rest goes to an
 	// unlinked temporary file in SpoolDir (default 4 MiB).
 	SpoolMemory int

@@ -117,11 +117,15 @@ func machineLine(now time.Time, c config) string {
 		kernel, runtime.NumCPU(), mib(c.size), mirror, c.runs)
 }
 
+// plainRows are the rows of the plain FTP sitting.
+var plainRows = []rowID{rowForward, rowHelper, rowProxy, rowHashed, rowObserve, rowICAP, rowKernel, rowRelay}
+
 // benchAll measures in two sittings, so that vsftpd restarts once: plain FTP (forwarding,
-// conntrack helper, ftpgate proxied with and without sha256, ftpgate kernel path, bare
-// relay), then FTPS (through ftpgate, forwarded), each only when -rows selects one of its
-// rows. Idle-session memory is measured after the runs of each sitting.
-func benchAll(ctx context.Context, p *printer, b *bed, c config, res []*rowResult) error {
+// conntrack helper, ftpgate proxied with and without sha256, with an observing exec hook and
+// with ICAP inspection, ftpgate kernel path, bare relay), then FTPS (through ftpgate,
+// forwarded), each only when -rows selects one of its rows. The ICAP row's scanner runs for
+// the whole plain sitting. Idle-session memory is measured after the runs of each sitting.
+func benchAll(ctx context.Context, p *printer, b *bed, c config, res []*rowResult) (err error) {
 	if err := makeFiles(p, b, c); err != nil {
 		return err
 	}
@@ -135,14 +139,20 @@ func benchAll(ctx context.Context, p *printer, b *bed, c config, res []*rowResul
 	if !e.hasHash {
 		res[rowHashed].na = hashNA
 	}
-	if c.rows.has(rowForward, rowHelper, rowProxy, rowHashed, rowKernel, rowRelay) {
-		if err := e.sitting(ctx, res, rowForward, rowHelper, rowProxy, rowHashed, rowKernel, rowRelay); err != nil {
+	e.markInspectNA(res)
+	stopScanner, err := e.startScanner(ctx, res)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, stopScanner()) }()
+	if c.rows.has(plainRows...) {
+		if err := e.sitting(ctx, res, plainRows...); err != nil {
 			return err
 		}
 		if err := e.idleSessions(ctx, res, nil, rowProxy, rowKernel); err != nil {
 			return err
 		}
-		if err := e.checkClean(ctx); err != nil {
+		if err := errors.Join(e.checkClean(ctx), stopScanner()); err != nil {
 			return err
 		}
 	}

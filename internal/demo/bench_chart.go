@@ -84,7 +84,7 @@ func drawChart(groups []chartGroup) *image.RGBA {
 			drawText(img, plot.Min.X-10-textWidth(s, textScale), y(v)-glyphH*textScale/2, s, textScale, colAxis)
 		}
 	}
-	drawText(img, chartLeft, 12, "RATIO TO FORWARDING (FTPS: TO FTPS FORWARDED), MEDIAN OF RUNS", textScale, colAxis)
+	drawText(img, chartLeft, 12, "RATIO TO FORWARDING (FTPS: TO FTPS FORWARDED, SHA256/OBSERVE/ICAP: TO PROXIED), MEDIAN OF RUNS", textScale, colAxis)
 	legendX := chartW - chartRight - 200
 	fill(img, image.Rect(legendX, 40, legendX+14, 54), colRETR)
 	drawText(img, legendX+20, 42, "RETR", textScale, colAxis)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ftpgate/ftpgate/internal/scenario"
+	"github.com/ftpgate/ftpgate/internal/testbed"
 )
 
 // errRowNA marks a row that cannot be measured with this ftpgate (the kernel data path not
@@ -35,7 +36,15 @@ type benchEnv struct {
 	// transfer_hash keys.
 	proxyConfig, hashedConfig, kernelConfig string
 	hasDataPath, hasHash                    bool
-	ftps                                    *ftpsSetup
+	// observeConfig and icapConfig are the inspection rows' configuration files, built on
+	// proxiedText (the proxied row's); observeNA and icapNA say why ftpgate refused them.
+	observeConfig, icapConfig, proxiedText string
+	observeNA, icapNA                      string
+	// scanner is the ICAP row's c-icap + clamd while it runs; stamps counts the ICAP row's
+	// runs, whose files get unique contents (stampFiles).
+	scanner *testbed.Scanner
+	stamps  int
+	ftps    *ftpsSetup
 	// tlsGW and tlsServer are the Go client's TLS configurations trusting the gateway's CA
 	// and vsftpd's CA.
 	tlsGW, tlsServer *tls.Config
@@ -45,7 +54,8 @@ type benchEnv struct {
 }
 
 // newBenchEnv writes the gateway configurations, asks ftpgate (`ftpgate check`) whether it
-// knows data_path, and prepares the FTPS certificates.
+// knows data_path and transfer_hash and accepts the inspection rows' configurations, and
+// prepares the FTPS certificates.
 func newBenchEnv(ctx context.Context, p *printer, b *bed, c config) (*benchEnv, error) {
 	e := &benchEnv{b: b, c: c, p: p,
 		proxyConfig:  filepath.Join(b.tp.Dir, "ftpgate-proxy.yaml"),
@@ -86,6 +96,9 @@ func newBenchEnv(ctx context.Context, p *printer, b *bed, c config) (*benchEnv, 
 	if err := os.WriteFile(e.proxyConfig, []byte(plain), 0o644); err != nil {
 		return nil, fmt.Errorf("gateway configuration: %w", err)
 	}
+	if err := e.writeInspectConfigs(ctx, plain); err != nil {
+		return nil, err
+	}
 	e.ftps, err = newFTPSSetup(filepath.Join(b.tp.Dir, "ftps"), []netip.Addr{b.tp.ServerV4, b.tp.ServerV6})
 	if err != nil {
 		return nil, err
@@ -106,6 +119,10 @@ func (e *benchEnv) gatewayArgs(id rowID) []string {
 		return []string{"-c", e.kernelConfig}
 	case rowHashed:
 		return []string{"-c", e.hashedConfig}
+	case rowObserve:
+		return []string{"-c", e.observeConfig}
+	case rowICAP:
+		return []string{"-c", e.icapConfig}
 	case rowFTPSGate:
 		return []string{"-c", e.ftps.config}
 	default:
@@ -201,12 +218,12 @@ func (e *benchEnv) clearTimeWait(ctx context.Context) error {
 }
 
 // checkPath proves that a run's transfers took the row's path: through ftpgate, the transfer
-// records show every byte; under the conntrack helper, its related rule let the data
-// connections through.
+// records show every byte (and, on the inspection rows, the hook's verdict); under the
+// conntrack helper, its related rule let the data connections through.
 func (e *benchEnv) checkPath(ctx context.Context, id rowID, g *scenario.Gateway, size int64) error {
 	if g != nil {
 		if err := errors.Join(checkTransferRecord(g, "RETR", benchFile, size),
-			checkTransferRecord(g, "STOR", uploadName, size)); err != nil {
+			checkTransferRecord(g, "STOR", uploadName, size), checkVerdicts(g, id)); err != nil {
 			return err
 		}
 	}

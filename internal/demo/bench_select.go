@@ -105,9 +105,13 @@ func (s rowSet) has(ids ...rowID) bool {
 	return false
 }
 
-// applies reports whether measurement m is made on row id: mirror and PASV set-ups on every
-// plain row and (mirror only) the FTPS rows, memory on gateway rows only, the rest everywhere.
+// applies reports whether measurement m is made on row id: only the transfers on the
+// inspection rows; elsewhere mirror and PASV set-ups on every plain row and (mirror only) the
+// FTPS rows, memory on gateway rows only, the rest everywhere.
 func applies(m measureID, id rowID) bool {
+	if rowSpecs[id].transferOnly {
+		return m == measTransfer
+	}
 	switch m {
 	case measSetups:
 		return !rowSpecs[id].tls

@@ -15,11 +15,18 @@ import (
 
 func TestParseRows(t *testing.T) {
 	rows, err := parseRows("forwarding, proxied,kernel")
-	if err != nil || fmt.Sprint(rows) != "[true false true false true false false false]" {
+	if err != nil || rows != (rowSet{rowForward: true, rowProxy: true, rowKernel: true}) {
 		t.Errorf("parseRows = %v, %v", rows, err)
 	}
+	if rows, err := parseRows("observe,icap"); err != nil || rows != (rowSet{rowObserve: true, rowICAP: true}) {
+		t.Errorf("parseRows(observe,icap) = %v, %v", rows, err)
+	}
+	var every rowSet
+	for i := range every {
+		every[i] = true
+	}
 	for _, in := range []string{"", "all", " all "} {
-		if rows, err := parseRows(in); err != nil || rows != (rowSet{true, true, true, true, true, true, true, true}) {
+		if rows, err := parseRows(in); err != nil || rows != every {
 			t.Errorf("parseRows(%q) = %v, %v; want every row", in, rows, err)
 		}
 	}
@@ -64,7 +71,11 @@ func TestApplies(t *testing.T) {
 		id   rowID
 		want bool
 	}{{measSetups, rowKernel, true}, {measSetups, rowFTPSFwd, false}, {measMirror, rowFTPSGate, true},
-		{measRSS, rowForward, false}, {measRSS, rowFTPSGate, true}, {measNoop, rowHelper, true}} {
+		{measRSS, rowForward, false}, {measRSS, rowFTPSGate, true}, {measNoop, rowHelper, true},
+		// The inspection rows measure transfers only.
+		{measTransfer, rowObserve, true}, {measTransfer, rowICAP, true}, {measNoop, rowObserve, false},
+		{measLogins, rowICAP, false}, {measMirror, rowObserve, false}, {measSetups, rowICAP, false},
+		{measRSS, rowObserve, false}, {measRSS, rowICAP, false}} {
 		if got := applies(tc.m, tc.id); got != tc.want {
 			t.Errorf("applies(%s, %s) = %v", measureKeys[tc.m], rowSpecs[tc.id].key, got)
 		}

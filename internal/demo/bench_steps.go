@@ -58,25 +58,31 @@ func (e *benchEnv) measureRun(ctx context.Context, id rowID, r *rowResult) (err 
 		}
 		parts = append(parts, part)
 	}
-	e.p.step("%-20s %s", rowSpecs[id].name, strings.Join(parts, "  "))
+	e.p.step("%-31s %s", rowSpecs[id].name, strings.Join(parts, "  "))
 	return nil
 }
 
-// stepTransfer measures RETR (with the CPU it costs) and STOR with curl. Through ftpgate, the
-// transfer records must show that every byte passed; under the conntrack helper, its related
-// rule must have let the data connections through.
+// stepTransfer measures RETR (with the CPU it costs) and STOR with curl; on the ICAP row, of
+// files made unique first (stampFiles). Through ftpgate, the transfer records must show that
+// every byte passed (and on the inspection rows, that the hook allowed it); under the
+// conntrack helper, its related rule must have let the data connections through.
 func (e *benchEnv) stepTransfer(ctx context.Context, id rowID, g *scenario.Gateway, r *rowResult) (string, error) {
-	size, ca := e.c.size, e.caFile(id)
-	rs, cpu, err := retr(ctx, e.b, ca, size)
-	if err != nil {
-		return "", err
+	size, ca, slack := e.c.size, e.caFile(id), hookTimeout(id)
+	if id == rowICAP {
+		if err := e.stampFiles(); err != nil {
+			return "", err
+		}
 	}
-	ss, err := stor(ctx, e.b, ca, size)
+	rs, cpu, err := retr(ctx, e.b, ca, size, slack)
 	if err != nil {
-		return "", err
+		return "", e.withScannerLogs(id, err)
+	}
+	ss, err := stor(ctx, e.b, ca, size, slack)
+	if err != nil {
+		return "", e.withScannerLogs(id, err)
 	}
 	if err := e.checkPath(ctx, id, g, size); err != nil {
-		return "", err
+		return "", e.withScannerLogs(id, err)
 	}
 	r.retr, r.stor, r.cpu = append(r.retr, rs), append(r.stor, ss), append(r.cpu, cpu)
 	return fmt.Sprintf("RETR %5.0f MiB/s  STOR %5.0f MiB/s  CPU %.2f s/GiB", rs/(1<<20), ss/(1<<20), cpu), nil

@@ -16,6 +16,8 @@ const (
 	rowHelper                // forwarding with the conntrack FTP helper, forward chain strict
 	rowProxy                 // ftpgate, data relayed in userspace (splice)
 	rowHashed                // ftpgate, data relayed in userspace through a SHA-256 (transfer_hash: sha256)
+	rowObserve               // ftpgate proxied, every object handed to an exec hook (sha256sum) after it passed
+	rowICAP                  // ftpgate proxied, every object stored and scanned by ICAP (c-icap + clamd) first
 	rowKernel                // ftpgate, data_path: kernel
 	rowRelay                 // a bare transparent Go relay of every connection: the floor of any user-space hop
 	rowFTPSGate              // FTPS through ftpgate (TLS terminated on both legs)
@@ -24,13 +26,15 @@ const (
 )
 
 // rowSpec describes a row: its name in the table, its -rows key, its label in the chart, the
-// row its ratios are relative to, whether ftpgate carries it (only those get an RSS figure)
-// and whether it is FTPS.
+// row its ratios are relative to, whether ftpgate carries it (only those get an RSS figure),
+// whether it is FTPS and whether only the transfer measurement applies to it (the
+// inspection rows: their hooks see objects, nothing else).
 type rowSpec struct {
 	name, key, label string
 	base             rowID
 	gateway          bool
 	tls              bool
+	transferOnly     bool
 }
 
 // rowSpecs are the rows of the table.
@@ -39,6 +43,8 @@ var rowSpecs = [numRows]rowSpec{
 	rowHelper:   {name: "conntrack helper", key: "helper", label: "CT HELPER", base: rowForward},
 	rowProxy:    {name: "ftpgate proxied", key: "proxied", label: "PROXIED", base: rowForward, gateway: true},
 	rowHashed:   {name: "ftpgate proxied + sha256", key: "sha256", label: "SHA256", base: rowProxy},
+	rowObserve:  {name: "ftpgate observe (sha256 hook)", key: "observe", label: "OBSERVE", base: rowProxy, transferOnly: true},
+	rowICAP:     {name: "ftpgate inspect (ICAP + ClamAV)", key: "icap", label: "ICAP", base: rowProxy, transferOnly: true},
 	rowKernel:   {name: "ftpgate kernel path", key: "kernel", label: "KERNEL", base: rowForward, gateway: true},
 	rowRelay:    {name: "bare Go relay (floor)", key: "relay", label: "RELAY", base: rowForward},
 	rowFTPSGate: {name: "FTPS via ftpgate", key: "ftps-gw", label: "FTPS GW", base: rowFTPSFwd, gateway: true, tls: true},
@@ -280,11 +286,16 @@ func (t benchTable) markdown() string {
 }
 
 // tableNotes explains the columns, below the table.
-const tableNotes = `× = median of the per-run ratios to "forwarding" (FTPS rows: to "FTPS forwarded"), runs interleaved.
+const tableNotes = `× = median of the per-run ratios to "forwarding" (FTPS rows: to "FTPS forwarded"; sha256, observe and
+ICAP rows: to "ftpgate proxied"), runs interleaved.
 MiB/s: curl EPSV, RETR to /dev/null and STOR from a file, median of the runs. NOOP: round trips on one
 logged-in control connection. logins/s: connect+USER/PASS+QUIT loops (FTPS rows: with AUTH TLS).
 mirror files/s: lftp mirror --parallel=4 (EPSV) of a directory of 1-KiB files into an empty one.
 PASV/s c16: 227 replies per second to PASV loops on 16 logged-in sessions, no data connection
 (through ftpgate each one sets up a pinhole). CPU s/GiB: busy time of the whole machine (/proc/stat)
 during RETR. KiB/sess @N: ftpgate's VmRSS growth per idle logged-in session with N sessions open.
+observe: each object goes to an exec hook (sha256sum) after it passed; inspect (ICAP + ClamAV): each
+object is spooled, scanned by c-icap + clamd over ICAP (RESPMOD/REQMOD), and only then sent on (each
+run's files made unique; measured only once the scanner refused EICAR at the end of an object of the
+file's size); these two rows measure transfers only.
 – = does not apply or not measured; error: = that measurement failed (see the progress lines).`

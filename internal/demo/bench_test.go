@@ -32,6 +32,11 @@ func sampleResults() []*rowResult {
 	set(rowHelper, []float64{900 * mb, 1200 * mb}, []float64{800 * mb, 400 * mb}, 90)
 	set(rowProxy, []float64{500 * mb, 600 * mb}, []float64{400 * mb, 400 * mb}, 50)
 	set(rowHashed, []float64{400 * mb, 480 * mb}, []float64{300 * mb, 300 * mb}, 50)
+	// The inspection rows measure transfers only.
+	res[rowObserve].retr, res[rowObserve].stor = []float64{250 * mb, 450 * mb}, []float64{200 * mb, 320 * mb}
+	res[rowObserve].cpu = []float64{3, 4}
+	res[rowICAP].retr, res[rowICAP].stor = []float64{100 * mb, 120 * mb}, []float64{40 * mb, 40 * mb}
+	res[rowICAP].cpu = []float64{9, 10}
 	res[rowProxy].rss = []rssCell{{sessions: 1000, perSession: 20 * 1024}, {sessions: 10000, na: "too few free PIDs"}}
 	res[rowKernel].na = kernelNA
 	set(rowRelay, []float64{600 * mb, 700 * mb}, []float64{500 * mb, 500 * mb}, 80)
@@ -65,6 +70,12 @@ func TestBuildTable(t *testing.T) {
 		rowHelper:   {"conntrack helper", "1050", "0.95", "600", "0.75", "0.200", "2.000", "135", "540", "2160", "error: 9998 of 10000 files", dash},
 		rowProxy:    {"ftpgate proxied", "550", "0.50", "400", "0.50", "0.200", "2.000", "75", "300", "1200", dash, "3000"},
 		rowFTPSGate: {"FTPS via ftpgate", "200", "0.50", "100", "0.25"},
+		// Ratios to proxied, run by run (250/500, 450/600; 200/400, 320/400); only the
+		// transfer columns and CPU are measured, the rest is a dash.
+		rowObserve: {"ftpgate observe (sha256 hook)", "350", "0.62", "260", "0.65", dash, dash, dash, dash, dash,
+			dash, dash, "3.50", dash, dash},
+		rowICAP: {"ftpgate inspect (ICAP + ClamAV)", "110", "0.20", "40", "0.10", dash, dash, dash, dash, dash,
+			dash, dash, "9.50", dash, dash},
 	}
 	for id, cells := range want {
 		if got := tb.rows[id][:len(cells)]; strings.Join(got, "|") != strings.Join(cells, "|") {
@@ -92,15 +103,16 @@ func TestBuildTableSelection(t *testing.T) {
 	for _, row := range tb.rows {
 		names = append(names, row[0])
 	}
-	if got := strings.Join(names, ","); got != "forwarding,ftpgate proxied,ftpgate proxied + sha256,ftpgate kernel path,bare Go relay (floor),FTPS via ftpgate" {
+	if got := strings.Join(names, ","); got != "forwarding,ftpgate proxied,ftpgate proxied + sha256,ftpgate observe (sha256 hook),"+
+		"ftpgate inspect (ICAP + ClamAV),ftpgate kernel path,bare Go relay (floor),FTPS via ftpgate" {
 		t.Errorf("rows %s: skipped rows must be left out", got)
 	}
 	// RSS was not measured: a dash, not "n/a".
 	if got := tb.rows[1][len(tb.header)-1]; got != dash {
 		t.Errorf("proxied RSS cell %q when rss is not measured, want %s", got, dash)
 	}
-	if n := len(chartGroups(res)); n != 4 { // proxied, sha256, relay, FTPS via ftpgate
-		t.Errorf("%d chart groups with skipped rows, want 4", n)
+	if n := len(chartGroups(res)); n != 6 { // proxied, sha256, observe, icap, relay, FTPS via ftpgate
+		t.Errorf("%d chart groups with skipped rows, want 6", n)
 	}
 }
 
@@ -226,12 +238,15 @@ func TestRotate(t *testing.T) {
 
 func TestChart(t *testing.T) {
 	groups := chartGroups(sampleResults())
-	if len(groups) != 5 { // helper, proxied, sha256, relay, FTPS via ftpgate; not the base rows, not n/a
-		t.Fatalf("%d groups, want 5: %+v", len(groups), groups)
+	if len(groups) != 7 { // helper, proxied, sha256, observe, icap, relay, FTPS via ftpgate; not the base rows, not n/a
+		t.Fatalf("%d groups, want 7: %+v", len(groups), groups)
 	}
-	// The sha256 row is read against the proxied row, not against forwarding.
+	// The sha256 and inspection rows are read against the proxied row, not against forwarding.
 	if g := groups[2]; g.label != "SHA256" || math.Abs(g.retr-0.8) > 1e-9 || math.Abs(g.stor-0.75) > 1e-9 {
 		t.Errorf("sha256 group %+v, want 0.8/0.75 of proxied", g)
+	}
+	if g := groups[4]; g.label != "ICAP" || math.Abs(g.retr-0.2) > 1e-9 || math.Abs(g.stor-0.1) > 1e-9 {
+		t.Errorf("icap group %+v, want 0.2/0.1 of proxied", g)
 	}
 	if g := groups[0]; g.label != "CT HELPER" || math.Abs(g.retr-0.95) > 1e-9 || math.Abs(g.stor-0.75) > 1e-9 {
 		t.Errorf("helper group %+v", g)

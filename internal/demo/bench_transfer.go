@@ -44,9 +44,10 @@ func makeBenchFiles(b *bed, size int64) error {
 
 // benchCurl runs curl in the client namespace in EPSV mode with args, over explicit FTPS
 // (--ssl-reqd, so AUTH TLS and PROT P, verifying the server against caFile) when caFile is
-// set. It returns curl's standard output (the -w line).
-func benchCurl(ctx context.Context, b *bed, what, caFile string, size int64, args ...string) (string, error) {
-	timeout := transferTimeout(size)
+// set, for at most transferTimeout(size) plus slack (a hook's time to decide). It returns
+// curl's standard output (the -w line).
+func benchCurl(ctx context.Context, b *bed, what, caFile string, size int64, slack time.Duration, args ...string) (string, error) {
+	timeout := transferTimeout(size) + slack
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	all := []string{"--max-time", strconv.Itoa(int(timeout.Seconds()))} // overrides scenario's 120 s
@@ -64,13 +65,14 @@ func benchCurl(ctx context.Context, b *bed, what, caFile string, size int64, arg
 }
 
 // retr downloads the benchmark file to /dev/null and returns curl's speed_download in bytes
-// per second (login included) and the machine's busy CPU seconds per GiB meanwhile.
-func retr(ctx context.Context, b *bed, caFile string, size int64) (speed, cpuPerGiB float64, err error) {
+// per second (login included) and the machine's busy CPU seconds per GiB meanwhile; slack
+// is as for benchCurl.
+func retr(ctx context.Context, b *bed, caFile string, size int64, slack time.Duration) (speed, cpuPerGiB float64, err error) {
 	before, err := readCPU()
 	if err != nil {
 		return 0, 0, err
 	}
-	out, err := benchCurl(ctx, b, "RETR", caFile, size, "-o", "/dev/null",
+	out, err := benchCurl(ctx, b, "RETR", caFile, size, slack, "-o", "/dev/null",
 		"-w", "%{size_download} %{speed_download}", scenario.URL(b.srv, b.tp.ServerV4, benchFile))
 	if err != nil {
 		return 0, 0, err
@@ -86,13 +88,14 @@ func retr(ctx context.Context, b *bed, caFile string, size int64) (speed, cpuPer
 	return speed, busySeconds(before, after) / (float64(size) / gib), nil
 }
 
-// stor uploads the upload file and returns curl's speed_upload in bytes per second.
-func stor(ctx context.Context, b *bed, caFile string, size int64) (float64, error) {
+// stor uploads the upload file and returns curl's speed_upload in bytes per second; slack is
+// as for benchCurl.
+func stor(ctx context.Context, b *bed, caFile string, size int64, slack time.Duration) (float64, error) {
 	local := filepath.Join(b.tp.Dir, benchUpload)
 	if st, err := os.Stat(local); err != nil || st.Size() != size {
 		return 0, fmt.Errorf("STOR: upload file %s missing or of the wrong size", local)
 	}
-	out, err := benchCurl(ctx, b, "STOR", caFile, size, "-T", local,
+	out, err := benchCurl(ctx, b, "STOR", caFile, size, slack, "-T", local,
 		"-w", "%{size_upload} %{speed_upload}", scenario.URL(b.srv, b.tp.ServerV4, uploadName))
 	if err != nil {
 		return 0, err

@@ -15,7 +15,11 @@
 // proxied and kernel data paths, FTPS through ftpgate and FTPS forwarded — in runs
 // interleaved path by path: RETR and STOR throughput of a large file (-size, -runs), NOOP
 // round trips, logins per second, CPU per GiB and ftpgate's memory per idle session
-// (-sessions). It prints one table (aligned text and Markdown) and writes a PNG chart of the
+// (-sessions). Rows relative to the proxied path measure the cost of looking at the bytes:
+// the SHA-256 of every transfer (sha256), an observing exec hook (observe: sha256sum gets
+// every object once it passed) and store-and-forward inspection over ICAP (icap: c-icap with
+// clamd, started in the server namespace, scans every object before it goes on); the last two
+// measure transfers only. -rows and -measure select rows and measurements. It prints one table (aligned text and Markdown) and writes a PNG chart of the
 // throughput ratios (-chart). It reports numbers and never judges them.
 //
 // Everything it creates — namespaces, processes, the temporary directory — is removed at the

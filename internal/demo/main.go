@@ -110,7 +110,7 @@ func parseFlags(args []string, w io.Writer) (config, int) {
 	var sessions, rows, measure string
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.StringVar(&c.bin, "bin", "bin/ftpgate", "the ftpgate binary to run in the gateway namespace")
-	fs.BoolVar(&c.bench, "bench", false, "compare ftpgate with forwarding, the conntrack helper and FTPS paths (throughput, latency, logins, small files, PASV set-ups, CPU, memory)")
+	fs.BoolVar(&c.bench, "bench", false, "compare ftpgate with forwarding, the conntrack helper, FTPS paths and inspection hooks (throughput, latency, logins, small files, PASV set-ups, CPU, memory)")
 	fs.IntVar(&sizeMiB, "size", 1024, "benchmark file size in MiB")
 	fs.IntVar(&c.runs, "runs", 3, "benchmark runs per path (the median is reported)")
 	fs.StringVar(&c.chart, "chart", "bench.png", "benchmark: PNG bar chart of the throughput ratios")

@@ -48,8 +48,8 @@ func (fb *ftpsBed) staticTLS(extra string) string {
 }
 
 // newFTPSBed starts vsftpd with explicit and implicit FTPS and require_ssl_reuse, and the
-// gateway intercepting ports 21 and 990.
-func newFTPSBed(t *testing.T, opts testbed.TLSOptions, files map[string]int64) *ftpsBed {
+// gateway intercepting ports 21 and 990, with gwArgs added to its arguments.
+func newFTPSBed(t *testing.T, opts testbed.TLSOptions, files map[string]int64, gwArgs ...string) *ftpsBed {
 	t.Helper()
 	dir := t.TempDir()
 	fb := &ftpsBed{cfg: filepath.Join(dir, "ftpgate.yaml")}
@@ -74,7 +74,7 @@ func newFTPSBed(t *testing.T, opts testbed.TLSOptions, files map[string]int64) *
 	start := func(tp *testbed.Topology, ctx context.Context) (*testbed.FTPServer, error) {
 		return tp.StartVsftpdWith(ctx, testbed.VsftpdOptions{TLS: &opts})
 	}
-	fb.bed = newBedWith(t, start, files, "-c", fb.cfg, "-control-ports", "21,990")
+	fb.bed = newBedWith(t, start, files, append([]string{"-c", fb.cfg, "-control-ports", "21,990"}, gwArgs...)...)
 	return fb
 }
 

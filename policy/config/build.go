@@ -6,7 +6,6 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/ftpgate/ftpgate/inspect"
 	"github.com/ftpgate/ftpgate/policy"
 	"github.com/ftpgate/ftpgate/policy/script"
 )
@@ -22,7 +21,7 @@ type builder struct {
 	// scriptName is the script: value as written, for messages.
 	scriptName string
 	// hookDefs are the hooks: by name, for the policies' inspect.hooks.
-	hookDefs map[string]inspect.Hook
+	hookDefs map[string]hookDef
 }
 
 // top decodes the top-level mapping.

@@ -13,6 +13,14 @@ def check_cwd(command, param, session):
 
 def greeting(command, code, text, session):
     return change(220, "hello")
+
+def no_exe(transfer):
+    if transfer.extension == "exe":
+        return reject(550, "no executables")
+    return ACCEPT
+
+def mask(data, transfer):
+    return data.replace("secret", "XXXXXX")
 `
 
 // files is a readFile over an in-memory set of files.

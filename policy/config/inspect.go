@@ -11,14 +11,29 @@ import (
 	"github.com/ftpgate/ftpgate/inspect"
 )
 
-// hooks decodes the top-level hooks: mapping, name to definition, into b.hooks.
+// hookDef is one named hook: a whole-object hook or a chunk hook.
+type hookDef struct {
+	hook  inspect.Hook
+	chunk inspect.ChunkHook
+}
+
+// hookKinds are the keys that define a hook, one per definition.
+var hookKinds = []string{"exec", "icap", "starlark", "chunk"}
+
+// hooks decodes the top-level hooks: mapping, name to definition, into b.hookDefs.
 //
 //	hooks:
 //	  av:
 //	    exec: [clamdscan, --fdpass, --no-summary, -]
 //	    timeout: 60s
+//	  icap:
+//	    icap: icap://127.0.0.1:1344/avscan
+//	  rules:
+//	    starlark: transfer_allowed   # a function of the script: the whole object
+//	  rewrite:
+//	    chunk: rewrite_chunk         # a function of the script: each chunk
 func (b *builder) hooks(n *yaml.Node) error {
-	b.hookDefs = map[string]inspect.Hook{}
+	b.hookDefs = map[string]hookDef{}
 	if n == nil {
 		return nil
 	}
@@ -31,30 +46,79 @@ func (b *builder) hooks(n *yaml.Node) error {
 		if e.key == "" {
 			return b.errAt(e.keyN, path, "hook name must not be empty")
 		}
-		f, err := b.fields(e.value, path, "exec", "timeout")
+		f, err := b.fields(e.value, path, append(hookKinds, "timeout")...)
 		if err != nil {
 			return err
 		}
-		v, ok := f["exec"]
-		if !ok {
-			return b.errAt(e.value, join(path, "exec"), "required: the command and its arguments")
+		var kinds []string
+		for _, k := range hookKinds {
+			if _, ok := f[k]; ok {
+				kinds = append(kinds, k)
+			}
 		}
-		argv, err := b.strings(v, join(path, "exec"))
-		if err != nil {
-			return err
+		if len(kinds) != 1 {
+			return b.errAt(e.value, path, "needs exactly one of %s (has %d)", strings.Join(hookKinds, ", "), len(kinds))
 		}
-		if len(argv) == 0 || argv[0] == "" {
-			return b.errAt(v, join(path, "exec"), "must name a command")
-		}
-		h := &inspect.Exec{HookName: e.key, Command: argv, Timeout: inspect.DefaultHookTimeout}
+		timeout := inspect.DefaultHookTimeout
 		if t, ok := f["timeout"]; ok {
-			if h.Timeout, err = b.duration(t, join(path, "timeout")); err != nil {
+			if kinds[0] == "chunk" {
+				return b.errAt(t, join(path, "timeout"), "a chunk hook has no timeout: the script's step limit bounds each call")
+			}
+			if timeout, err = b.duration(t, join(path, "timeout")); err != nil {
 				return err
 			}
 		}
-		b.hookDefs[e.key] = h
+		d, err := b.hook(e.key, kinds[0], f[kinds[0]], join(path, kinds[0]), timeout)
+		if err != nil {
+			return err
+		}
+		b.hookDefs[e.key] = d
 	}
 	return nil
+}
+
+// hook builds the hook name of the given kind from its definition v.
+func (b *builder) hook(name, kind string, v *yaml.Node, path string, timeout time.Duration) (hookDef, error) {
+	switch kind {
+	case "exec":
+		argv, err := b.strings(v, path)
+		if err != nil {
+			return hookDef{}, err
+		}
+		if len(argv) == 0 || argv[0] == "" {
+			return hookDef{}, b.errAt(v, path, "must name a command")
+		}
+		return hookDef{hook: &inspect.Exec{HookName: name, Command: argv, Timeout: timeout}}, nil
+	case "icap":
+		u, err := b.nonEmpty(v, path)
+		if err != nil {
+			return hookDef{}, err
+		}
+		h, err := inspect.NewICAP(name, u, timeout)
+		if err != nil {
+			return hookDef{}, b.errAt(v, path, "%v", err)
+		}
+		return hookDef{hook: h}, nil
+	}
+	fn, err := b.nonEmpty(v, path)
+	if err != nil {
+		return hookDef{}, err
+	}
+	if err := b.checkCallback(fn, v, path); err != nil {
+		return hookDef{}, err
+	}
+	if kind == "chunk" {
+		h, err := b.prog.ChunkHook(name, fn)
+		if err != nil {
+			return hookDef{}, b.errAt(v, path, "%v", err)
+		}
+		return hookDef{chunk: h}, nil
+	}
+	h, err := b.prog.TransferHook(name, fn, timeout)
+	if err != nil {
+		return hookDef{}, b.errAt(v, path, "%v", err)
+	}
+	return hookDef{hook: h}, nil
 }
 
 // inspection decodes a policy's inspect: mapping into s.
@@ -84,20 +148,47 @@ func (b *builder) inspection(n *yaml.Node, path string, s *inspect.Settings) err
 			return err
 		}
 		nodes, _ := b.list(v, join(path, "hooks"))
-		s.Hooks = nil
+		s.Hooks, s.ChunkHooks = nil, nil
 		for i, name := range names {
-			h, ok := b.hookDefs[name]
+			d, ok := b.hookDefs[name]
 			if !ok {
 				return b.errAt(nodes[i], index(path+".hooks", i), "no hook named %q under hooks:", name)
 			}
-			s.Hooks = append(s.Hooks, h)
+			if d.chunk != nil {
+				s.ChunkHooks = append(s.ChunkHooks, d.chunk)
+			} else {
+				s.Hooks = append(s.Hooks, d.hook)
+			}
 		}
 	}
 	if err := b.inspectSizes(f, path, s); err != nil {
 		return err
 	}
-	if s.Active() && len(s.Hooks) == 0 {
-		return b.errAt(n, join(path, "hooks"), "download or upload is %s/%s but no hook is named", or(s.Download), or(s.Upload))
+	return b.checkHookModes(n, path, s)
+}
+
+// checkHookModes checks that every mode at work has hooks of its kind, and every hook
+// named a mode to work in: chunk hooks for chunk mode, whole-object hooks for observe and
+// inspect.
+func (b *builder) checkHookModes(n *yaml.Node, path string, s *inspect.Settings) error {
+	uses := func(ms ...inspect.Mode) bool {
+		for _, m := range ms {
+			if s.Download == m || s.Upload == m {
+				return true
+			}
+		}
+		return false
+	}
+	modes := fmt.Sprintf("download is %s, upload %s", or(s.Download), or(s.Upload))
+	switch {
+	case uses(inspect.ModeChunk) && len(s.ChunkHooks) == 0:
+		return b.errAt(n, join(path, "hooks"), "%s, but no chunk hook (one defined with chunk:) is named", modes)
+	case uses(inspect.ModeObserve, inspect.ModeInspect) && len(s.Hooks) == 0:
+		return b.errAt(n, join(path, "hooks"), "%s, but no whole-object hook (exec:, icap: or starlark:) is named", modes)
+	case len(s.ChunkHooks) > 0 && !uses(inspect.ModeChunk):
+		return b.errAt(n, join(path, "hooks"), "%s: chunk hook %q needs a direction in chunk mode", modes, s.ChunkHooks[0].Name())
+	case len(s.Hooks) > 0 && !uses(inspect.ModeObserve, inspect.ModeInspect):
+		return b.errAt(n, join(path, "hooks"), "%s: hook %q needs a direction in observe or inspect mode", modes, s.Hooks[0].Name())
 	}
 	return nil
 }
@@ -179,6 +270,9 @@ func describeInspect(s inspect.Settings) string {
 	}
 	var names []string
 	for _, h := range s.Hooks {
+		names = append(names, h.Name())
+	}
+	for _, h := range s.ChunkHooks {
 		names = append(names, h.Name())
 	}
 	return fmt.Sprintf("download %s, upload %s, hooks %s, fail %s, rest %s, spool_memory %d, max_size %d",
