@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -61,7 +62,8 @@ func scanClients(fb *ftpsBed) []scanClient {
 // status), the destination has no copy (a download's file holds none of it; an upload
 // leaves nothing on the server's disk), and the audit record names the signature; clean
 // files pass with their sha256 intact. An ICAP server that cannot be reached refuses under
-// fail: closed and passes under fail: open, both recorded.
+// fail: closed and passes under fail: open, both recorded. A chunk hook rewrites FTPS
+// downloads as it does plain ones.
 func TestScanners(t *testing.T) {
 	auditPath := filepath.Join(t.TempDir(), "audit.jsonl")
 	fb := newFTPSBed(t, testbed.TLSOptions{RequireReuse: true}, map[string]int64{"clean.bin": small}, "-audit-log", auditPath)
@@ -119,6 +121,26 @@ func TestScanners(t *testing.T) {
 			}
 		})
 	}
+	t.Run("chunk hook over FTPS", func(t *testing.T) {
+		script := filepath.Join(t.TempDir(), "hooks.star")
+		if err := os.WriteFile(script, []byte(scriptHooks), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		fb.tlsPolicy(t, fb.staticTLS("")+"    inspect: {download: chunk, hooks: [dollars]}\nscript: "+script+"\nhooks:\n  dollars: {chunk: dollars}\n")
+		text := []byte(strings.Repeat("this line says something secret\n", 4096))
+		if err := os.WriteFile(filepath.Join(b.srv.Root, "text.txt"), text, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range scanClients(fb) {
+			dst := filepath.Join(b.tp.Dir, c.name+"-ftps-text.txt")
+			if tr, err := c.get(ctx, true, "text.txt", dst); err != nil {
+				t.Fatalf("%s: %v\n%s", c.name, err, tail(tr, 10))
+			}
+			if got, _ := os.ReadFile(dst); !bytes.Equal(got, bytes.ReplaceAll(text, []byte("s"), []byte("$"))) {
+				t.Errorf("%s got %d bytes, not the rewritten text", c.name, len(got))
+			}
+		}
+	})
 	if err := b.gw.Stop(); err != nil {
 		t.Fatal(err)
 	}
