@@ -182,23 +182,7 @@ func TestCommand(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := p.Command(context.Background(), tt.name, testInfo(), "STOR", tt.arg)
-			if tt.wantErr == nil {
-				if err != nil {
-					t.Fatalf("error %v", err)
-				}
-				if got != tt.want {
-					t.Errorf("verdict %+v, want %+v", got, tt.want)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("verdict %+v, want an error", got)
-			}
-			for _, w := range tt.wantErr {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
+			checkResult(t, got, err, tt.want, tt.wantErr)
 		})
 	}
 }
@@ -230,23 +214,7 @@ func TestAnswer(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := p.Answer(context.Background(), tt.name, testInfo(), "PWD", 257, `"/" is cwd`)
-			if tt.wantErr == nil {
-				if err != nil {
-					t.Fatalf("error %v", err)
-				}
-				if got != tt.want {
-					t.Errorf("verdict %+v, want %+v", got, tt.want)
-				}
-				return
-			}
-			if err == nil {
-				t.Fatalf("verdict %+v, want an error", got)
-			}
-			for _, w := range tt.wantErr {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
+			checkResult(t, got, err, tt.want, tt.wantErr)
 		})
 	}
 }
@@ -338,5 +306,28 @@ func TestCancel(t *testing.T) {
 				t.Errorf("error %q does not name the callback", err)
 			}
 		})
+	}
+}
+
+// checkResult checks a call's result: want when wantErr is nil, else an error that contains
+// each of wantErr.
+func checkResult[T comparable](t *testing.T, got T, err error, want T, wantErr []string) {
+	t.Helper()
+	if wantErr == nil {
+		if err != nil {
+			t.Fatalf("error %v", err)
+		}
+		if got != want {
+			t.Errorf("verdict %+v, want %+v", got, want)
+		}
+		return
+	}
+	if err == nil {
+		t.Fatalf("verdict %+v, want an error", got)
+	}
+	for _, w := range wantErr {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not contain %q", err, w)
+		}
 	}
 }

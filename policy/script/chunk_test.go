@@ -198,29 +198,15 @@ func TestChunkHookConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for g := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			obj := testObject()
-			for i := range 200 {
-				data := []byte(fmt.Sprintf("foo %d foo %d", g, i))
-				want := fmt.Sprintf("bar %d bar %d", g, i)
-				got, err := h.Chunk(context.Background(), obj, i, data)
-				if err != nil || string(got) != want {
-					errs <- fmt.Errorf("goroutine %d chunk %d: %q %v, want %q", g, i, got, err, want)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	concurrently(t, func(g, i int) error {
+		data := []byte(fmt.Sprintf("foo %d foo %d", g, i))
+		want := fmt.Sprintf("bar %d bar %d", g, i)
+		got, err := h.Chunk(context.Background(), testObject(), i, data)
+		if err != nil || string(got) != want {
+			return fmt.Errorf("goroutine %d chunk %d: %q %v, want %q", g, i, got, err, want)
+		}
+		return nil
+	})
 }
 
 // benchChunk runs the chunk callback fn on a 64 KiB chunk with a "foo" every KiB.
@@ -245,3 +231,26 @@ func benchChunk(b *testing.B, fn string) {
 func BenchmarkChunkHookPass(b *testing.B) { benchChunk(b, "pass_const") }
 
 func BenchmarkChunkHookReplace(b *testing.B) { benchChunk(b, "replace") }
+
+// concurrently runs call from 8 goroutines, 200 times each (g the goroutine, i the call),
+// and reports the first error of each goroutine.
+func concurrently(t *testing.T, call func(g, i int) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				if err := call(g, i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -161,22 +160,8 @@ func TestTransferHook(t *testing.T) {
 			got, err := h.Inspect(context.Background(), obj, nil)
 			if tt.wantErr == nil {
 				tt.want.Hook = "h"
-				if err != nil {
-					t.Fatalf("error %v", err)
-				}
-				if got != tt.want {
-					t.Errorf("verdict %+v, want %+v", got, tt.want)
-				}
-				return
 			}
-			if err == nil {
-				t.Fatalf("verdict %+v, want an error", got)
-			}
-			for _, w := range tt.wantErr {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q does not contain %q", err, w)
-				}
-			}
+			checkResult(t, got, err, tt.want, tt.wantErr)
 		})
 	}
 }
@@ -310,29 +295,16 @@ func TestTransferHookConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 8)
-	for g := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range 200 {
-				obj := testObject()
-				obj.User = fmt.Sprintf("u%d-%d", g, i)
-				if g%2 == 0 {
-					obj.User = "alice"
-				}
-				v, err := h.Inspect(context.Background(), obj, nil)
-				if err != nil || v.Allow != (g%2 == 0) || (!v.Allow && v.Reason != "not for "+obj.User) {
-					errs <- fmt.Errorf("goroutine %d call %d: %+v %v", g, i, v, err)
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	concurrently(t, func(g, i int) error {
+		obj := testObject()
+		obj.User = fmt.Sprintf("u%d-%d", g, i)
+		if g%2 == 0 {
+			obj.User = "alice"
+		}
+		v, err := h.Inspect(context.Background(), obj, nil)
+		if err != nil || v.Allow != (g%2 == 0) || (!v.Allow && v.Reason != "not for "+obj.User) {
+			return fmt.Errorf("goroutine %d call %d: %+v %v", g, i, v, err)
+		}
+		return nil
+	})
 }
