@@ -82,13 +82,20 @@ func (l *liveConfig) reload() error {
 		l.log.Error("configuration reload failed; keeping the running configuration", "path", l.path, "err", err.Error())
 		return err
 	}
-	l.cur.Store(c)
+	old := l.cur.Swap(c)
 	l.log.Info("configuration reloaded", "path", describePath(c), "services", len(c.Services))
+	if old != nil {
+		old.Close() // its hooks' idle connections: new sessions take the new ones
+	}
 	return nil
 }
 
-// close closes the audit log, if any (after the sessions have ended).
+// close closes the configuration's hooks and the audit log, if any (after the sessions
+// have ended).
 func (l *liveConfig) close() {
+	if c := l.cur.Load(); c != nil {
+		c.Close()
+	}
 	if l.audit != nil {
 		l.audit.Close()
 	}

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -277,4 +279,21 @@ func describeInspect(s inspect.Settings) string {
 	}
 	return fmt.Sprintf("download %s, upload %s, hooks %s, fail %s, rest %s, spool_memory %d, max_size %d",
 		s.Download, s.Upload, strings.Join(names, ","), s.Fail, s.Rest, s.SpoolMemory, s.MaxSize)
+}
+
+// Close lets go of what the configuration's hooks hold open (an ICAP hook's idle
+// connections), once no new session takes this configuration; sessions still running on it
+// go on (a closed ICAP hook works, without keeping connections).
+func (c *Config) Close() error {
+	var errs []error
+	seen := map[inspect.Hook]bool{}
+	for _, p := range c.Policies {
+		for _, h := range p.Inspect.Hooks {
+			if cl, ok := h.(io.Closer); ok && !seen[h] {
+				seen[h] = true
+				errs = append(errs, cl.Close())
+			}
+		}
+	}
+	return errors.Join(errs...)
 }

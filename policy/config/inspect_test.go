@@ -89,3 +89,16 @@ func TestInspectConfigKinds(t *testing.T) {
 		t.Errorf("describe:\n%s", out.String())
 	}
 }
+
+// TestConfigCloseHooks: Close lets an ICAP hook's idle connections go, once per hook even
+// when several policies name it.
+func TestConfigCloseHooks(t *testing.T) {
+	cfg := mustParse(t, "version: 1\nservices:\n  - {name: a, policy: p}\nhooks:\n  av: {icap: 'icap://127.0.0.1/avscan'}\n"+
+		"policies:\n  p:\n    inspect: {download: inspect, hooks: [av]}\n  q:\n    inspect: {upload: inspect, hooks: [av]}\n")
+	if cfg.Policies["p"].Inspect.Hooks[0] != cfg.Policies["q"].Inspect.Hooks[0] {
+		t.Fatal("two policies naming one hook got two hooks")
+	}
+	if err := cfg.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+}
