@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/ftpgate/ftpgate/sdnotify"
+
 	"github.com/ftpgate/ftpgate/audit"
 	"github.com/ftpgate/ftpgate/policy"
 	"github.com/ftpgate/ftpgate/policy/config"
@@ -41,6 +43,15 @@ type liveConfig struct {
 	hup      <-chan os.Signal // SIGHUPs caught since start; nil: watchReload catches them
 	// audit, when set, is reopened on every SIGHUP (after logrotate moved it).
 	audit *audit.Log
+	// notify tells systemd of reloads (nil: not started by systemd with Type=notify).
+	notify *sdnotify.Notifier
+}
+
+// notifyState sends systemd the assignments, logging a failure.
+func (l *liveConfig) notifyState(assignments ...string) {
+	if err := l.notify.Notify(assignments...); err != nil {
+		l.log.Warn("systemd notification failed", "err", err.Error())
+	}
 }
 
 // policyFor picks the service and policy of a new control connection.
@@ -76,12 +87,15 @@ func (l *liveConfig) watchReload(ctx context.Context) {
 // running sessions keep theirs; a file that fails to load changes nothing, and neither does
 // a file that is gone: once a file was loaded, the built-in default never replaces it.
 func (l *liveConfig) reload() error {
+	l.notifyState(sdnotify.Reloading, sdnotify.MonotonicUsec(), sdnotify.Status("reloading the configuration"))
 	explicit := l.explicit || l.cur.Load().Path != ""
 	c, err := loadConfig(l.path, explicit, l.log)
 	if err != nil {
 		l.log.Error("configuration reload failed; keeping the running configuration", "path", l.path, "err", err.Error())
+		l.notifyState(sdnotify.Ready, sdnotify.Status("serving; the last reload failed: "+err.Error()))
 		return err
 	}
+	defer l.notifyState(sdnotify.Ready, sdnotify.Status("serving; configuration reloaded"))
 	old := l.cur.Swap(c)
 	l.log.Info("configuration reloaded", "path", describePath(c), "services", len(c.Services))
 	if old != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -197,19 +198,25 @@ func (r *rawFlags) apply(o *options) {
 	o.nft.ControlListen, o.nft.DataListen, o.nft.Mark = uint16(*r.ctl), uint16(*r.data), uint32(*r.mark)
 }
 
-// newLogger builds the slog logger the flags ask for.
+// newLogger builds the slog logger the flags ask for. When w is the journal's stream
+// ($JOURNAL_STREAM), each line carries its syslog priority for journald.
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("invalid log level %q", level)
 	}
 	opts := &slog.HandlerOptions{Level: l}
+	var make func(io.Writer) slog.Handler
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		make = func(w io.Writer) slog.Handler { return slog.NewTextHandler(w, opts) }
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		make = func(w io.Writer) slog.Handler { return slog.NewJSONHandler(w, opts) }
 	default:
 		return nil, fmt.Errorf("invalid log format %q (text or json)", format)
 	}
+	if f, ok := w.(*os.File); ok && toJournal(f) {
+		return slog.New(newJournalHandler(w, make)), nil
+	}
+	return slog.New(make(w)), nil
 }

@@ -11,7 +11,10 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
+
+	"github.com/ftpgate/ftpgate/sdnotify"
 
 	"github.com/ftpgate/ftpgate/audit"
 	"github.com/ftpgate/ftpgate/datachan"
@@ -39,50 +42,59 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.
 		fmt.Fprintf(stderr, "ftpgate run: %v\n", err)
 		return exitUsage
 	}
+	// Start-up errors after this point are log records (JSON with -log-format json), and the
+	// first line of the message is what systemd shows.
+	startErr := func(code int, format string, a ...any) int {
+		msg := fmt.Sprintf(format, a...)
+		if o.logFormat == "json" {
+			log.Error("ftpgate cannot start", "err", strings.TrimPrefix(msg, "ftpgate: "), "exit_status", code)
+		} else {
+			fmt.Fprintln(stderr, msg)
+		}
+		return code
+	}
+	notify, err := sdnotify.FromEnv()
+	if err != nil {
+		log.Warn("systemd notification off", "err", err.Error())
+	}
 	o.nft = o.nft.WithDefaults()
 	live, err := newLive(&o, hup, log)
 	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitUsage
+		return startErr(exitUsage, "%v", err)
 	}
 	defer live.close()
+	live.notify = notify
 	cfg := live.cur.Load()
 
 	// Preflight: nothing is changed until privileges and kernel support are known good.
 	if err := intercept.CheckPrivileges(); err != nil {
-		fmt.Fprintf(stderr, "ftpgate: %v\n", err)
-		return exitEnv
+		return startErr(exitEnv, "ftpgate: %v", err)
 	}
 	if err := nft.Probe(ctx); err != nil {
-		fmt.Fprintf(stderr, "ftpgate: %v\n", err)
-		return exitEnv
+		return startErr(exitEnv, "ftpgate: %v", err)
 	}
 	inst, err := nft.NewNetlink(o.nft, nft.WithLogger(log))
 	if err != nil {
-		fmt.Fprintf(stderr, "ftpgate: %v\n", err)
-		return exitEnv
+		return startErr(exitEnv, "ftpgate: %v", err)
 	}
 	log.Info("configuration loaded", "path", describePath(cfg), "services", len(cfg.Services))
 	// The listeners come before the table: a second ftpgate started by mistake fails here
 	// (port in use) instead of replacing the running one's table.
 	ctlLns, err := listenBoth(ctx, o.nft.ControlListen, log)
 	if err != nil {
-		fmt.Fprintf(stderr, "ftpgate: %v (is another ftpgate running?)\n", err)
-		return exitError
+		return startErr(exitError, "ftpgate: %v (is another ftpgate running?)", err)
 	}
 	dataLns, err := listenBoth(ctx, o.nft.DataListen, log)
 	if err != nil {
 		closeAll(ctlLns)
-		fmt.Fprintf(stderr, "ftpgate: %v (is another ftpgate running?)\n", err)
-		return exitError
+		return startErr(exitError, "ftpgate: %v (is another ftpgate running?)", err)
 	}
 	defer closeAll(ctlLns)
 	defer closeAll(dataLns)
 	// The table is built in one batch: if the kernel lacks TPROXY or the socket match, the
 	// batch fails whole and nothing is left behind.
 	if err := inst.Setup(ctx); err != nil {
-		fmt.Fprintf(stderr, "ftpgate: install nftables table (does the kernel have nf_tables, TPROXY and the socket match?): %v\n", err)
-		return exitEnv
+		return startErr(exitEnv, "ftpgate: install nftables table (does the kernel have nf_tables, TPROXY and the socket match?): %v", err)
 	}
 	cleanup := context.WithoutCancel(ctx)
 	defer func() {
@@ -92,8 +104,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.
 	}()
 	rt := &intercept.Routing{Mark: o.nft.Mark, Table: o.routeTable, Log: log}
 	if err := rt.Setup(ctx); err != nil {
-		fmt.Fprintf(stderr, "ftpgate: set up policy routing: %v\n", err)
-		return exitEnv
+		return startErr(exitEnv, "ftpgate: set up policy routing: %v", err)
 	}
 	defer func() {
 		if err := rt.Teardown(cleanup); err != nil {
@@ -180,9 +191,12 @@ func serve(ctx context.Context, o options, live *liveConfig, ctlLns, dataLns []*
 			fail(err)
 		}
 	})
+	// Ready: the table, the routing and every listener are up (systemd's Type=notify).
+	live.notifyState(sdnotify.Ready, sdnotify.Status(fmt.Sprintf("serving: control ports %v, %d sessions at most", o.nft.ControlPorts, limits.MaxSessions)))
 	log.Info("ftpgate running", "version", version, "control_ports", o.nft.ControlPorts,
 		"control_listen", o.nft.ControlListen, "data_listen", o.nft.DataListen, "table", o.nft.Table, "spoof", o.ftp.Spoof)
 	<-ctx.Done()
+	live.notifyState(sdnotify.Stopping, sdnotify.Status("stopping: closing listeners and sessions"))
 	log.Info("ftpgate stopping: closing listeners and sessions")
 	wg.Wait()
 	csrv.Wait()
