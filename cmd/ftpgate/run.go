@@ -42,17 +42,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.
 		fmt.Fprintf(stderr, "ftpgate run: %v\n", err)
 		return exitUsage
 	}
-	// Start-up errors after this point are log records (JSON with -log-format json), and the
-	// first line of the message is what systemd shows.
-	startErr := func(code int, format string, a ...any) int {
-		msg := fmt.Sprintf(format, a...)
-		if o.logFormat == "json" {
-			log.Error("ftpgate cannot start", "err", strings.TrimPrefix(msg, "ftpgate: "), "exit_status", code)
-		} else {
-			fmt.Fprintln(stderr, msg)
-		}
-		return code
-	}
+	startErr := starter{json: o.logFormat == "json", log: log, stderr: stderr}.fail
 	notify, err := sdnotify.FromEnv()
 	if err != nil {
 		log.Warn("systemd notification off", "err", err.Error())
@@ -309,4 +299,23 @@ func sessionLimits(l ftp.Limits, log *slog.Logger) ftp.Limits {
 	}
 	log.Info("session limits", "max_sessions", l.MaxSessions, "max_sessions_per_client", l.MaxPerClient, "open_files", rl.Cur)
 	return l
+}
+
+// starter reports start-up errors once the logger exists: log records under -log-format
+// json, plain lines otherwise (what systemd shows either way).
+type starter struct {
+	json   bool
+	log    *slog.Logger
+	stderr io.Writer
+}
+
+// fail reports the error and returns the exit status code.
+func (s starter) fail(code int, format string, a ...any) int {
+	msg := fmt.Sprintf(format, a...)
+	if s.json {
+		s.log.Error("ftpgate cannot start", "err", strings.TrimPrefix(msg, "ftpgate: "), "exit_status", code)
+	} else {
+		fmt.Fprintln(s.stderr, msg)
+	}
+	return code
 }
