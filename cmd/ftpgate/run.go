@@ -56,14 +56,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.
 	live.notify = notify
 	cfg := live.cur.Load()
 
-	// Preflight: nothing is changed until privileges and kernel support are known good.
-	if err := intercept.CheckPrivileges(); err != nil {
-		return startErr(exitEnv, "ftpgate: %v", err)
-	}
-	if err := nft.Probe(ctx); err != nil {
-		return startErr(exitEnv, "ftpgate: %v", err)
-	}
-	inst, err := nft.NewNetlink(o.nft, nft.WithLogger(log))
+	inst, err := preflight(ctx, o.nft, log)
 	if err != nil {
 		return startErr(exitEnv, "ftpgate: %v", err)
 	}
@@ -318,4 +311,16 @@ func (s starter) fail(code int, format string, a ...any) int {
 		fmt.Fprintln(s.stderr, msg)
 	}
 	return code
+}
+
+// preflight checks privileges and kernel support, and opens the nftables connection:
+// nothing is changed until they are known good.
+func preflight(ctx context.Context, cfg nft.Config, log *slog.Logger) (*nft.Netlink, error) {
+	if err := intercept.CheckPrivileges(); err != nil {
+		return nil, err
+	}
+	if err := nft.Probe(ctx); err != nil {
+		return nil, err
+	}
+	return nft.NewNetlink(cfg, nft.WithLogger(log))
 }
