@@ -65,7 +65,7 @@ type Scanner struct {
 // clamd.conf (a local socket, no TCP) and a c-icap.conf whose virus_scan scans every file
 // type whatever its size. The ICAP service avscan is
 // virus_scan?allow204=on&sizelimit=off&mode=simple (the virus_scan service's default
-// trickle mode can let a virus through: see PLATFORM-NOTES). It returns once clamd answers
+// trickle mode can let a virus through: see README, "ICAP hooks"). It returns once clamd answers
 // PING and c-icap accepts connections (within 30 s); on failure it stops them and the
 // error has the tails of their logs. Both run as root; the topology's cleanup stops them
 // too. It returns ErrNotInstalled (wrapped) when a daemon is missing.
@@ -255,7 +255,7 @@ SelfCheck 0
 `, db, s.ClamdSocket, filepath.Join(s.Dir, "clamd.pid"), filepath.Join(s.Dir, "clamd.log"))
 }
 
-// icapConf is c-icap's configuration (PLATFORM-NOTES §7, with every magic group scanned
+// icapConf is c-icap's configuration (with every magic group scanned
 // and no size limit).
 func (s *Scanner) icapConf(tmp, mods string) string {
 	p := func(name string) string { return filepath.Join(s.Dir, name) }
