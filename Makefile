@@ -38,7 +38,7 @@ deps:
 	         libc-icap-mod-virus-scan:/usr/lib/x86_64-linux-gnu/c_icap/virus_scan.so \
 	         python3-pyftpdlib:/usr/lib/python3/dist-packages/pyftpdlib/__init__.py; do \
 		p=$${c%%:*}; f=$${c#*:}; \
-		case "$$f" in *.py) [ -r "$$f" ];; *) [ -x "$$f" ];; esac || missing="$$missing $$p"; \
+		case "$$f" in *.py|*.so) [ -r "$$f" ];; *) [ -x "$$f" ];; esac || missing="$$missing $$p"; \
 	done; \
 	for p in $(TESTBED_LIBS); do \
 		dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
