@@ -1,0 +1,49 @@
+package main
+
+import (
+	"runtime/debug"
+)
+
+// versionString is ftpgate's version: the one set at build time with -ldflags
+// "-X main.version=...", else what the Go toolchain recorded in the binary (the module's
+// version for `go install ...@v1.2.3`, the VCS revision for a build in a checkout), else
+// "unknown".
+func versionString() string {
+	bi, ok := debug.ReadBuildInfo()
+	return describeVersion(version, bi, ok)
+}
+
+// describeVersion is versionString with its inputs as arguments, for the tests.
+func describeVersion(ldflags string, bi *debug.BuildInfo, ok bool) string {
+	if ldflags != "" {
+		return ldflags
+	}
+	if !ok || bi == nil {
+		return "unknown"
+	}
+	var rev, modified string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if rev != "" && modified == "true" {
+		rev += "-dirty"
+	}
+	v := bi.Main.Version
+	switch {
+	case v != "" && v != "(devel)" && rev != "":
+		return v + " (" + rev + ")"
+	case v != "" && v != "(devel)":
+		return v
+	case rev != "":
+		return "devel-" + rev
+	}
+	return "devel"
+}
