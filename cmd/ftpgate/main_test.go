@@ -53,7 +53,6 @@ func TestBadCommandLines(t *testing.T) {
 	}
 }
 
-
 // TestManAndCompletion checks that the manual page and the completion carry every flag of
 // every command, as the flag sets define them.
 func TestManAndCompletion(t *testing.T) {

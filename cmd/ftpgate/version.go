@@ -21,6 +21,22 @@ func describeVersion(ldflags string, bi *debug.BuildInfo, ok bool) string {
 	if !ok || bi == nil {
 		return "unknown"
 	}
+	rev := vcsRevision(bi)
+	v := bi.Main.Version
+	switch {
+	case v != "" && v != "(devel)" && rev != "":
+		return v + " (" + rev + ")"
+	case v != "" && v != "(devel)":
+		return v
+	case rev != "":
+		return "devel-" + rev
+	}
+	return "devel"
+}
+
+// vcsRevision is the VCS revision the binary was built from, shortened to 12 characters,
+// with "-dirty" when the work tree had changes; "" when it was not recorded.
+func vcsRevision(bi *debug.BuildInfo) string {
 	var rev, modified string
 	for _, s := range bi.Settings {
 		switch s.Key {
@@ -36,14 +52,5 @@ func describeVersion(ldflags string, bi *debug.BuildInfo, ok bool) string {
 	if rev != "" && modified == "true" {
 		rev += "-dirty"
 	}
-	v := bi.Main.Version
-	switch {
-	case v != "" && v != "(devel)" && rev != "":
-		return v + " (" + rev + ")"
-	case v != "" && v != "(devel)":
-		return v
-	case rev != "":
-		return "devel-" + rev
-	}
-	return "devel"
+	return rev
 }
