@@ -64,9 +64,55 @@ func TestDebianPackage(t *testing.T) {
 	checkInstalled(t)
 	checkUnit(t)
 	checkServes(t)
+	checkReinstall(t, deb)
 
+	mustRun(t, "dpkg", "-r", "ftpgate")
+	checkRemoved(t)
 	mustRun(t, "dpkg", "--purge", "ftpgate")
 	checkGone(t)
+}
+
+// checkReinstall installs the package over itself, as an upgrade does: a changed conffile
+// must stay as the administrator left it, and the service stay enabled.
+func checkReinstall(t *testing.T, deb string) {
+	t.Helper()
+	const edit = "\nFTPGATE_ARGS=\"-log-format json\"\n"
+	f, err := os.OpenFile(defaultPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(edit); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	mustRun(t, "dpkg", "-i", "--force-confold", deb)
+	if b, _ := os.ReadFile(defaultPath); !strings.HasSuffix(string(b), edit) {
+		t.Errorf("reinstalling replaced the changed %s", defaultPath)
+	}
+	if _, err := os.Lstat(wantsLink); err != nil {
+		t.Errorf("after reinstalling, the service is not enabled: %v", err)
+	}
+}
+
+// checkRemoved checks dpkg -r: the program is gone, the configuration and the user stay.
+func checkRemoved(t *testing.T) {
+	t.Helper()
+	if s := pkgStatus(); s != "deinstall ok config-files" {
+		t.Errorf("after dpkg -r, status %q", s)
+	}
+	for _, f := range []string{binPath, unitPath, manPath} {
+		if _, err := os.Stat(f); err == nil {
+			t.Errorf("left after dpkg -r: %s", f)
+		}
+	}
+	for _, f := range conffiles {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("dpkg -r removed a conffile: %v", err)
+		}
+	}
+	if _, err := exec.Command("getent", "passwd", "ftpgate").Output(); err != nil {
+		t.Errorf("dpkg -r removed the user ftpgate (only a purge may)")
+	}
 }
 
 // buildDeb runs `make deb` into a temporary directory and returns the package's path.
