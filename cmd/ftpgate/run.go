@@ -180,7 +180,7 @@ func serve(ctx context.Context, o options, live *liveConfig, ctlLns, dataLns []*
 			fail(err)
 		}
 	})
-	log.Info("ftpgate running", "version", version, "control_ports", o.nft.ControlPorts,
+	log.Info("ftpgate running", "version", versionString(), "control_ports", o.nft.ControlPorts,
 		"control_listen", o.nft.ControlListen, "data_listen", o.nft.DataListen, "table", o.nft.Table, "spoof", o.ftp.Spoof)
 	<-ctx.Done()
 	log.Info("ftpgate stopping: closing listeners and sessions")
