@@ -27,8 +27,7 @@ build:
 # page and the bash completion it generates from its own flags, and deploy/'s files. The
 # version is $(VERSION) made a Debian version (deploy/debian/version.sh). nfpm runs with
 # `go run` at a pinned version rather than as a library in go.mod: as a library it would add
-# some 40 modules (go-git, ssh, OpenPGP, sprig, …) to the gateway's module graph for a build
-# step. internal/pkgtest installs the package built by this target and tests it (as root).
+# 37 modules (go-git, SSH, OpenPGP, sprig, chglog, …) to the gateway's 15 for a build step. internal/pkgtest installs the package built by this target and tests it (as root).
 DIST        ?= dist
 NFPM        ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
 DEB_VERSION ?= $(shell deploy/debian/version.sh)

@@ -171,6 +171,10 @@ func checkInstalled(t *testing.T) {
 			t.Errorf("man -w ftpgate: %q, want %s", got, manPath)
 		}
 	}
+	comp := "source /usr/share/bash-completion/completions/ftpgate && complete -p ftpgate"
+	if out := mustRun(t, "bash", "-c", comp); !strings.Contains(out, "-F _ftpgate ftpgate") {
+		t.Errorf("the installed bash completion does not register: %q", out)
+	}
 	if v := mustRun(t, binPath, "version"); !strings.HasPrefix(v, "ftpgate ") || strings.Contains(v, "devel") {
 		t.Errorf("%s version: %q, want the version from make", binPath, v)
 	}
