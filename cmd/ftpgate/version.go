@@ -2,6 +2,7 @@ package main
 
 import (
 	"runtime/debug"
+	"strings"
 )
 
 // versionString is ftpgate's version: the one set at build time with -ldflags
@@ -24,14 +25,16 @@ func describeVersion(ldflags string, bi *debug.BuildInfo, ok bool) string {
 	rev := vcsRevision(bi)
 	v := bi.Main.Version
 	switch {
-	case v != "" && v != "(devel)" && rev != "":
-		return v + " (" + rev + ")"
-	case v != "" && v != "(devel)":
+	case v == "" || v == "(devel)":
+		if rev != "" {
+			return "devel-" + rev
+		}
+		return "devel"
+	case rev == "" || strings.Contains(v, strings.TrimSuffix(rev, "-dirty")):
+		// A pseudo-version (v0.0.0-20261126091838-c98661160aeb) names the revision already.
 		return v
-	case rev != "":
-		return "devel-" + rev
 	}
-	return "devel"
+	return v + " (" + rev + ")"
 }
 
 // vcsRevision is the VCS revision the binary was built from, shortened to 12 characters,

@@ -20,8 +20,11 @@ func TestDescribeVersion(t *testing.T) {
 	}{
 		{"ldflags win", "0.3.0-2-gabc", &debug.BuildInfo{Main: debug.Module{Version: "v9.9.9"}}, true, "0.3.0-2-gabc"},
 		{"go install @version", "", &debug.BuildInfo{Main: debug.Module{Version: "v0.3.0"}}, true, "v0.3.0"},
-		{"module version and vcs", "", &debug.BuildInfo{Main: debug.Module{Version: "v0.3.1-0.20261126091100-67fe080a1b2c"}, Settings: vcs(rev, "false")}, true,
-			"v0.3.1-0.20261126091100-67fe080a1b2c (67fe080a1b2c)"},
+		{"tag and vcs", "", &debug.BuildInfo{Main: debug.Module{Version: "v0.3.0"}, Settings: vcs(rev, "false")}, true, "v0.3.0 (67fe080a1b2c)"},
+		{"pseudo-version", "", &debug.BuildInfo{Main: debug.Module{Version: "v0.3.1-0.20261126091100-67fe080a1b2c"}, Settings: vcs(rev, "false")}, true,
+			"v0.3.1-0.20261126091100-67fe080a1b2c"},
+		{"dirty pseudo-version", "", &debug.BuildInfo{Main: debug.Module{Version: "v0.3.1-0.20261126091100-67fe080a1b2c+dirty"}, Settings: vcs(rev, "true")}, true,
+			"v0.3.1-0.20261126091100-67fe080a1b2c+dirty"},
 		{"checkout build", "", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: vcs(rev, "false")}, true, "devel-67fe080a1b2c"},
 		{"dirty checkout", "", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: vcs(rev, "true")}, true, "devel-67fe080a1b2c-dirty"},
 		{"no vcs", "", &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}}, true, "devel"},
