@@ -1,11 +1,12 @@
 # ftpgate — build, test and try the transparent FTP gateway.
 # `make test` and `make demo` need root for the namespace tests; `make deps` installs the
 # Debian packages they use (vsftpd, lftp, curl, wget, tnftp, pyftpdlib, nftables, iproute2,
-# openssl, clamav; pure-ftpd and proftpd unpacked aside).
+# openssl, clamav, systemd's systemd-analyze; pure-ftpd and proftpd unpacked aside).
+# `make deb` builds the Debian package dist/ftpgate_<version>_<arch>.deb.
 
 GO        ?= go
 BIN       := bin/ftpgate
-VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.0.0~dev)
 LDFLAGS   := -X main.version=$(VERSION)
 PKGS      := ./...
 # -p 1: the namespace test packages (e2e, testbed) run one after the other, not side by side
@@ -14,12 +15,32 @@ TESTFLAGS ?= -count=1 -timeout 25m -p 1
 FUZZTIME  ?= 10s
 DEB_PKGS  := vsftpd lftp curl wget tnftp nftables iproute2 openssl python3 python3-pyftpdlib ca-certificates clamav
 
-.PHONY: all build test test-race unit demo bench soak fuzz-short lint deps clean
+.PHONY: all build deb test test-race unit demo bench soak fuzz-short lint deps clean
 
 all: build
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/ftpgate
+
+# deb builds the Debian package $(DIST)/ftpgate_<version>_<arch>.deb (deploy/debian/nfpm.yaml
+# lists its contents): a static, stripped binary (no cgo, -trimpath) carrying $(VERSION), the manual
+# page and the bash completion it generates from its own flags, and deploy/'s files. The
+# version is $(VERSION) made a Debian version (deploy/debian/version.sh). nfpm runs with
+# `go run` at a pinned version rather than as a library in go.mod: as a library it would add
+# 37 modules (go-git, SSH, OpenPGP, sprig, chglog, …) to the gateway's 15 for a build step. internal/pkgtest installs the package built by this target and tests it (as root).
+DIST        ?= dist
+NFPM        ?= $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2
+DEB_VERSION ?= $(shell deploy/debian/version.sh)
+DEB_GOARCH  := $(shell $(GO) env GOARCH)
+DEB_ARCH    ?= $(patsubst 386,i386,$(patsubst arm,armhf,$(DEB_GOARCH)))
+DEB_STAGE   := $(DIST)/stage
+deb:
+	rm -rf $(DEB_STAGE) && mkdir -p $(DEB_STAGE)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w $(LDFLAGS)" -o $(DEB_STAGE)/ftpgate ./cmd/ftpgate
+	GOOS= GOARCH= $(GO) run -ldflags "$(LDFLAGS)" ./cmd/ftpgate man | gzip -9n > $(DEB_STAGE)/ftpgate.8.gz
+	GOOS= GOARCH= $(GO) run ./cmd/ftpgate completion bash > $(DEB_STAGE)/ftpgate.bash
+	DEB_VERSION='$(DEB_VERSION)' DEB_ARCH='$(DEB_ARCH)' STAGE='$(DEB_STAGE)' \
+		$(NFPM) package -f deploy/debian/nfpm.yaml -p deb -t '$(DIST)/ftpgate_$(DEB_VERSION)_$(DEB_ARCH).deb'
 
 # deps installs the packages the namespace tests and the demo use, only when one is missing.
 # pure-ftpd and proftpd conflict with vsftpd in Debian, so their packages are only downloaded
@@ -36,7 +57,8 @@ deps:
 	         iproute2:/usr/sbin/ip openssl:/usr/bin/openssl clamav:/usr/bin/clamscan \
 	         clamav-daemon:/usr/sbin/clamd clamdscan:/usr/bin/clamdscan c-icap:/usr/bin/c-icap \
 	         libc-icap-mod-virus-scan:/usr/lib/x86_64-linux-gnu/c_icap/virus_scan.so \
-	         python3-pyftpdlib:/usr/lib/python3/dist-packages/pyftpdlib/__init__.py; do \
+	         python3-pyftpdlib:/usr/lib/python3/dist-packages/pyftpdlib/__init__.py \
+	         systemd:/usr/bin/systemd-analyze; do \
 		p=$${c%%:*}; f=$${c#*:}; \
 		case "$$f" in *.py|*.so) [ -r "$$f" ];; *) [ -x "$$f" ];; esac || missing="$$missing $$p"; \
 	done; \
@@ -111,4 +133,4 @@ lint:
 	$(GO) vet $(PKGS)
 
 clean:
-	rm -rf bin
+	rm -rf bin $(DIST)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# install.sh — install ftpgate on this box: the binary, the systemd unit, the default file
-# and the sysctl settings. Safe to run again (an upgrade replaces the binary and the unit and
+# install.sh — install ftpgate on this box without a package manager: the binary, the
+# systemd unit, the default file, the sysctl settings, the kernel modules to load at boot and
+# the system user ftpgate. Safe to run again (an upgrade replaces the binary and the unit and
 # keeps an existing /etc/default/ftpgate). It neither enables nor starts the service.
+# On Debian and derivatives, prefer the package (make deb; dpkg -i dist/ftpgate_*.deb).
 #
 # Usage (from the repository, after `make build`):
 #   sudo deploy/install.sh [path/to/ftpgate]
@@ -14,11 +16,14 @@ bin=${1:-$here/../bin/ftpgate}
 destdir=${DESTDIR:-}
 destdir=${destdir%/}
 
-# The unit's ExecStart names /usr/local/bin/ftpgate; keep the two in step.
-bin_dst=$destdir/usr/local/bin/ftpgate
+# The unit names the package's /usr/sbin/ftpgate; it is installed with this path instead.
+bin_path=/usr/local/bin/ftpgate
+bin_dst=$destdir$bin_path
 unit_dst=$destdir/etc/systemd/system/ftpgate.service
 default_dst=$destdir/etc/default/ftpgate
 sysctl_dst=$destdir/etc/sysctl.d/90-ftpgate.conf
+modules_dst=$destdir/etc/modules-load.d/ftpgate.conf
+sysusers_dst=$destdir/etc/sysusers.d/ftpgate.conf
 # The example configuration is installed beside the real one, never as it: its services name
 # example networks, and until /etc/ftpgate/ftpgate.yaml exists the built-in default applies
 # (every connection, preset readwrite).
@@ -31,7 +36,7 @@ die() { echo "install.sh: $*" >&2; exit 1; }
 if [[ -z $destdir && $(id -u) -ne 0 ]]; then
 	die "run as root (or set DESTDIR to stage the files elsewhere)"
 fi
-for f in ftpgate.service ftpgate.default 90-ftpgate.conf ftpgate.yaml policy.star; do
+for f in ftpgate.service ftpgate.default 90-ftpgate.conf ftpgate.yaml policy.star ftpgate.modules ftpgate.sysusers; do
 	[[ -f $here/$f ]] || die "missing $here/$f"
 done
 
@@ -45,15 +50,32 @@ put() {
 	fi
 }
 
+unit=$(mktemp)
+trap 'rm -f "$unit"' EXIT
+sed "s|/usr/sbin/ftpgate|$bin_path|g" "$here/ftpgate.service" >"$unit"
+
 put "$bin" "$bin_dst" 0755
-put "$here/ftpgate.service" "$unit_dst" 0644
+put "$unit" "$unit_dst" 0644
 put "$here/90-ftpgate.conf" "$sysctl_dst" 0644
+put "$here/ftpgate.modules" "$modules_dst" 0644
+put "$here/ftpgate.sysusers" "$sysusers_dst" 0644
 put "$here/ftpgate.yaml" "$example_dst" 0644
 put "$here/policy.star" "$script_dst" 0644
 if [[ -e $default_dst ]]; then
 	echo "kept       $default_dst (existing; the example is $here/ftpgate.default)"
 else
 	put "$here/ftpgate.default" "$default_dst" 0644
+fi
+
+# The unit runs as the system user and group ftpgate (User=, Group=).
+if [[ -z $destdir ]]; then
+	if command -v systemd-sysusers >/dev/null; then
+		systemd-sysusers "$sysusers_dst"
+	elif ! getent passwd ftpgate >/dev/null; then
+		useradd --system --user-group --home-dir /nonexistent --no-create-home \
+			--shell /usr/sbin/nologin --comment "ftpgate transparent FTP gateway" ftpgate
+	fi
+	echo "user       ftpgate: $(id ftpgate)"
 fi
 
 if [[ -z $destdir && -d /run/systemd/system ]]; then
@@ -69,6 +91,7 @@ cat <<'NEXT'
 
 Next steps:
   1. Review the kernel settings and apply them:  sysctl --system
+     and load the kernel modules:                systemctl restart systemd-modules-load
   2. Set flags, if any, in /etc/default/ftpgate (FTPGATE_ARGS).
   3. Write /etc/ftpgate/ftpgate.yaml (services and policies; start from the two .example
      files there, renamed without .example) and check it: ftpgate check -c /etc/ftpgate/ftpgate.yaml

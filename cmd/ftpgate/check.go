@@ -16,9 +16,8 @@ import (
 // cmdCheck validates a configuration and prints the effective policy of every service:
 // `ftpgate check [-c] FILE`.
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("ftpgate check", flag.ContinueOnError)
+	fs, path := checkFlags()
 	fs.SetOutput(stderr)
-	path := fs.String("c", defaultConfigPath, "configuration file (or give it as the argument)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -53,12 +52,9 @@ func cmdPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintln(stderr, "usage: ftpgate policy test -c FILE [-service NAME | -client ADDR -server ADDR:PORT] TRANSCRIPT")
 		return exitUsage
 	}
-	fs := flag.NewFlagSet("ftpgate policy test", flag.ContinueOnError)
+	fs, pt := policyTestFlags()
 	fs.SetOutput(stderr)
-	path := fs.String("c", defaultConfigPath, "configuration file")
-	service := fs.String("service", "", "the service whose policy to use (default: the first)")
-	client := fs.String("client", "", "client address: pick the service as for a connection from it (with -server)")
-	server := fs.String("server", "", "server address:port: pick the service as for a connection to it (with -client)")
+	path, service, client, server := pt.path, pt.service, pt.client, pt.server
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -92,6 +88,29 @@ func cmdPolicy(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return exitError
 	}
 	return exitOK
+}
+
+// checkFlags defines the flags of `ftpgate check`; it returns the value of -c.
+func checkFlags() (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet("ftpgate check", flag.ContinueOnError)
+	path := fs.String("c", defaultConfigPath, "configuration file (or give it as the argument)")
+	return fs, path
+}
+
+// policyTestArgs are the flag values of `ftpgate policy test`.
+type policyTestArgs struct {
+	path, service, client, server *string
+}
+
+// policyTestFlags defines the flags of `ftpgate policy test`.
+func policyTestFlags() (*flag.FlagSet, policyTestArgs) {
+	fs := flag.NewFlagSet("ftpgate policy test", flag.ContinueOnError)
+	return fs, policyTestArgs{
+		path:    fs.String("c", defaultConfigPath, "configuration file"),
+		service: fs.String("service", "", "the service whose policy to use (default: the first)"),
+		client:  fs.String("client", "", "client address: pick the service as for a connection from it (with -server)"),
+		server:  fs.String("server", "", "server address:port: pick the service as for a connection to it (with -client)"),
+	}
 }
 
 // pickService finds the service by name, by addresses, or takes the first.

@@ -139,3 +139,17 @@ func TestPolicyTestDeployExampleRefusesWrites(t *testing.T) {
 		t.Errorf("%d write commands judged, want %d:\n%s", refused, len(writes), out.String())
 	}
 }
+
+// TestPackagedConfig checks the configuration the Debian package installs as
+// /etc/ftpgate/ftpgate.yaml: it loads and is the built-in default written out.
+func TestPackagedConfig(t *testing.T) {
+	code, out, stderr := runCmd("check", "-c", "../../deploy/debian/ftpgate.yaml")
+	if code != exitOK {
+		t.Fatalf("check: exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"service default", "client_networks: 0.0.0.0/0, ::/0", "base: readwrite", "STOR   accept"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check output lacks %q:\n%.600s", want, out)
+		}
+	}
+}

@@ -1,7 +1,8 @@
 // Command ftpgate is the transparent FTP gateway: `ftpgate run` serves, `ftpgate rules` prints
 // the nftables table it would install, `ftpgate check` validates a configuration, `ftpgate
 // reload` checks it and signals a running ftpgate, `ftpgate policy test` replays a transcript
-// through a policy, `ftpgate version` prints its version.
+// through a policy, `ftpgate version` prints its version, `ftpgate man` and `ftpgate
+// completion bash` print the manual page and the bash completion generated from the flags.
 package main
 
 import (
@@ -13,8 +14,9 @@ import (
 	"syscall"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version is set at build time with -ldflags "-X main.version=..." (make build, make deb);
+// when it is empty, versionString falls back to the build information.
+var version string
 
 // Exit codes.
 const (
@@ -59,8 +61,12 @@ func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, hup <
 	case "policy":
 		return cmdPolicy(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
-		fmt.Fprintf(stdout, "ftpgate %s\n", version)
+		fmt.Fprintf(stdout, "ftpgate %s\n", versionString())
 		return exitOK
+	case "man":
+		return cmdMan(args[1:], stdout, stderr)
+	case "completion":
+		return cmdCompletion(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		usage(stdout)
 		return exitOK
@@ -81,6 +87,9 @@ commands:
   reload    reload -pid PID [run flags]: check the configuration, then make ftpgate reload it
   policy    policy test -c FILE TRANSCRIPT: replay a transcript through a policy
   version   print the version
+  man       print the manual page ftpgate(8) in roff
+  completion bash
+            print the bash completion script
 
 Run "ftpgate <command> -h" for the flags of a command.
 `)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"strings"
 	"testing"
 )
@@ -52,9 +53,36 @@ func TestBadCommandLines(t *testing.T) {
 	}
 }
 
-func TestVersion(t *testing.T) {
-	code, out, _ := runCmd("version")
-	if code != exitOK || !strings.HasPrefix(out, "ftpgate ") {
-		t.Fatalf("version: %d %q", code, out)
+// TestManAndCompletion checks that the manual page and the completion carry every flag of
+// every command, as the flag sets define them.
+func TestManAndCompletion(t *testing.T) {
+	code, man, _ := runCmd("man")
+	if code != exitOK || !strings.HasPrefix(man, ".TH FTPGATE 8") {
+		t.Fatalf("man: %d %.80q", code, man)
+	}
+	code, bash, _ := runCmd("completion", "bash")
+	if code != exitOK || !strings.Contains(bash, "complete -F _ftpgate ftpgate") {
+		t.Fatalf("completion bash: %d %.80q", code, bash)
+	}
+	for _, c := range program().Commands {
+		if !strings.Contains(man, `.SS "ftpgate `+c.Name+`"`) {
+			t.Errorf("man page lacks command %q", c.Name)
+		}
+		if c.Flags == nil {
+			continue
+		}
+		c.Flags.VisitAll(func(f *flag.Flag) {
+			if !strings.Contains(man, `\fB\-`+strings.ReplaceAll(f.Name, "-", `\-`)+`\fR`) {
+				t.Errorf("man page lacks %s -%s", c.Name, f.Name)
+			}
+			if !strings.Contains(bash, " -"+f.Name+" ") && !strings.Contains(bash, "'-"+f.Name+" ") && !strings.Contains(bash, " -"+f.Name+"'") {
+				t.Errorf("completion lacks %s -%s", c.Name, f.Name)
+			}
+		})
+	}
+	for _, args := range [][]string{{"man", "x"}, {"completion"}, {"completion", "zsh"}} {
+		if code, _, _ := runCmd(args...); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d", args, code, exitUsage)
+		}
 	}
 }

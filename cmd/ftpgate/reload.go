@@ -16,10 +16,8 @@ import (
 // The unit file's ExecReload runs it, so `systemctl reload ftpgate` fails visibly.
 func cmdReload(args []string, stdout, stderr io.Writer) int {
 	var o options
-	fs := flag.NewFlagSet("ftpgate reload", flag.ContinueOnError)
+	fs, pid := reloadFlags(&o)
 	fs.SetOutput(stderr)
-	defineFlags(fs, &o) // the run flags, so that ExecReload can pass $FTPGATE_ARGS as is
-	pid := fs.Int("pid", 0, "process id of the running ftpgate (systemd: $MAINPID)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -43,4 +41,12 @@ func cmdReload(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d services); sent SIGHUP to ftpgate (pid %d)\n", c.Path, len(c.Services), *pid)
 	return exitOK
+}
+
+// reloadFlags defines the flags of `ftpgate reload`: -pid and the run flags, so that
+// ExecReload can pass $FTPGATE_ARGS as is. It returns the value of -pid.
+func reloadFlags(o *options) (*flag.FlagSet, *int) {
+	fs := flag.NewFlagSet("ftpgate reload", flag.ContinueOnError)
+	defineFlags(fs, o)
+	return fs, fs.Int("pid", 0, "process id of the running ftpgate (systemd: $MAINPID)")
 }

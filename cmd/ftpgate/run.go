@@ -176,7 +176,7 @@ func serve(ctx context.Context, o options, live *liveConfig, ctlLns, dataLns []*
 	})
 	// Ready: the table, the routing and every listener are up (systemd's Type=notify).
 	live.notifyState(sdnotify.Ready, sdnotify.Status(fmt.Sprintf("serving: control ports %v, %d sessions at most", o.nft.ControlPorts, limits.MaxSessions)))
-	log.Info("ftpgate running", "version", version, "control_ports", o.nft.ControlPorts,
+	log.Info("ftpgate running", "version", versionString(), "control_ports", o.nft.ControlPorts,
 		"control_listen", o.nft.ControlListen, "data_listen", o.nft.DataListen, "table", o.nft.Table, "spoof", o.ftp.Spoof)
 	<-ctx.Done()
 	live.notifyState(sdnotify.Stopping, sdnotify.Status("stopping: closing listeners and sessions"))

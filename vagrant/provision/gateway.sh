@@ -22,13 +22,11 @@ fi
 apt-get update -qq
 apt-get install -y -qq nftables >/dev/null
 
-# The TPROXY and socket expressions, loaded at boot (the unit may not load modules).
-printf 'nft_tproxy\nnft_socket\n' >/etc/modules-load.d/ftpgate.conf
-modprobe nft_tproxy
-modprobe nft_socket
-
 bash "$repo/deploy/install.sh" "$bin"
 sysctl --system >/dev/null
+# install.sh put the modules ftpgate needs in /etc/modules-load.d (the unit may not load
+# modules); load them now.
+systemctl restart systemd-modules-load
 
 systemctl enable ftpgate >/dev/null 2>&1
 systemctl restart ftpgate
