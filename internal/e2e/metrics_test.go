@@ -131,4 +131,3 @@ func matches(m *dto.Metric, want map[string]string) bool {
 	}
 	return true
 }
-
