@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ftpgate/ftpgate/metrics"
 	"github.com/ftpgate/ftpgate/nft"
 )
 
@@ -39,7 +40,8 @@ type Registry struct {
 	inst    nft.Installer
 	timeout time.Duration
 	log     *slog.Logger
-	max     int // expectations at once; 0: no limit
+	max     int              // expectations at once; 0: no limit
+	metrics *metrics.Metrics // nil: none
 
 	mu      sync.Mutex
 	byKey   map[nft.Element]*entry
@@ -71,6 +73,7 @@ func (r *Registry) Expect(ctx context.Context, owner uint64, k nft.Element, h Ha
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if e, ok := r.byKey[k]; ok && e.owner != owner {
+		r.metrics.ExpectationRefused(metrics.ExpectInUse)
 		return fmt.Errorf("%w: %s", ErrInUse, k)
 	}
 	if old := r.byOwner[owner]; old != nil {
@@ -78,17 +81,20 @@ func (r *Registry) Expect(ctx context.Context, owner uint64, k nft.Element, h Ha
 	}
 	if r.max > 0 && len(r.byKey) >= r.max {
 		r.log.Warn("expectation refused: the registry is full", "session", owner, "element", k.String(), "max", r.max)
+		r.metrics.ExpectationRefused(metrics.ExpectFull)
 		return fmt.Errorf("%w: %d", ErrFull, r.max)
 	}
 	el := k
 	el.Timeout = r.timeout
 	if err := r.inst.Add(ctx, el); err != nil {
+		r.metrics.ExpectationRefused(metrics.ExpectInstall)
 		return fmt.Errorf("datachan: add expectation %s: %w", k, err)
 	}
 	e := &entry{owner: owner, key: k, handler: h}
 	e.timer = time.AfterFunc(r.timeout, func() { r.expire(e) })
 	r.byKey[k] = e
 	r.byOwner[owner] = e
+	r.metrics.ExpectationCreated()
 	r.log.Debug("expectation added", "session", owner, "element", k.String(), "timeout", r.timeout)
 	return nil
 }
@@ -99,6 +105,14 @@ func (r *Registry) SetLimit(n int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.max = n
+}
+
+// SetMetrics makes the registry count its expectations in m (nil: no counting). Call it
+// before the registry is used.
+func (r *Registry) SetMetrics(m *metrics.Metrics) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.metrics = m
 }
 
 // Cancel removes owner's expectation, if any.
@@ -132,6 +146,7 @@ func (r *Registry) Claim(ctx context.Context, src, dst netip.AddrPort) (owner ui
 		return 0, nil, false
 	}
 	r.removeLocked(ctx, e)
+	r.metrics.ExpectationUsed()
 	return e.owner, e.handler, true
 }
 
@@ -150,6 +165,7 @@ func (r *Registry) expire(e *entry) {
 	}
 	r.log.Info("expectation expired unused", "session", e.owner, "element", e.key.String())
 	r.removeLocked(context.Background(), e)
+	r.metrics.ExpectationExpired()
 }
 
 // removeLocked forgets e and deletes its element. The kernel may have expired the element
@@ -160,6 +176,7 @@ func (r *Registry) removeLocked(ctx context.Context, e *entry) {
 	if r.byOwner[e.owner] == e {
 		delete(r.byOwner, e.owner)
 	}
+	r.metrics.ExpectationClosed()
 	if err := r.inst.Delete(context.WithoutCancel(ctx), e.key); err != nil {
 		// The element still expires on its own; say so loudly.
 		r.log.Error("delete expectation", "session", e.owner, "element", e.key.String(), "err", err)

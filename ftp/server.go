@@ -14,6 +14,7 @@ import (
 	"github.com/ftpgate/ftpgate/wire"
 
 	"github.com/ftpgate/ftpgate/intercept"
+	"github.com/ftpgate/ftpgate/metrics"
 	"github.com/ftpgate/ftpgate/policy"
 )
 
@@ -66,6 +67,7 @@ func (s *Server) start(ctx context.Context, conn *net.TCPConn) {
 	if s.IsLocal != nil && s.IsLocal(dst.Addr()) {
 		log.Warn("control connection to the gateway itself refused", "client", intercept.AddrPort(conn.RemoteAddr()).String(), "dst", dst.String())
 		refuseConn(conn, "ftpgate does not serve connections to the gateway itself.")
+		s.Config.Metrics.SessionRefused(metrics.RefusedLocal)
 		return
 	}
 	id := s.ids.Add(1)
@@ -74,10 +76,12 @@ func (s *Server) start(ctx context.Context, conn *net.TCPConn) {
 	case totalLimit:
 		log.Warn("session limit reached; connection refused", "client", client.String(), "max_sessions", s.Limits.MaxSessions)
 		refuseConn(conn, "Too many sessions, try again later.")
+		s.Config.Metrics.SessionRefused(metrics.RefusedLimit)
 		return
 	case clientLimit:
 		log.Warn("session limit of the client address reached; connection refused", "client", client.String(), "max_sessions_per_client", s.Limits.MaxPerClient)
 		refuseConn(conn, "Too many sessions from your address, try again later.")
+		s.Config.Metrics.SessionRefused(metrics.RefusedClientLimit)
 		return
 	}
 	cfg := s.Config
@@ -88,6 +92,7 @@ func (s *Server) start(ctx context.Context, conn *net.TCPConn) {
 			log.Warn("control connection matches no service; refused", "client", client.String(), "server", dst.String())
 			refuseConn(conn, "Service not available: no service for this connection.")
 			s.count.release(client.Addr())
+			s.Config.Metrics.SessionRefused(metrics.RefusedNoService)
 			return
 		}
 		log = log.With("service", service, "policy", p.Name)
@@ -97,7 +102,9 @@ func (s *Server) start(ctx context.Context, conn *net.TCPConn) {
 	}
 	sess := NewSession(id, conn, dst, cfg, s.Dialer, s.Data, pol, log)
 	s.wg.Add(1)
+	cfg.Metrics.SessionStarted(cfg.Service)
 	sess.Start(ctx, func(error) {
+		cfg.Metrics.SessionEnded(cfg.Service)
 		s.count.release(client.Addr())
 		s.wg.Done()
 	})

@@ -7,6 +7,7 @@ import (
 	"github.com/ftpgate/ftpgate/datachan"
 	"github.com/ftpgate/ftpgate/inspect"
 	"github.com/ftpgate/ftpgate/kpath"
+	"github.com/ftpgate/ftpgate/metrics"
 	"github.com/ftpgate/ftpgate/park"
 	"github.com/ftpgate/ftpgate/policy"
 )
@@ -73,6 +74,8 @@ type Config struct {
 	ParkAfter time.Duration
 	// Audit receives the audit records of sessions and transfers (nil: none).
 	Audit Auditor
+	// Metrics counts sessions, verdicts, transfers and TLS handshakes (nil: none).
+	Metrics *metrics.Metrics
 	// Service and Policy name the service and policy that serve the session, for the audit
 	// records.
 	Service, Policy string

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ftpgate/ftpgate/datachan"
 	"github.com/ftpgate/ftpgate/ftptls"
+	"github.com/ftpgate/ftpgate/metrics"
 	"github.com/ftpgate/ftpgate/policy"
 	"github.com/ftpgate/ftpgate/wire"
 )
@@ -51,7 +52,9 @@ func (s *Session) Secure(ctx context.Context, sd datachan.Side, c *net.TCPConn) 
 // secureClientData is Secure for the client leg.
 func (s *Session) secureClientData(ctx context.Context, c *net.TCPConn) (net.Conn, datachan.TLSInfo, error) {
 	tc := tls.Server(c, s.clientDataTLSConfig())
-	if err := tc.HandshakeContext(ctx); err != nil {
+	err := tc.HandshakeContext(ctx)
+	s.countHandshake(metrics.LegClient, metrics.ConnData, err)
+	if err != nil {
 		return nil, datachan.TLSInfo{}, refuseData(wire.CodeCannotOpenData, "Cannot open data connection: TLS handshake failed.",
 			fmt.Errorf("ftp: TLS on the client's data connection: %w", err))
 	}
@@ -76,7 +79,9 @@ func (s *Session) secureServerData(ctx context.Context, c *net.TCPConn) (net.Con
 		return nil, datachan.TLSInfo{}, refuseData(wire.CodeCannotOpenData, "Cannot open data connection: "+reason(err), err)
 	}
 	tc := tls.Client(c, conf)
-	if err := tc.HandshakeContext(ctx); err != nil {
+	err = tc.HandshakeContext(ctx)
+	s.countHandshake(metrics.LegServer, metrics.ConnData, err)
+	if err != nil {
 		return nil, datachan.TLSInfo{}, refuseData(wire.CodeCannotOpenData, "Cannot open data connection: TLS toward the server failed: "+reason(err),
 			fmt.Errorf("ftp: TLS on the server's data connection: %w", err))
 	}

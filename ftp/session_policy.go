@@ -40,6 +40,7 @@ func (s *Session) judgeCommand(ctx context.Context, cmd wire.Command) (wire.Comm
 	s.pmu.Lock()
 	v := s.pol.Command(ctx, cmd.Verb, cmd.Arg)
 	s.pmu.Unlock()
+	s.countVerdict("command", v)
 	arg := cmd.Arg
 	if cmd.Sensitive() {
 		arg = "****"
@@ -68,6 +69,7 @@ func (s *Session) judgeAnswer(ctx context.Context, verb string, r wire.Reply) (o
 	s.pmu.Lock()
 	v := s.pol.Answer(ctx, verb, r.Code, r.Text())
 	s.pmu.Unlock()
+	s.countVerdict("answer", v)
 	if v.WouldRefuse {
 		s.log.Warn("answer would be refused by policy (accepted: dry run)", "command", verb, "reply", r.Code, "reason", v.Reason)
 	}
@@ -83,6 +85,23 @@ func (s *Session) judgeAnswer(ctx context.Context, verb string, r wire.Reply) (o
 	default:
 		s.log.Warn("answer refused by policy", "command", verb, "reply", r.Code, "text", r.Text(), "reason", v.Reason)
 		return wire.NewReply(v.Code, v.Text), false, false
+	}
+}
+
+// countVerdict counts the policy's verdict v on a command or an answer (kind), and the
+// callback failure it stands for, if any.
+func (s *Session) countVerdict(kind string, v policy.Verdict) {
+	m := s.cfg.Metrics
+	if m == nil {
+		return
+	}
+	if kind == "command" {
+		m.Command(v.Kind.String())
+	} else {
+		m.Answer(v.Kind.String())
+	}
+	if v.CallbackError {
+		m.CallbackError(kind)
 	}
 }
 

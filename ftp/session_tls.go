@@ -10,6 +10,7 @@ import (
 	"github.com/ftpgate/ftpgate/wire"
 
 	"github.com/ftpgate/ftpgate/ftptls"
+	"github.com/ftpgate/ftpgate/metrics"
 	"github.com/ftpgate/ftpgate/policy"
 )
 
@@ -114,7 +115,9 @@ func (s *Session) upgradeServer(ctx context.Context) error {
 	tc := tls.Client(s.server, conf)
 	hctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
 	defer cancel()
-	if err := tc.HandshakeContext(hctx); err != nil {
+	err = tc.HandshakeContext(hctx)
+	s.countHandshake(metrics.LegServer, metrics.ConnControl, err)
+	if err != nil {
 		return fmt.Errorf("ftp: TLS toward the server: %w", err)
 	}
 	s.sw.Lock()
@@ -139,7 +142,9 @@ func (s *Session) upgradeClient(ctx context.Context) error {
 	tc := tls.Server(rec, s.clientTLSConfig())
 	hctx, cancel := context.WithTimeout(ctx, s.cfg.ConnectTimeout)
 	defer cancel()
-	if err := tc.HandshakeContext(hctx); err != nil {
+	err := tc.HandshakeContext(hctx)
+	s.countHandshake(metrics.LegClient, metrics.ConnControl, err)
+	if err != nil {
 		return fmt.Errorf("ftp: TLS toward the client: %w", err)
 	}
 	s.cw.Lock()
@@ -166,6 +171,19 @@ func (s *Session) implicitTLS(ctx context.Context) error {
 		return errors.New("ftp: implicit FTPS needs a certificate toward the client")
 	}
 	return s.upgradeClient(ctx)
+}
+
+// countHandshake counts a TLS handshake on leg of conn (control, data), and the server
+// certificate's failed verification that made it fail, if that is why.
+func (s *Session) countHandshake(leg, conn string, err error) {
+	m := s.cfg.Metrics
+	if m == nil {
+		return
+	}
+	m.TLSHandshake(leg, conn, err)
+	if r, ok := ftptls.VerifyReason(err); ok && leg == metrics.LegServer {
+		m.VerifyFailure(r)
+	}
 }
 
 // reason is the one-line text of a TLS error for a reply.

@@ -216,4 +216,5 @@ func (s *Session) writeTransfer(x *transfer, code, clientCode int) {
 	}
 	s.log.Info("transfer", attrs...)
 	s.auditTransfer(x, code, clientCode, res, size)
+	s.countTransfer(x, code, clientCode, res)
 }

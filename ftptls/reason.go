@@ -55,6 +55,27 @@ func Reason(err error) string {
 	return strings.NewReplacer("\r", " ", "\n", " ").Replace(err.Error())
 }
 
+// VerifyReason returns the Reason constant of a server certificate that failed
+// verification somewhere in err's chain (a [*VerifyError] or one of the x509 errors of Go's
+// own verification), and false when err is no verification failure.
+func VerifyReason(err error) (string, bool) {
+	if err == nil {
+		return "", false
+	}
+	var verr *VerifyError
+	if errors.As(err, &verr) {
+		return verr.Reason, true
+	}
+	if r := classify(err); r != ReasonInvalid {
+		return r, true
+	}
+	var invalid x509.CertificateInvalidError
+	if errors.As(err, &invalid) {
+		return ReasonInvalid, true
+	}
+	return "", false
+}
+
 // classify maps an x509 verification error to a Reason constant, ReasonInvalid when it
 // is none of the specific ones.
 func classify(err error) string {

@@ -34,3 +34,24 @@ func TestReason(t *testing.T) {
 		})
 	}
 }
+
+// TestVerifyReason: only verification failures have a reason for the metrics.
+func TestVerifyReason(t *testing.T) {
+	past := &x509.Certificate{NotBefore: time.Now().Add(-2 * time.Hour), NotAfter: time.Now().Add(-time.Hour)}
+	for _, tt := range []struct {
+		err  error
+		want string
+		ok   bool
+	}{
+		{nil, "", false},
+		{errors.New("connection reset by peer"), "", false},
+		{fmt.Errorf("handshake: %w", &VerifyError{Name: "h", Reason: ReasonPinMismatch, Err: errors.New("x")}), ReasonPinMismatch, true},
+		{fmt.Errorf("tls: %w", x509.UnknownAuthorityError{}), ReasonUnknownAuthority, true},
+		{x509.CertificateInvalidError{Cert: past, Reason: x509.Expired}, ReasonExpired, true},
+		{x509.CertificateInvalidError{Cert: past, Reason: x509.NotAuthorizedToSign}, ReasonInvalid, true},
+	} {
+		if got, ok := VerifyReason(tt.err); got != tt.want || ok != tt.ok {
+			t.Errorf("VerifyReason(%v) = %q, %v, want %q, %v", tt.err, got, ok, tt.want, tt.ok)
+		}
+	}
+}

@@ -115,16 +115,16 @@ func rejectReply(verb string, code int, text string) (int, string) {
 // result refuses the command with 550 "Policy error.".
 func (s *Session) commandCallback(ctx context.Context, name, verb, arg string) (v Verdict) {
 	if s.p.Callbacks == nil {
-		return policyError(arg, fmt.Errorf("policy: callback %q: no callbacks configured", name))
+		return callbackError(arg, fmt.Errorf("policy: callback %q: no callbacks configured", name))
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			v = policyError(arg, fmt.Errorf("policy: callback %q panicked: %v", name, r))
+			v = callbackError(arg, fmt.Errorf("policy: callback %q panicked: %v", name, r))
 		}
 	}()
 	cv, err := s.p.Callbacks.Command(ctx, name, s.Info(), verb, arg)
 	if err != nil {
-		return policyError(arg, fmt.Errorf("policy: callback %q: %w", name, err))
+		return callbackError(arg, fmt.Errorf("policy: callback %q: %w", name, err))
 	}
 	why := fmt.Sprintf("callback %q", name)
 	if cv.Reason != "" {
@@ -137,19 +137,19 @@ func (s *Session) commandCallback(ctx context.Context, name, verb, arg string) (
 			out = cv.Arg
 		}
 		if strings.ContainsAny(out, "\r\n\x00") {
-			return policyError(arg, fmt.Errorf("policy: callback %q rewrote the argument with a line break or NUL", name))
+			return callbackError(arg, fmt.Errorf("policy: callback %q rewrote the argument with a line break or NUL", name))
 		}
 		return Verdict{Kind: Accept, Arg: out, Reason: cv.Reason}
 	case Reject:
 		if cv.Code != 0 && (cv.Code < 400 || cv.Code > 599) || !safeText(cv.Text) {
-			return policyError(arg, fmt.Errorf("policy: callback %q: reject needs a 4xx or 5xx code and one line of text", name))
+			return callbackError(arg, fmt.Errorf("policy: callback %q: reject needs a 4xx or 5xx code and one line of text", name))
 		}
 		code, text := rejectReply(verb, cv.Code, cv.Text)
 		return Verdict{Kind: Reject, Code: code, Text: text, Arg: arg, Reason: why}
 	case Abort:
 		return Verdict{Kind: Abort, Arg: arg, Reason: why}
 	}
-	return policyError(arg, fmt.Errorf("policy: callback %q returned %s, not valid for a command", name, cv.Kind))
+	return callbackError(arg, fmt.Errorf("policy: callback %q returned %s, not valid for a command", name, cv.Kind))
 }
 
 // policyError is the verdict refusing a command the policy could not decide on.
@@ -203,16 +203,16 @@ func answerRejectReply(code int, text string) (int, string) {
 // refuses the answer ("500 Error parsing answer").
 func (s *Session) answerCallback(ctx context.Context, name, verb string, code int, text string) (v Verdict) {
 	if s.p.Callbacks == nil {
-		return answerError(fmt.Errorf("policy: callback %q: no callbacks configured", name))
+		return answerCallbackError(fmt.Errorf("policy: callback %q: no callbacks configured", name))
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			v = answerError(fmt.Errorf("policy: callback %q panicked: %v", name, r))
+			v = answerCallbackError(fmt.Errorf("policy: callback %q panicked: %v", name, r))
 		}
 	}()
 	cv, err := s.p.Callbacks.Answer(ctx, name, s.Info(), verb, code, text)
 	if err != nil {
-		return answerError(fmt.Errorf("policy: callback %q: %w", name, err))
+		return answerCallbackError(fmt.Errorf("policy: callback %q: %w", name, err))
 	}
 	why := fmt.Sprintf("callback %q", name)
 	if cv.Reason != "" {
@@ -223,19 +223,33 @@ func (s *Session) answerCallback(ctx context.Context, name, verb string, code in
 		return Verdict{Kind: Accept, Reason: cv.Reason}
 	case Reject:
 		if cv.Code != 0 && (cv.Code < 400 || cv.Code > 599) || !safeText(cv.Text) {
-			return answerError(fmt.Errorf("policy: callback %q: reject needs a 4xx or 5xx code and one line of text", name))
+			return answerCallbackError(fmt.Errorf("policy: callback %q: reject needs a 4xx or 5xx code and one line of text", name))
 		}
 		c, t := answerRejectReply(cv.Code, cv.Text)
 		return Verdict{Kind: Reject, Code: c, Text: t, Reason: why}
 	case Change:
 		if !validChange(cv.Code, cv.Text) {
-			return answerError(fmt.Errorf("policy: callback %q: change needs a code 100..599 and one line of text", name))
+			return answerCallbackError(fmt.Errorf("policy: callback %q: change needs a code 100..599 and one line of text", name))
 		}
 		return Verdict{Kind: Change, Code: cv.Code, Text: cv.Text, Reason: why}
 	case Abort:
 		return Verdict{Kind: Abort, Reason: why}
 	}
-	return answerError(fmt.Errorf("policy: callback %q returned %s, not valid for an answer", name, cv.Kind))
+	return answerCallbackError(fmt.Errorf("policy: callback %q returned %s, not valid for an answer", name, cv.Kind))
+}
+
+// callbackError is policyError for a command callback that failed (CallbackError).
+func callbackError(arg string, err error) Verdict {
+	v := policyError(arg, err)
+	v.CallbackError = true
+	return v
+}
+
+// answerCallbackError is answerError for an answer callback that failed (CallbackError).
+func answerCallbackError(err error) Verdict {
+	v := answerError(err)
+	v.CallbackError = true
+	return v
 }
 
 // answerError is the verdict refusing an answer the policy could not decide on.
@@ -267,7 +281,8 @@ func (s *Session) soften(v Verdict, dryRun bool) Verdict {
 	if !dryRun {
 		mode = "dry run of the policy"
 	}
-	return Verdict{Kind: Accept, Arg: v.Arg, WouldRefuse: true, Reason: what + ": " + v.Reason + " [" + mode + "]"}
+	return Verdict{Kind: Accept, Arg: v.Arg, WouldRefuse: true, CallbackError: v.CallbackError,
+		Reason: what + ": " + v.Reason + " [" + mode + "]"}
 }
 
 // joinReasons joins two log reasons, either of which may be empty.

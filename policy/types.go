@@ -77,6 +77,9 @@ type Verdict struct {
 	WouldRefuse bool
 	// Reason explains a refusal (or a would-be refusal) for the log line.
 	Reason string
+	// CallbackError is set when the verdict stands for a callback that failed (an error,
+	// a panic or an unusable result), whatever it became.
+	CallbackError bool
 }
 
 // Callbacks runs named callbacks. script.Program implements it.

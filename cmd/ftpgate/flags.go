@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -40,6 +41,10 @@ type options struct {
 	portMin, portMax uint16
 	logLevel         string
 	logFormat        string
+	// metricsAddr is where /metrics is served ("": nowhere); metricsLn is its listener
+	// once bound (openMetrics).
+	metricsAddr string
+	metricsLn   net.Listener
 	// configPath is the configuration file; configSet says -c was given.
 	configPath string
 	configSet  bool
@@ -91,6 +96,9 @@ func parseOptions(name string, args []string, stderr io.Writer) (options, error)
 	if err := checkTimeouts(&o); err != nil {
 		return o, err
 	}
+	if err := checkMetricsAddr(&o); err != nil {
+		return o, err
+	}
 	r.apply(&o)
 	return o, nil
 }
@@ -132,6 +140,7 @@ func defineFlags(fs *flag.FlagSet, o *options) *rawFlags {
 	fs.DurationVar(&o.ftp.WriteTimeout, "write-timeout", 60*time.Second, "a client that takes no reply (or a server no command) for this long: the session ends")
 	fs.DurationVar(&o.ftp.ReplyTimeout, "reply-timeout", 60*time.Second, "after a transfer's data connection closed, wait this long for the final reply, then end the session")
 	fs.IntVar(&o.ftp.MaxLine, "max-line", 2048, "maximum length of a command or reply line")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (host:port, e.g. 127.0.0.1:9121; empty: off)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.configPath, "c", defaultConfigPath, "configuration file (services and policies); if the default is absent, built-in defaults apply")

@@ -63,17 +63,13 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.
 	log.Info("configuration loaded", "path", describePath(cfg), "services", len(cfg.Services))
 	// The listeners come before the table: a second ftpgate started by mistake fails here
 	// (port in use) instead of replacing the running one's table.
-	ctlLns, err := listenBoth(ctx, o.nft.ControlListen, log)
+	ctlLns, dataLns, err := listenAll(ctx, &o, log)
 	if err != nil {
-		return startErr(exitError, "ftpgate: %v (is another ftpgate running?)", err)
-	}
-	dataLns, err := listenBoth(ctx, o.nft.DataListen, log)
-	if err != nil {
-		closeAll(ctlLns)
-		return startErr(exitError, "ftpgate: %v (is another ftpgate running?)", err)
+		return startErr(exitError, "ftpgate: %v", err)
 	}
 	defer closeAll(ctlLns)
 	defer closeAll(dataLns)
+	defer closeMetrics(&o)
 	// The table is built in one batch: if the kernel lacks TPROXY or the socket match, the
 	// batch fails whole and nothing is left behind.
 	if err := inst.Setup(ctx); err != nil {
@@ -110,7 +106,9 @@ func serve(ctx context.Context, o options, live *liveConfig, ctlLns, dataLns []*
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go live.watchReload(ctx)
+	inst = o.ftp.Metrics.Installer(inst) // counts the netlink errors (nil: inst itself)
 	reg := datachan.NewRegistry(inst, o.nft.Timeout, log)
+	reg.SetMetrics(o.ftp.Metrics)
 	limits := sessionLimits(o.limits, log)
 	// Two listening legs at most per session (data_mode active): the kernel's sets stay bounded.
 	reg.SetLimit(2 * limits.MaxSessions)
@@ -168,6 +166,7 @@ func serve(ctx context.Context, o options, live *liveConfig, ctlLns, dataLns []*
 			logStats(ctx, o.statsInterval, statsSource{sessions: csrv.Sessions, expectations: reg.Len}, log)
 		})
 	}
+	wg.Go(func() { serveMetrics(ctx, o, log, fail) })
 	guard := &datachan.Guard{Installer: inst, Registry: reg, Interval: o.tableCheck, Restore: o.onTableLoss == "restore", Log: log}
 	wg.Go(func() {
 		if err := guard.Run(ctx); err != nil {
@@ -248,6 +247,26 @@ func listenBoth(ctx context.Context, port uint16, log *slog.Logger) ([]*net.TCPL
 		return []*net.TCPListener{ln4}, nil
 	}
 	return []*net.TCPListener{ln4, ln6}, nil
+}
+
+// listenAll opens the control and data listeners and the metrics listener (-metrics-addr);
+// on error none stays open.
+func listenAll(ctx context.Context, o *options, log *slog.Logger) (ctl, data []*net.TCPListener, err error) {
+	ctl, err = listenBoth(ctx, o.nft.ControlListen, log)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w (is another ftpgate running?)", err)
+	}
+	data, err = listenBoth(ctx, o.nft.DataListen, log)
+	if err != nil {
+		closeAll(ctl)
+		return nil, nil, fmt.Errorf("%w (is another ftpgate running?)", err)
+	}
+	if err := openMetrics(ctx, o); err != nil {
+		closeAll(ctl)
+		closeAll(data)
+		return nil, nil, err
+	}
+	return ctl, data, nil
 }
 
 func closeAll(lns []*net.TCPListener) {
