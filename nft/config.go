@@ -28,6 +28,9 @@ func (c Config) Validate() error {
 	if slices.Contains(c.ControlPorts, 0) {
 		return errors.New("nft: control port 0")
 	}
+	if c.Mark&^c.MarkMask != 0 {
+		return fmt.Errorf("nft: mark %#x outside mark mask %#x", c.Mark, c.MarkMask)
+	}
 	if c.Timeout < time.Millisecond {
 		return fmt.Errorf("nft: timeout %v: must be at least 1ms", c.Timeout)
 	}
