@@ -97,4 +97,3 @@ func hookName(h nftables.ChainHook) string {
 	}
 	return fmt.Sprint(h)
 }
-

@@ -57,9 +57,11 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.
 		fmt.Fprintf(stderr, "ftpgate: %v\n", err)
 		return exitEnv
 	}
-	inst, err := nft.NewNetlink(o.nft, nft.WithLogger(log))
+	// Managed: the mark and route table are free. -manage-table=false: the operator's rule set
+	// has the table and routing.
+	inst, err := newInstaller(ctx, &o, log)
 	if err != nil {
-		fmt.Fprintf(stderr, "ftpgate: %v\n", err)
+		fmt.Fprintln(stderr, err)
 		return exitEnv
 	}
 	log.Info("configuration loaded", "path", describePath(cfg), "services", len(cfg.Services))
@@ -78,28 +80,13 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.
 	}
 	defer closeAll(ctlLns)
 	defer closeAll(dataLns)
-	// The table is built in one batch: if the kernel lacks TPROXY or the socket match, the
-	// batch fails whole and nothing is left behind.
-	if err := inst.Setup(ctx); err != nil {
-		fmt.Fprintf(stderr, "ftpgate: install nftables table (does the kernel have nf_tables, TPROXY and the socket match?): %v\n", err)
+	removeTable, err := installTable(ctx, &o, inst, log)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
 		return exitEnv
 	}
 	cleanup := context.WithoutCancel(ctx)
-	defer func() {
-		if err := inst.Teardown(cleanup); err != nil {
-			log.Error("remove nftables table", "table", o.nft.Table, "err", err.Error())
-		}
-	}()
-	rt := &intercept.Routing{Mark: o.nft.Mark, Table: o.routeTable, Log: log}
-	if err := rt.Setup(ctx); err != nil {
-		fmt.Fprintf(stderr, "ftpgate: set up policy routing: %v\n", err)
-		return exitEnv
-	}
-	defer func() {
-		if err := rt.Teardown(cleanup); err != nil {
-			log.Error("remove policy routing", "err", err.Error())
-		}
-	}()
+	defer removeTable(cleanup)
 	o.ftp.Kernel = setupKernelPath(ctx, o.kernelPath, log)
 	defer teardownKernelPath(cleanup, o.ftp.Kernel, log)
 	o.ftp.PinholeTimeout = o.nft.Timeout
@@ -174,7 +161,11 @@ func serve(ctx context.Context, o options, live *liveConfig, ctlLns, dataLns []*
 			logStats(ctx, o.statsInterval, statsSource{sessions: csrv.Sessions, expectations: reg.Len}, log)
 		})
 	}
-	guard := &datachan.Guard{Installer: inst, Registry: reg, Interval: o.tableCheck, Restore: o.onTableLoss == "restore", Log: log}
+	// The operator's table (-manage-table=false) is not ftpgate's to rebuild: "restore" waits
+	// for the operator's rule set and re-adds the expectations.
+	restore := o.onTableLoss == "restore"
+	guard := &datachan.Guard{Installer: inst, Registry: reg, Interval: o.tableCheck,
+		Restore: restore && o.manageTable, Wait: restore && !o.manageTable, Log: log}
 	wg.Go(func() {
 		if err := guard.Run(ctx); err != nil {
 			fail(err)
