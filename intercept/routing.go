@@ -255,13 +255,19 @@ func (r *Routing) isOurRule(rule netlink.Rule) bool {
 	if rule.Mark != r.Mark || mask != r.mask() || rule.Table != r.Table {
 		return false
 	}
+	return !hasOtherSelectors(rule)
+}
+
+// hasOtherSelectors reports whether rule selects by more than its fwmark, or does more than
+// a plain lookup.
+func hasOtherSelectors(rule netlink.Rule) bool {
 	if rule.Invert || rule.Src != nil || rule.Dst != nil || rule.IifName != "" || rule.OifName != "" {
-		return false
+		return true
 	}
 	if rule.Tos != 0 || rule.Dport != nil || rule.Sport != nil || rule.UIDRange != nil || rule.IPProto != 0 {
-		return false
+		return true
 	}
-	return rule.Type == 0 || rule.Type == unix.FR_ACT_TO_TBL
+	return rule.Type != 0 && rule.Type != unix.FR_ACT_TO_TBL
 }
 
 // routes lists the `local default dev lo` routes of family in TABLE.
