@@ -44,8 +44,63 @@ func (o *Operator) Setup(ctx context.Context) error {
 	return nil
 }
 
-// Check verifies the operator's table, like Setup.
-func (o *Operator) Check(ctx context.Context) error { return o.n.Verify(ctx) }
+// Check verifies the operator's table, like Setup, and then re-adds the elements this
+// Operator added that the sets no longer hold. Loading the rule set again (nft -f
+// /etc/nftables.conf) replaces the table in one transaction, emptying the sets without a
+// moment in which the table is missing; without this the expectations of data channels not
+// yet connected would be gone. An element that expired in the kernel a moment before the
+// registry deletes it may be re-added needlessly; it expires again.
+func (o *Operator) Check(ctx context.Context) error {
+	if err := o.n.Verify(ctx); err != nil {
+		return err
+	}
+	return o.readd(ctx)
+}
+
+// readd adds again the tracked elements missing from the sets.
+func (o *Operator) readd(ctx context.Context) error {
+	o.mu.Lock()
+	n := len(o.added)
+	o.mu.Unlock()
+	if n == 0 {
+		return nil
+	}
+	have, err := o.n.Elements(ctx)
+	if err != nil {
+		return err
+	}
+	present := make(map[string]bool, len(have))
+	for _, e := range have {
+		present[keyOf(e)] = true
+	}
+	o.mu.Lock()
+	var missing []Element
+	for k, e := range o.added {
+		if !present[k] {
+			missing = append(missing, e)
+		}
+	}
+	o.mu.Unlock()
+	var errs []error
+	readded := 0
+	for _, e := range missing {
+		o.mu.Lock()
+		_, still := o.added[keyOf(e)] // not deleted meanwhile
+		o.mu.Unlock()
+		if !still {
+			continue
+		}
+		if err := o.n.Add(ctx, e); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		readded++
+	}
+	if readded > 0 {
+		o.n.log.Warn("nftables sets lost elements (the rule set was reloaded?): re-added ftpgate's expectations", "elements", readded)
+	}
+	return errors.Join(errs...)
+}
 
 // Add adds e to its set (see Netlink.Add) and remembers it for Teardown.
 func (o *Operator) Add(ctx context.Context, e Element) error {

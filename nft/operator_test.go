@@ -11,11 +11,14 @@ import (
 	"time"
 )
 
-// loadRender loads Render(cfg) into the namespace with nft -f, as an operator's rule set does.
+// loadRender loads Render(cfg) into the namespace with nft -f, replacing the table as
+// deploy/ftpgate.nft does.
 func loadRender(t *testing.T, ns testNS, cfg Config) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "ftpgate.nft")
-	if err := os.WriteFile(path, []byte(Render(cfg)), 0o600); err != nil {
+	name := cfg.WithDefaults().Table
+	text := "table inet " + name + "\ndelete table inet " + name + "\n" + Render(cfg)
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ns.nft(t, "-f", path)
@@ -101,6 +104,16 @@ func TestOperatorElements(t *testing.T) {
 	if !comments["session 12 PASV"] || !comments["session 13 EPSV"] {
 		t.Errorf("Elements lost the comments: %v", els)
 	}
+	// The operator reloads the rule set: the table is replaced, its sets empty; Check
+	// re-adds ftpgate's elements with their comments, not the operator's.
+	loadRender(t, ns, Config{})
+	if err := o.Check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if out := ns.nft(t, "list", "set", "inet", "ftpgate", SetData4); !strings.Contains(out, `comment "session 12 PASV"`) || strings.Contains(out, "192.0.2.9") {
+		t.Errorf("after a reload and Check, want ftpgate's element back:\n%s", out)
+	}
+	ns.nft(t, "add", "element", "inet", "ftpgate", "data4", "{ 192.0.2.9 . 192.0.2.10 . 999 timeout 1h }")
 	if err := o.Teardown(ctx); err != nil {
 		t.Fatal(err)
 	}

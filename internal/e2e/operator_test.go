@@ -103,7 +103,7 @@ func TestOperatorRuleSet(t *testing.T) {
 	before := b.ruleset(t)
 	ctx := b.ctx(t)
 	// The data channels go through ftpgate (not the kernel path), so they use the sets.
-	gw, err := startGateway(ctx, b.tp, "--log-level", "debug", "-manage-table=false", "-kernel-path=false")
+	gw, err := startGateway(ctx, b.tp, "--log-level", "debug", "-manage-table=false", "-kernel-path=false", "--table-check", "200ms")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +133,15 @@ func TestOperatorRuleSet(t *testing.T) {
 		t.Errorf("nft list set data4 during a PASV (%v) lacks the comment:\n%s", err, set)
 	}
 	t.Logf("data4 during a PASV:\n%s", set)
+	// The operator reloads the rule set: the table is replaced with empty sets; ftpgate puts
+	// its pinhole back at the next check.
+	b.loadRuleSet(t)
+	if !waitLogs(gw, "nftables sets lost elements (the rule set was reloaded?): re-added ftpgate's expectations", 10*time.Second) {
+		t.Errorf("the reload's lost elements were not re-added:\n%s", tail(gw.LogText(), 10))
+	}
+	if set, _, _ := b.tp.Exec(ctx, b.tp.GW, "nft", "list", "set", "inet", table, "data4"); !comment.MatchString(set) {
+		t.Errorf("after the reload, data4 lacks the pinhole:\n%s", set)
+	}
 
 	if err := gw.Stop(); err != nil {
 		t.Fatalf("stop: %v", err)
