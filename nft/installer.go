@@ -78,14 +78,17 @@ type Element struct {
 // Installer programs the ftpgate table in the kernel: Netlink owns it (builds and deletes it),
 // Operator uses the one the operator's rule set defines and changes only its elements. Implementations are safe for concurrent use.
 type Installer interface {
-	// Setup builds the whole table in one batch, replacing a stale table of the same name.
+	// Setup builds the whole table in one batch, replacing a stale table of the same name
+	// (Operator: verifies the operator's table, changing nothing).
 	Setup(ctx context.Context) error
-	// Teardown deletes the table; a table that is already gone is not an error.
+	// Teardown deletes the table; a table that is already gone is not an error (Operator:
+	// deletes only the elements it added).
 	Teardown(ctx context.Context) error
 	// Add adds an expectation element with its timeout.
 	Add(ctx context.Context, e Element) error
 	// Delete removes an element; an element that is already gone (used, expired) is not an error.
 	Delete(ctx context.Context, e Element) error
-	// Check reports, wrapping ErrIncomplete, whether the table Setup built lost any part.
+	// Check reports, wrapping ErrIncomplete, whether the table Setup built (or verified)
+	// lost any part.
 	Check(ctx context.Context) error
 }
