@@ -33,6 +33,9 @@ type Guard struct {
 	// one minute).
 	RemindEvery time.Duration
 	Log         *slog.Logger
+	// Nudge, when set, makes the guard check at once, between ticks (nft.Watch sends on it
+	// when the table is deleted or created); a closed Nudge leaves the ticks.
+	Nudge <-chan struct{}
 
 	lostAt, remindedAt time.Time // Wait: when the loss was seen, and last logged
 }
@@ -41,11 +44,17 @@ type Guard struct {
 func (g *Guard) Run(ctx context.Context) error {
 	t := time.NewTicker(g.Interval)
 	defer t.Stop()
+	nudge := g.Nudge
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
+		case _, ok := <-nudge:
+			if !ok {
+				nudge = nil // the watch ended: ticks only
+				continue
+			}
 		}
 		if err := g.check(ctx); err != nil {
 			return err

@@ -46,10 +46,10 @@ const ruleFileHead = `#!/usr/sbin/nft -f
 #      only adds and deletes elements of data4/data6 (each with a comment saying which session
 #      and command opened it: nft list set inet ftpgate data4) and at exit removes its own.
 #
-# Loading this file again (nft -f /etc/nftables.conf) replaces the table and so drops the open
-# data channel expectations of running sessions. ` + "`nft flush ruleset`" + ` without reloading stops
-# interception: ftpgate logs an error at once and again every minute, and re-adds the live
-# expectations as soon as the table is back.
+# Loading this file again (nft -f /etc/nftables.conf) replaces the table with empty sets;
+# ftpgate, notified by the kernel, re-adds its open data channel expectations at once.
+# ` + "`nft flush ruleset`" + ` without reloading stops interception: ftpgate logs an error at once and
+# again every minute, and re-adds the live expectations as soon as the table is back.
 #
 # Without -manage-table=false, ftpgate builds this same table itself at start and deletes it
 # at exit: do not load this file then.

@@ -165,7 +165,7 @@ func serve(ctx context.Context, o options, live *liveConfig, ctlLns, dataLns []*
 	// for the operator's rule set and re-adds the expectations.
 	restore := o.onTableLoss == "restore"
 	guard := &datachan.Guard{Installer: inst, Registry: reg, Interval: o.tableCheck,
-		Restore: restore && o.manageTable, Wait: restore && !o.manageTable, Log: log}
+		Restore: restore && o.manageTable, Wait: restore && !o.manageTable, Log: log, Nudge: watchTable(ctx, o.nft, log)}
 	wg.Go(func() {
 		if err := guard.Run(ctx); err != nil {
 			fail(err)

@@ -87,3 +87,15 @@ func installTable(ctx context.Context, o *options, inst nft.Installer, log *slog
 		dropTable(ctx)
 	}, nil
 }
+
+// watchTable returns a channel that receives when the table is deleted or created (nft flush
+// ruleset, a reloaded rule set), so the guard checks at once instead of at its next tick; nil
+// (ticks only) when the kernel's notifications cannot be joined.
+func watchTable(ctx context.Context, cfg nft.Config, log *slog.Logger) <-chan struct{} {
+	ch, err := nft.Watch(ctx, cfg)
+	if err != nil {
+		log.Warn("cannot watch the nftables table; it is checked every -table-check only", "err", err.Error())
+		return nil
+	}
+	return ch
+}

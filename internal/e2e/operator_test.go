@@ -186,14 +186,15 @@ func TestOperatorMissing(t *testing.T) {
 }
 
 // TestOperatorTableFlushed: `nft flush ruleset` under a gateway with -manage-table=false is
-// logged as an error at once; ftpgate does not rebuild the operator's table, and once the
-// operator reloads the rule set it logs that interception resumed and transfers work again.
+// logged as an error at once (the kernel's notification, not the next -table-check, which is
+// a minute here); ftpgate does not rebuild the operator's table, and once the operator
+// reloads the rule set it logs that interception resumed and transfers work again.
 func TestOperatorTableFlushed(t *testing.T) {
 	b := operatorBed(t, map[string]int64{"small.bin": small})
 	b.loadRuleSet(t)
 	b.addRouting(t)
 	ctx := b.ctx(t)
-	gw, err := startGateway(ctx, b.tp, "--table-check", "200ms", "-manage-table=false")
+	gw, err := startGateway(ctx, b.tp, "--table-check", "1m", "-manage-table=false")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +203,7 @@ func TestOperatorTableFlushed(t *testing.T) {
 		t.Fatalf("nft flush ruleset: %v %s", err, stderr)
 	}
 	lost := "nftables table lost: interception stopped; reload the operator's rule set (nft -f /etc/nftables.conf)"
-	if !waitLogs(gw, lost, 10*time.Second) {
+	if !waitLogs(gw, lost, 5*time.Second) {
 		t.Fatalf("the loss was not logged:\n%s", tail(gw.LogText(), 10))
 	}
 	time.Sleep(500 * time.Millisecond)
@@ -210,7 +211,7 @@ func TestOperatorTableFlushed(t *testing.T) {
 		t.Errorf("ftpgate rebuilt the operator's table:\n%s", out)
 	}
 	b.loadRuleSet(t)
-	if !waitLogs(gw, "nftables table back: interception resumed", 10*time.Second) {
+	if !waitLogs(gw, "nftables table back: interception resumed", 5*time.Second) {
 		t.Fatalf("the return was not logged:\n%s", tail(gw.LogText(), 10))
 	}
 	b.smallTransfers(t, "reloaded")
@@ -274,4 +275,23 @@ func TestMarkMask(t *testing.T) {
 		}
 	}
 	b.smallTransfers(t, "masked")
+}
+
+// TestTableFlushNoticedAtOnce: `nft flush ruleset` under a managed gateway is noticed from the
+// kernel's notification, well before the next -table-check (a minute here): the loss is
+// logged, the table rebuilt, and the next transfer intercepted.
+func TestTableFlushNoticedAtOnce(t *testing.T) {
+	b := newBed(t, map[string]int64{"small.bin": small}, "--table-check", "1m")
+	ctx := b.ctx(t)
+	if _, stderr, err := b.tp.Exec(ctx, b.tp.GW, "nft", "flush", "ruleset"); err != nil {
+		t.Fatalf("nft flush ruleset: %v %s", err, stderr)
+	}
+	if !waitLogs(b.gw, "nftables table lost: interception stopped; restoring it", 5*time.Second) ||
+		!waitLogs(b.gw, "nftables table restored", 5*time.Second) {
+		t.Fatalf("the flush was not noticed at once:\n%s", tail(b.gw.LogText(), 10))
+	}
+	if text, err := scenario.NftTable(ctx, b.tp, table); err != nil || !strings.Contains(text, "chain prerouting") {
+		t.Fatalf("the table is not back (%v):\n%s", err, text)
+	}
+	b.smallTransfers(t, "after-flush")
 }
