@@ -90,3 +90,31 @@ func TestGuardWaits(t *testing.T) {
 		t.Errorf("log lacks the resumption:\n%s", logs.String())
 	}
 }
+
+// TestGuardNudge: a nudge makes the guard check at once, long before its next tick; a closed
+// Nudge leaves the ticks running.
+func TestGuardNudge(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	f, reg := newFakeRegistry(t, 30*time.Second)
+	if err := f.Setup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	nudge := make(chan struct{}, 1)
+	g := &Guard{Installer: f, Registry: reg, Interval: time.Hour, Restore: true, Nudge: nudge, Log: slog.New(slog.DiscardHandler)}
+	done := make(chan error, 1)
+	go func() { done <- g.Run(ctx) }()
+	f.Lose()
+	nudge <- struct{}{}
+	for f.Text() == "" && ctx.Err() == nil {
+		time.Sleep(time.Millisecond)
+	}
+	if f.Text() == "" {
+		t.Fatal("the nudge did not make the guard restore the table")
+	}
+	close(nudge)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
