@@ -29,7 +29,8 @@ type Handler func(conn *net.TCPConn)
 
 type entry struct {
 	owner   uint64
-	key     nft.Element // Timeout zero
+	key     nft.Element // Timeout zero, no comment
+	comment string      // the element's comment in the kernel's set
 	handler Handler
 	timer   *time.Timer
 }
@@ -69,6 +70,7 @@ func (r *Registry) Expect(ctx context.Context, owner uint64, k nft.Element, h Ha
 	if !k.Src.IsValid() || !k.Dst.IsValid() || k.Src.Is4() != k.Dst.Is4() || k.Port == 0 {
 		return fmt.Errorf("datachan: invalid expectation %s", k)
 	}
+	comment := k.Comment
 	k = keyOf(k)
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -85,12 +87,12 @@ func (r *Registry) Expect(ctx context.Context, owner uint64, k nft.Element, h Ha
 		return fmt.Errorf("%w: %d", ErrFull, r.max)
 	}
 	el := k
-	el.Timeout = r.timeout
+	el.Timeout, el.Comment = r.timeout, comment
 	if err := r.inst.Add(ctx, el); err != nil {
 		r.metrics.ExpectationRefused(metrics.ExpectInstall)
 		return fmt.Errorf("datachan: add expectation %s: %w", k, err)
 	}
-	e := &entry{owner: owner, key: k, handler: h}
+	e := &entry{owner: owner, key: k, comment: comment, handler: h}
 	e.timer = time.AfterFunc(r.timeout, func() { r.expire(e) })
 	r.byKey[k] = e
 	r.byOwner[owner] = e
@@ -183,7 +185,7 @@ func (r *Registry) removeLocked(ctx context.Context, e *entry) {
 	}
 }
 
-// keyOf is k as the registry's maps key it: addresses unmapped, no timeout.
+// keyOf is k as the registry's maps key it: addresses unmapped, no timeout, no comment.
 func keyOf(k nft.Element) nft.Element {
 	return nft.Element{Src: k.Src.Unmap(), Dst: k.Dst.Unmap(), Port: k.Port}
 }
@@ -197,9 +199,9 @@ func (r *Registry) Reinstall(ctx context.Context) (int, error) {
 		n    int
 		errs []error
 	)
-	for k := range r.byKey {
+	for k, e := range r.byKey {
 		el := k
-		el.Timeout = r.timeout
+		el.Timeout, el.Comment = r.timeout, e.comment
 		if err := r.inst.Add(ctx, el); err != nil {
 			errs = append(errs, fmt.Errorf("datachan: reinstall %s: %w", k, err))
 			continue

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -47,6 +48,9 @@ type Spec struct {
 	// Kernel, when set, puts the channel on the kernel path: one pinhole, no legs in
 	// ftpgate (Client and Server are ignored). Config.Kernel must be set.
 	Kernel *KernelSpec
+	// Command is the FTP command that opened the channel (PASV, EPSV, PORT, EPRT); with the
+	// session it makes the comment of the listening legs' set elements, "session 12 PASV".
+	Command string
 }
 
 // Set holds the data channels of one session: the one the last PASV/PORT negotiated and
@@ -98,6 +102,26 @@ func (s *Set) Reserve(n int) ([]uint16, error) {
 	return ports, nil
 }
 
+// comment is the comment of the set element of leg sd: the leg's own, or "session 12 PASV"
+// for the client leg and "session 12 PORT server leg" for the server leg.
+func (s *Set) comment(sp Spec, sd Side) string {
+	leg := sp.Client
+	if sd == ServerLeg {
+		leg = sp.Server
+	}
+	if leg.Expect.Comment != "" {
+		return leg.Expect.Comment
+	}
+	c := "session " + strconv.FormatUint(s.cfg.Owner, 10)
+	if sp.Command != "" {
+		c += " " + sp.Command
+	}
+	if sd == ServerLeg {
+		c += " server leg"
+	}
+	return c
+}
+
 // Open makes the channel sp describes the one the next transfer uses, superseding the one
 // negotiated before, and installs the expectations of its listening legs (before the peer
 // can learn of them). On error the channel is closed and its ports released.
@@ -106,6 +130,7 @@ func (s *Set) Open(ctx context.Context, sp Spec) (*Channel, error) {
 	if path == nil {
 		path = s.cfg.Path
 	}
+	sp.Client.Expect.Comment, sp.Server.Expect.Comment = s.comment(sp, ClientLeg), s.comment(sp, ServerLeg)
 	cctx, cancel := context.WithCancel(ctx)
 	ch := &Channel{set: s, legs: [2]Leg{sp.Client, sp.Server}, ports: sp.Ports, path: path, ctx: cctx, parent: ctx, cancel: cancel,
 		clientDone: make(chan struct{}), serverDone: make(chan struct{})}

@@ -76,7 +76,7 @@ func TestSetLifecycle(t *testing.T) {
 	if _, err := set.Open(ctx, Spec{Client: Leg{Listen: true, Expect: nft.Element{Src: client, Dst: server, Port: 40100}}}); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := elementsOf(t, f), "198.51.100.2 . 203.0.113.2 . 40100 timeout 30s"; got != want {
+	if got, want := elementsOf(t, f), `198.51.100.2 . 203.0.113.2 . 40100 timeout 30s comment "session 7"`; got != want {
 		t.Fatalf("after the second Open: elements %q, want only %q", got, want)
 	}
 	if ports.InUse() != 0 {
@@ -220,7 +220,7 @@ func TestClaimedChannelLeavesNextExpectation(t *testing.T) {
 		t.Fatal(err)
 	}
 	first.Close(nil) // the first transfer's channel closes late
-	if got, want := elementsOf(t, f), "198.51.100.2 . 203.0.113.2 . 30589 timeout 30s"; got != want || reg.Len() != 1 {
+	if got, want := elementsOf(t, f), `198.51.100.2 . 203.0.113.2 . 30589 timeout 30s comment "session 7"`; got != want || reg.Len() != 1 {
 		t.Fatalf("after the first channel closed: elements %q (registry %d), want the second's %q", got, reg.Len(), want)
 	}
 }

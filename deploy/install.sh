@@ -29,6 +29,8 @@ sysusers_dst=$destdir/etc/sysusers.d/ftpgate.conf
 # (every connection, preset readwrite).
 example_dst=$destdir/etc/ftpgate/ftpgate.yaml.example
 script_dst=$destdir/etc/ftpgate/policy.star.example
+# ftpgate's rule set, for operators who include it in /etc/nftables.conf (-manage-table=false).
+nft_dst=$destdir/usr/share/ftpgate/ftpgate.nft
 
 die() { echo "install.sh: $*" >&2; exit 1; }
 
@@ -61,6 +63,7 @@ put "$here/ftpgate.modules" "$modules_dst" 0644
 put "$here/ftpgate.sysusers" "$sysusers_dst" 0644
 put "$here/ftpgate.yaml" "$example_dst" 0644
 put "$here/policy.star" "$script_dst" 0644
+put "$here/ftpgate.nft" "$nft_dst" 0644
 if [[ -e $default_dst ]]; then
 	echo "kept       $default_dst (existing; the example is $here/ftpgate.default)"
 else
@@ -102,5 +105,6 @@ Next steps:
       after editing the configuration:            systemctl reload ftpgate)
   6. Check:  systemctl status ftpgate; journalctl -u ftpgate
              nft list table inet ftpgate; ip rule; ip -6 rule
-If you keep your own nftables ruleset, read nftables-operator.nft in deploy/ first.
+If you keep your own nftables ruleset, read /usr/share/ftpgate/ftpgate.nft first: include it
+from /etc/nftables.conf and run ftpgate with -manage-table=false (FTPGATE_ARGS).
 NEXT

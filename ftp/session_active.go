@@ -61,7 +61,7 @@ func (s *Session) openActive(ctx context.Context, cmd wire.Command, client netip
 	if x == client.Addr() && s.cfg.ActiveSourcePort == 0 && s.kernelPath() {
 		// server -> client:port, straight through the box; the command goes on as it is
 		return s.sendActive(ctx, out, kernelSpec(kpath.Pinhole{Src: s.serverAddr.Addr(), Dst: client.Addr(), Port: client.Port()}, false),
-			datachan.Spec{Client: clientLeg, Server: datachan.Leg{Listen: true, Expect: nft.Element{Src: s.serverAddr.Addr(), Dst: x, Port: port}}})
+			datachan.Spec{Client: clientLeg, Server: datachan.Leg{Listen: true, Expect: nft.Element{Src: s.serverAddr.Addr(), Dst: x, Port: port}}, Command: cmd.Verb})
 	}
 	var ports []uint16
 	if x != client.Addr() {
@@ -73,9 +73,10 @@ func (s *Session) openActive(ctx context.Context, cmd wire.Command, client netip
 		out = activeCommand(netip.AddrPortFrom(x, port))
 	}
 	sp := datachan.Spec{
-		Client: clientLeg,
-		Server: datachan.Leg{Listen: true, Expect: nft.Element{Src: s.serverAddr.Addr(), Dst: x, Port: port}},
-		Ports:  ports,
+		Client:  clientLeg,
+		Server:  datachan.Leg{Listen: true, Expect: nft.Element{Src: s.serverAddr.Addr(), Dst: x, Port: port}},
+		Ports:   ports,
+		Command: cmd.Verb,
 	}
 	return s.sendActive(ctx, out, sp, sp)
 }

@@ -283,7 +283,7 @@ func TestSessionManyPASV(t *testing.T) {
 			t.Fatalf("PASV %d: %q", i, got)
 		}
 	}
-	if els, want := hs.elements(), fmt.Sprintf("127.0.0.1 . 127.0.0.1 . %d timeout 30s", 41000); els != want {
+	if els, want := hs.elements(), fmt.Sprintf(`127.0.0.1 . 127.0.0.1 . %d timeout 30s comment "session 7 PASV"`, 41000); els != want {
 		t.Fatalf("after 1000 PASV: elements %q, want only %q", els, want)
 	}
 	if n := hs.reg.Len(); n != 1 {

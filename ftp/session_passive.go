@@ -102,8 +102,9 @@ func (s *Session) onPassiveReply(ctx context.Context, want, sent string, r wire.
 		return s.refusePassive(r, err)
 	}
 	spec := datachan.Spec{
-		Client: datachan.Leg{Listen: true, Expect: nft.Element{Src: s.clientAddr.Addr(), Dst: target.Addr(), Port: target.Port()}},
-		Server: datachan.Leg{To: target, From: s.serverFrom()},
+		Client:  datachan.Leg{Listen: true, Expect: nft.Element{Src: s.clientAddr.Addr(), Dst: target.Addr(), Port: target.Port()}},
+		Server:  datachan.Leg{To: target, From: s.serverFrom()},
+		Command: want,
 	}
 	proxy := spec
 	if !rewritten && s.kernelPath() {
@@ -150,9 +151,10 @@ func (s *Session) passiveViaActive(ctx context.Context, cmd wire.Command) error 
 		return nil
 	}
 	ch, err := s.openChannel(ctx, datachan.Spec{
-		Client: datachan.Leg{Listen: true, Expect: nft.Element{Src: s.clientAddr.Addr(), Dst: s.serverAddr.Addr(), Port: ports[0]}},
-		Server: datachan.Leg{Listen: true, Expect: nft.Element{Src: s.serverAddr.Addr(), Dst: x, Port: ports[1]}},
-		Ports:  ports,
+		Client:  datachan.Leg{Listen: true, Expect: nft.Element{Src: s.clientAddr.Addr(), Dst: s.serverAddr.Addr(), Port: ports[0]}},
+		Server:  datachan.Leg{Listen: true, Expect: nft.Element{Src: s.serverAddr.Addr(), Dst: x, Port: ports[1]}},
+		Ports:   ports,
+		Command: cmd.Verb,
 	})
 	if err != nil {
 		s.reply(s.cannotOpen(err))

@@ -13,7 +13,7 @@ import (
 
 // Routing is the policy routing TPROXY needs, for IPv4 and IPv6:
 //
-//	ip rule add fwmark MARK lookup TABLE
+//	ip rule add fwmark MARK/MASK lookup TABLE     (fwmark MARK when MASK is 0xffffffff)
 //	ip route add local default dev lo table TABLE
 //
 // Packets nftables marks with MARK are then delivered locally, to the transparent sockets,
@@ -21,6 +21,8 @@ import (
 type Routing struct {
 	// Mark is the firewall mark nftables sets on intercepted packets; it must be non-zero.
 	Mark uint32
+	// Mask is the part of the mark the rule matches (fwmark MARK/MASK); 0 means 0xffffffff.
+	Mask uint32
 	// Table is the routing table holding the local default route; it must be a table
 	// number other than 0 (unspec) and 253-255 (default, main, local).
 	Table int
@@ -67,10 +69,10 @@ func (r *Routing) Setup(ctx context.Context) error {
 		if len(rules) == 0 {
 			rule := r.rule(f.family)
 			if err := h.RuleAdd(rule); err != nil {
-				return fmt.Errorf("intercept: routing setup %s: add rule fwmark %#x lookup %d: %w",
-					f.name, r.Mark, r.Table, err)
+				return fmt.Errorf("intercept: routing setup %s: add rule fwmark %s lookup %d: %w",
+					f.name, r.fwmark(), r.Table, err)
 			}
-			r.log().Info("added policy rule", "family", f.name, "fwmark", r.Mark, "table", r.Table)
+			r.log().Info("added policy rule", "family", f.name, "fwmark", r.fwmark(), "table", r.Table)
 		}
 		routes, err := r.routes(h, f.family, lo.Attrs().Index)
 		if err != nil {
@@ -115,7 +117,7 @@ func (r *Routing) Teardown(ctx context.Context) error {
 				errs = append(errs, fmt.Errorf("intercept: routing teardown %s: delete rule: %w", f.name, err))
 				continue
 			}
-			r.log().Info("deleted policy rule", "family", f.name, "fwmark", r.Mark, "table", r.Table)
+			r.log().Info("deleted policy rule", "family", f.name, "fwmark", r.fwmark(), "table", r.Table)
 		}
 		routes, err := r.routes(h, f.family, lo.Attrs().Index)
 		if err != nil {
@@ -167,6 +169,9 @@ func (r *Routing) handle() (*netlink.Handle, error) {
 	if r.Mark == 0 {
 		return nil, errors.New("intercept: routing: mark must be non-zero")
 	}
+	if r.Mark&^r.mask() != 0 {
+		return nil, fmt.Errorf("intercept: routing: mark %#x outside mask %#x", r.Mark, r.mask())
+	}
 	switch r.Table {
 	case unix.RT_TABLE_UNSPEC, unix.RT_TABLE_DEFAULT, unix.RT_TABLE_MAIN, unix.RT_TABLE_LOCAL:
 		return nil, fmt.Errorf("intercept: routing: table %d is reserved", r.Table)
@@ -195,8 +200,19 @@ func (r *Routing) rule(family int) *netlink.Rule {
 	rule := netlink.NewRule()
 	rule.Family = family
 	rule.Mark = r.Mark
+	if m := r.mask(); m != 0xffffffff {
+		rule.Mask = &m
+	}
 	rule.Table = r.Table
 	return rule
+}
+
+// mask is r.Mask with its default.
+func (r *Routing) mask() uint32 {
+	if r.Mask == 0 {
+		return 0xffffffff
+	}
+	return r.Mask
 }
 
 // route builds `local default dev lo table TABLE` for family. An RTN_LOCAL route needs
@@ -212,7 +228,7 @@ func (r *Routing) route(family int, zero *net.IPNet, lo int) *netlink.Route {
 	}
 }
 
-// rules lists the rules of family that are exactly `fwmark MARK lookup TABLE`.
+// rules lists the rules of family that are exactly `fwmark MARK/MASK lookup TABLE`.
 func (r *Routing) rules(h *netlink.Handle, family int) ([]netlink.Rule, error) {
 	filter := &netlink.Rule{Mark: r.Mark, Table: r.Table}
 	all, err := h.RuleListFiltered(family, filter, netlink.RT_FILTER_MARK|netlink.RT_FILTER_TABLE)
@@ -221,27 +237,37 @@ func (r *Routing) rules(h *netlink.Handle, family int) ([]netlink.Rule, error) {
 	}
 	var out []netlink.Rule
 	for _, rule := range all {
-		if isOurRule(rule) {
+		if r.isOurRule(rule) {
 			out = append(out, rule)
 		}
 	}
 	return out, nil
 }
 
-// isOurRule reports whether rule has no selector besides its fwmark: no mask other than
-// all-ones, no addresses, interfaces, ports, tos, uid range or inversion, and it is a plain
+// isOurRule reports whether rule is `fwmark MARK/MASK lookup TABLE` and nothing else: no
+// other mask, no addresses, interfaces, ports, tos, uid range or inversion, and it is a plain
 // lookup (not goto, nop, blackhole, ...).
-func isOurRule(rule netlink.Rule) bool {
-	if rule.Mask != nil && *rule.Mask != 0xffffffff {
+func (r *Routing) isOurRule(rule netlink.Rule) bool {
+	mask := uint32(0xffffffff)
+	if rule.Mask != nil {
+		mask = *rule.Mask
+	}
+	if rule.Mark != r.Mark || mask != r.mask() || rule.Table != r.Table {
 		return false
 	}
+	return !hasOtherSelectors(rule)
+}
+
+// hasOtherSelectors reports whether rule selects by more than its fwmark, or does more than
+// a plain lookup.
+func hasOtherSelectors(rule netlink.Rule) bool {
 	if rule.Invert || rule.Src != nil || rule.Dst != nil || rule.IifName != "" || rule.OifName != "" {
-		return false
+		return true
 	}
 	if rule.Tos != 0 || rule.Dport != nil || rule.Sport != nil || rule.UIDRange != nil || rule.IPProto != 0 {
-		return false
+		return true
 	}
-	return rule.Type == 0 || rule.Type == unix.FR_ACT_TO_TBL
+	return rule.Type != 0 && rule.Type != unix.FR_ACT_TO_TBL
 }
 
 // routes lists the `local default dev lo` routes of family in TABLE.

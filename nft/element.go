@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Key lengths of the concatenated set keys: every field is padded to 4 bytes (a 32-bit
@@ -33,7 +35,26 @@ func (e Element) normalize() (Element, error) {
 		return e, fmt.Errorf("nft: element %v: timeout below 1ms", e)
 	}
 	e.Src, e.Dst = e.Src.WithZone(""), e.Dst.WithZone("")
+	e.Comment = cutComment(e.Comment)
 	return e, nil
+}
+
+// MaxComment is the longest element comment kept: nft's own limit for comments
+// (NFT_USERDATA_MAXLEN is 256 bytes for all of an element's user data).
+const MaxComment = 128
+
+// cutComment cuts c to MaxComment bytes without splitting a UTF-8 sequence, and replaces
+// the double quotes nft cannot print inside a comment.
+func cutComment(c string) string {
+	c = strings.ReplaceAll(c, `"`, "'")
+	if len(c) <= MaxComment {
+		return c
+	}
+	c = c[:MaxComment]
+	for len(c) > 0 && !utf8.ValidString(c) {
+		c = c[:len(c)-1]
+	}
+	return c
 }
 
 // setName is the set that holds e (e normalized).
@@ -75,11 +96,14 @@ func elementFromKey(k []byte) (Element, error) {
 }
 
 // String formats e as its nft set element text, e.g. "198.51.100.2 . 203.0.113.2 . 40001";
-// a non-zero Timeout is appended as " timeout 30s".
+// a non-zero Timeout is appended as " timeout 30s" and a comment as ` comment "session 12 PASV"`.
 func (e Element) String() string {
 	s := fmt.Sprintf("%s . %s . %d", e.Src, e.Dst, e.Port)
 	if e.Timeout > 0 {
 		s += " timeout " + formatDuration(e.Timeout)
+	}
+	if e.Comment != "" {
+		s += fmt.Sprintf(" comment %q", e.Comment)
 	}
 	return s
 }

@@ -18,6 +18,10 @@ type Config struct {
 	DataListen uint16
 	// Mark is the packet mark that steers packets to the local route table (default 1).
 	Mark uint32
+	// MarkMask is the part of the packet mark ftpgate owns (default 0xffffffff, the whole
+	// mark): the rules set only these bits, `meta mark set meta mark & ~MarkMask | Mark`,
+	// and keep the others for the rest of the rule set. Mark must lie inside it.
+	MarkMask uint32
 	// Timeout is the default lifetime of an expectation element (default 30s).
 	Timeout time.Duration
 }
@@ -29,6 +33,7 @@ const (
 	DefaultControlListen = 2121
 	DefaultDataListen    = 2120
 	DefaultMark          = 1
+	DefaultMarkMask      = 0xffffffff
 	DefaultTimeout       = 30 * time.Second
 )
 
@@ -49,6 +54,9 @@ func (c Config) WithDefaults() Config {
 	if c.Mark == 0 {
 		c.Mark = DefaultMark
 	}
+	if c.MarkMask == 0 {
+		c.MarkMask = DefaultMarkMask
+	}
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
 	}
@@ -62,18 +70,25 @@ type Element struct {
 	Port     uint16
 	// Timeout is the element's own lifetime; zero means the set's default.
 	Timeout time.Duration
+	// Comment explains the element in `nft list set` (e.g. "session 12 PASV"); it is not
+	// part of the element's identity. Longer than MaxComment bytes, it is cut.
+	Comment string
 }
 
-// Installer owns the ftpgate table in the kernel. Implementations are safe for concurrent use.
+// Installer programs the ftpgate table in the kernel: Netlink owns it (builds and deletes it),
+// Operator uses the one the operator's rule set defines and changes only its elements. Implementations are safe for concurrent use.
 type Installer interface {
-	// Setup builds the whole table in one batch, replacing a stale table of the same name.
+	// Setup builds the whole table in one batch, replacing a stale table of the same name
+	// (Operator: verifies the operator's table, changing nothing).
 	Setup(ctx context.Context) error
-	// Teardown deletes the table; a table that is already gone is not an error.
+	// Teardown deletes the table; a table that is already gone is not an error (Operator:
+	// deletes only the elements it added).
 	Teardown(ctx context.Context) error
 	// Add adds an expectation element with its timeout.
 	Add(ctx context.Context, e Element) error
 	// Delete removes an element; an element that is already gone (used, expired) is not an error.
 	Delete(ctx context.Context, e Element) error
-	// Check reports, wrapping ErrIncomplete, whether the table Setup built lost any part.
+	// Check reports, wrapping ErrIncomplete, whether the table Setup built (or verified)
+	// lost any part.
 	Check(ctx context.Context) error
 }

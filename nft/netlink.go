@@ -196,8 +196,10 @@ func (n *Netlink) Add(ctx context.Context, e Element) (err error) {
 	if err != nil {
 		return fmt.Errorf("nft: add %v: %w", e, err)
 	}
-	// add element inet ftpgate data4 { 198.51.100.2 . 203.0.113.2 . 40001 timeout 30s }
-	if err := c.SetAddElements(n.set(e), []nftables.SetElement{{Key: e.key(), Timeout: e.Timeout}}); err != nil {
+	// add element inet ftpgate data4 { 198.51.100.2 . 203.0.113.2 . 40001 timeout 30s comment "session 12 PASV" }
+	// The comment travels as NFTA_SET_ELEM_USERDATA with the NFTNL_UDATA_SET_ELEM_COMMENT
+	// TLV, as nft writes it; the set needs no flag for it.
+	if err := c.SetAddElements(n.set(e), []nftables.SetElement{{Key: e.key(), Timeout: e.Timeout, Comment: e.Comment}}); err != nil {
 		return fmt.Errorf("nft: add %v: %w", e, err)
 	}
 	if err := c.Flush(); err != nil {
@@ -214,7 +216,7 @@ func (n *Netlink) Delete(ctx context.Context, e Element) (err error) {
 	if err != nil {
 		return err
 	}
-	e.Timeout = 0
+	e.Timeout, e.Comment = 0, ""
 	if err := n.lock(ctx); err != nil {
 		return fmt.Errorf("nft: delete %v: %w", e, err)
 	}
@@ -263,7 +265,7 @@ func (n *Netlink) Elements(ctx context.Context) (_ []Element, err error) {
 			if err != nil {
 				return nil, fmt.Errorf("nft: list elements of %s: %w", s.Name, err)
 			}
-			e.Timeout = se.Expires
+			e.Timeout, e.Comment = se.Expires, se.Comment
 			out = append(out, e)
 		}
 	}

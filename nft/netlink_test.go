@@ -107,7 +107,8 @@ func TestNetlinkSetupShowsTable(t *testing.T) {
 // TestNetlinkMatchesRender checks that the table Netlink builds is the table nft builds from
 // Render's text: both listed by nft must be identical.
 func TestNetlinkMatchesRender(t *testing.T) {
-	for name, cfg := range map[string]Config{"default": {}, "custom": customConfig} {
+	masked := Config{Mark: 0x100, MarkMask: 0xff00}
+	for name, cfg := range map[string]Config{"default": {}, "custom": customConfig, "masked": masked} {
 		t.Run(name, func(t *testing.T) {
 			n, nsNetlink := newTestNetlink(t, cfg)
 			mustSetup(t, n)

@@ -101,7 +101,7 @@ func renderSet(b *strings.Builder, name, typ string, timeout time.Duration, elem
 // same rules as expressions.
 func ruleTexts(cfg Config) []string {
 	cfg = cfg.WithDefaults()
-	markAccept := fmt.Sprintf("meta mark set 0x%x accept", cfg.Mark)
+	markAccept := markText(cfg) + " accept"
 	ports := cfg.controlPorts()
 	dport := strconv.Itoa(int(ports[0]))
 	if len(ports) > 1 {
@@ -120,6 +120,16 @@ func ruleTexts(cfg Config) []string {
 		fmt.Sprintf("meta nfproto ipv6 ip6 saddr . ip6 daddr . tcp dport @%s tproxy ip6 to :%d %s",
 			SetData6, cfg.DataListen, markAccept),
 	}
+}
+
+// markText is the mark statement of the rules (rules.go builds the same, see markAccept):
+// `meta mark set 0x1`, or `meta mark set meta mark & 0xffff00ff | 0x00000100` when ftpgate
+// owns only part of the mark.
+func markText(cfg Config) string {
+	if cfg.MarkMask == 0xffffffff {
+		return fmt.Sprintf("meta mark set 0x%x", cfg.Mark)
+	}
+	return fmt.Sprintf("meta mark set meta mark & 0x%08x | 0x%08x", ^cfg.MarkMask, cfg.Mark)
 }
 
 // formatDuration writes d the way nft does: 1d2h3m4s5ms, truncated to milliseconds.

@@ -86,7 +86,7 @@ func buildRules(t *nftables.Table, cfg Config) *ruleSet {
 	socket := join(l4protoTCP(), []expr.Any{
 		&expr.Socket{Key: expr.SocketKeyTransparent, Register: regScratch},
 		&expr.Cmp{Op: expr.CmpOpEq, Register: regScratch, Data: []byte{1}},
-	}, markAccept(cfg.Mark))
+	}, markAccept(cfg))
 
 	// tcp dport 21 tproxy to :2121 meta mark set 0x1 accept
 	// tcp dport { 21, 990 } tproxy to :2121 meta mark set 0x1 accept
@@ -108,7 +108,7 @@ func buildRules(t *nftables.Table, cfg Config) *ruleSet {
 		dport = append(dport, &expr.Lookup{SourceRegister: regScratch, SetName: rs.ports.Name, SetID: rs.ports.ID})
 	}
 	// Family 0 (unspecified): the inet tproxy handles both IPv4 and IPv6 packets.
-	control := join(l4protoTCP(), dport, tproxyTo(0, cfg.ControlListen), markAccept(cfg.Mark))
+	control := join(l4protoTCP(), dport, tproxyTo(0, cfg.ControlListen), markAccept(cfg))
 
 	// meta nfproto ipv4 ip saddr . ip daddr . tcp dport @data4 tproxy ip to :2120 meta mark set 0x1 accept
 	data4 := join(nfproto(unix.NFPROTO_IPV4), l4protoTCP(), []expr.Any{
@@ -116,7 +116,7 @@ func buildRules(t *nftables.Table, cfg Config) *ruleSet {
 		&expr.Payload{DestRegister: regV4Dst, Base: expr.PayloadBaseNetworkHeader, Offset: 16, Len: 4},
 		&expr.Payload{DestRegister: regV4Port, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
 		&expr.Lookup{SourceRegister: regScratch, SetName: rs.set4.Name, SetID: rs.set4.ID},
-	}, tproxyTo(unix.NFPROTO_IPV4, cfg.DataListen), markAccept(cfg.Mark))
+	}, tproxyTo(unix.NFPROTO_IPV4, cfg.DataListen), markAccept(cfg))
 
 	// meta nfproto ipv6 ip6 saddr . ip6 daddr . tcp dport @data6 tproxy ip6 to :2120 meta mark set 0x1 accept
 	data6 := join(nfproto(unix.NFPROTO_IPV6), l4protoTCP(), []expr.Any{
@@ -124,7 +124,7 @@ func buildRules(t *nftables.Table, cfg Config) *ruleSet {
 		&expr.Payload{DestRegister: regV6Dst, Base: expr.PayloadBaseNetworkHeader, Offset: 24, Len: 16},
 		&expr.Payload{DestRegister: regV6Port, Base: expr.PayloadBaseTransportHeader, Offset: 2, Len: 2},
 		&expr.Lookup{SourceRegister: regScratch, SetName: rs.set6.Name, SetID: rs.set6.ID},
-	}, tproxyTo(unix.NFPROTO_IPV6, cfg.DataListen), markAccept(cfg.Mark))
+	}, tproxyTo(unix.NFPROTO_IPV6, cfg.DataListen), markAccept(cfg))
 
 	rs.rules = [][]expr.Any{kernel, socket, control, data4, data6}
 
@@ -187,13 +187,35 @@ func tproxyTo(family byte, port uint16) []expr.Any {
 	}
 }
 
-// markAccept is `meta mark set 0x1 accept`.
-func markAccept(mark uint32) []expr.Any {
-	return []expr.Any{
-		&expr.Immediate{Register: regScratch, Data: binaryutil.NativeEndian.PutUint32(mark)},
+// markAccept sets ftpgate's mark and accepts. With the whole mark ftpgate's (MarkMask
+// 0xffffffff, the default) it is
+//
+//	meta mark set 0x1 accept
+//
+// and otherwise it keeps the bits outside the mask, for the rest of the rule set:
+//
+//	meta mark set meta mark & 0xffff00ff | 0x00000100 accept    (-mark 0x100 -mark-mask 0xff00)
+//
+// which is the bytecode [ meta load mark => reg 1 ] [ bitwise reg 1 = ( reg 1 & 0xffff00ff )
+// ^ 0x00000100 ] [ meta set mark with reg 1 ]. `nft list table` prints it back with the mark's
+// bits added to the AND mask, `meta mark & 0xffff01ff | 0x00000100`, or `meta mark | 0x00000100`
+// when that mask is all ones; both are the same operation (the mark lies inside MarkMask).
+func markAccept(cfg Config) []expr.Any {
+	var set []expr.Any
+	if cfg.MarkMask == 0xffffffff {
+		set = []expr.Any{&expr.Immediate{Register: regScratch, Data: binaryutil.NativeEndian.PutUint32(cfg.Mark)}}
+	} else {
+		set = []expr.Any{
+			&expr.Meta{Key: expr.MetaKeyMARK, Register: regScratch},
+			&expr.Bitwise{SourceRegister: regScratch, DestRegister: regScratch, Len: 4,
+				Mask: binaryutil.NativeEndian.PutUint32(^cfg.MarkMask),
+				Xor:  binaryutil.NativeEndian.PutUint32(cfg.Mark)},
+		}
+	}
+	return append(set,
 		&expr.Meta{Key: expr.MetaKeyMARK, SourceRegister: true, Register: regScratch},
 		&expr.Verdict{Kind: expr.VerdictAccept},
-	}
+	)
 }
 
 // join concatenates expression lists into one rule.

@@ -35,6 +35,11 @@ type options struct {
 	// kernelPath enables the kernel data path (policies choose it with data_path).
 	kernelPath bool
 	routeTable int
+	// manageTable: ftpgate builds and deletes its nftables table and policy routing; false:
+	// the operator's rule set defines them (deploy/ftpgate.nft) and ftpgate only checks them
+	// and adds and deletes set elements. A flag, not YAML: the table comes before the
+	// configuration is read.
+	manageTable bool
 	// implicit are the control ports of implicit FTPS.
 	implicit []uint16
 	// portMin and portMax bound the data ports ftpgate announces itself.
@@ -108,6 +113,7 @@ func parseOptions(name string, args []string, stderr io.Writer) (options, error)
 type rawFlags struct {
 	ports, implicit  portList
 	ctl, data, mark  *uint
+	markMask         *uint
 	portMin, portMax *uint
 }
 
@@ -120,8 +126,10 @@ func defineFlags(fs *flag.FlagSet, o *options) *rawFlags {
 	r.ctl = fs.Uint("control-listen", nft.DefaultControlListen, "local port of the transparent control listener")
 	r.data = fs.Uint("data-listen", nft.DefaultDataListen, "local port of the transparent data listener")
 	fs.StringVar(&o.nft.Table, "table", nft.DefaultTable, "name of the nftables inet table ftpgate owns")
-	r.mark = fs.Uint("mark", nft.DefaultMark, "packet mark steering intercepted packets to the local route table")
+	r.mark = fs.Uint("mark", nft.DefaultMark, "packet mark steering intercepted packets to the local route table (must lie inside -mark-mask)")
+	r.markMask = fs.Uint("mark-mask", nft.DefaultMarkMask, "bits of the packet mark ftpgate owns: the rules set `meta mark & ~MASK | MARK` and the policy rule matches fwmark MARK/MASK")
 	fs.IntVar(&o.routeTable, "route-table", 100, "policy routing table for marked packets")
+	fs.BoolVar(&o.manageTable, "manage-table", true, "build and delete the nftables table and the policy routing; false: the operator's rule set defines them (deploy/ftpgate.nft), ftpgate checks them at start and adds and removes only set elements")
 	fs.DurationVar(&o.nft.Timeout, "expect-timeout", nft.DefaultTimeout, "lifetime of an unused data channel expectation")
 	r.portMin = fs.Uint("data-port-min", 40000, "lowest data port ftpgate announces itself (translated modes, the box's own address)")
 	r.portMax = fs.Uint("data-port-max", 41000, "highest data port ftpgate announces itself")
@@ -133,7 +141,7 @@ func defineFlags(fs *flag.FlagSet, o *options) *rawFlags {
 	fs.DurationVar(&o.parkAfter, "park-after", time.Second, "an idle session's loops give up their goroutines once its legs were quiet this long, and wait in one shared epoll (0: never)")
 	fs.DurationVar(&o.statsInterval, "stats-interval", 0, "log a stats line (sessions, expectations, goroutines, open files, memory) this often (0: never)")
 	fs.DurationVar(&o.tableCheck, "table-check", 2*time.Second, "how often to check that the nftables table is whole")
-	fs.StringVar(&o.onTableLoss, "on-table-loss", "restore", "when the table was flushed or deleted under ftpgate: restore (rebuild it and its expectations) or exit (status 1)")
+	fs.StringVar(&o.onTableLoss, "on-table-loss", "restore", "when the table was flushed or deleted under ftpgate: restore (rebuild it and its expectations; with -manage-table=false: log an error, wait for the operator's rule set and re-add them) or exit (status 1)")
 	fs.IntVar(&o.limits.MaxSessions, "max-sessions", 0, "sessions at once in total; over it a client gets 421 (0: sized to the open-file limit)")
 	fs.IntVar(&o.limits.MaxPerClient, "max-sessions-per-client", 100, "sessions at once from one client address; over it the client gets 421 (0: no limit)")
 	fs.DurationVar(&o.ftp.GreetingTimeout, "greeting-timeout", 30*time.Second, "a server that sends no greeting this long after accepting: the client gets 421")
@@ -158,6 +166,10 @@ func (r *rawFlags) checkListeners() error {
 		return fmt.Errorf("-control-listen and -data-listen must differ")
 	case *r.mark == 0 || *r.mark > 0xffffffff:
 		return fmt.Errorf("invalid -mark %d", *r.mark)
+	case *r.markMask == 0 || *r.markMask > 0xffffffff:
+		return fmt.Errorf("invalid -mark-mask %d", *r.markMask)
+	case *r.mark&^*r.markMask != 0:
+		return fmt.Errorf("-mark %#x has bits outside -mark-mask %#x", *r.mark, *r.markMask)
 	}
 	return nil
 }
@@ -205,6 +217,7 @@ func (r *rawFlags) apply(o *options) {
 	o.implicit = r.implicit
 	o.portMin, o.portMax = uint16(*r.portMin), uint16(*r.portMax)
 	o.nft.ControlListen, o.nft.DataListen, o.nft.Mark = uint16(*r.ctl), uint16(*r.data), uint32(*r.mark)
+	o.nft.MarkMask = uint32(*r.markMask)
 }
 
 // newLogger builds the slog logger the flags ask for. When w is the journal's stream

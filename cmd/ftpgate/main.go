@@ -82,7 +82,7 @@ func usage(w io.Writer) {
 
 commands:
   run       run the gateway (needs CAP_NET_ADMIN; installs its nftables table and routing)
-  rules     print the nftables table and policy routing that run installs
+  rules     print the rule set file (nftables table, policy routing) for run's flags
   check     validate a configuration file and print the effective policy per service
   reload    reload -pid PID [run flags]: check the configuration, then make ftpgate reload it
   policy    policy test -c FILE TRANSCRIPT: replay a transcript through a policy

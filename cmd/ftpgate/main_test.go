@@ -37,6 +37,8 @@ func TestBadCommandLines(t *testing.T) {
 		{"rules", "-control-ports", "21,x"},
 		{"rules", "-control-listen", "2120"},
 		{"rules", "-mark", "0"},
+		{"rules", "-mark-mask", "0"},
+		{"rules", "-mark", "0x100", "-mark-mask", "0xff"},
 		{"rules", "-route-table", "254"},
 		{"rules", "-expect-timeout", "10ms"},
 		{"rules", "-max-line", "100"},

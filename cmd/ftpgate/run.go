@@ -56,9 +56,9 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.
 	live.notify = notify
 	cfg := live.cur.Load()
 
-	inst, err := preflight(ctx, o.nft, log)
+	inst, err := preflight(ctx, &o, log)
 	if err != nil {
-		return startErr(exitEnv, "ftpgate: %v", err)
+		return startErr(exitEnv, "%v", err)
 	}
 	log.Info("configuration loaded", "path", describePath(cfg), "services", len(cfg.Services))
 	// The listeners come before the table: a second ftpgate started by mistake fails here
@@ -70,26 +70,12 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.
 	defer closeAll(ctlLns)
 	defer closeAll(dataLns)
 	defer closeMetrics(&o)
-	// The table is built in one batch: if the kernel lacks TPROXY or the socket match, the
-	// batch fails whole and nothing is left behind.
-	if err := inst.Setup(ctx); err != nil {
-		return startErr(exitEnv, "ftpgate: install nftables table (does the kernel have nf_tables, TPROXY and the socket match?): %v", err)
+	removeTable, err := installTable(ctx, &o, inst, log)
+	if err != nil {
+		return startErr(exitEnv, "%v", err)
 	}
 	cleanup := context.WithoutCancel(ctx)
-	defer func() {
-		if err := inst.Teardown(cleanup); err != nil {
-			log.Error("remove nftables table", "table", o.nft.Table, "err", err.Error())
-		}
-	}()
-	rt := &intercept.Routing{Mark: o.nft.Mark, Table: o.routeTable, Log: log}
-	if err := rt.Setup(ctx); err != nil {
-		return startErr(exitEnv, "ftpgate: set up policy routing: %v", err)
-	}
-	defer func() {
-		if err := rt.Teardown(cleanup); err != nil {
-			log.Error("remove policy routing", "err", err.Error())
-		}
-	}()
+	defer removeTable(cleanup)
 	o.ftp.Kernel = setupKernelPath(ctx, o.kernelPath, log)
 	defer teardownKernelPath(cleanup, o.ftp.Kernel, log)
 	o.ftp.PinholeTimeout = o.nft.Timeout
@@ -167,7 +153,11 @@ func serve(ctx context.Context, o options, live *liveConfig, ctlLns, dataLns []*
 		})
 	}
 	wg.Go(func() { serveMetrics(ctx, o, log, fail) })
-	guard := &datachan.Guard{Installer: inst, Registry: reg, Interval: o.tableCheck, Restore: o.onTableLoss == "restore", Log: log}
+	// The operator's table (-manage-table=false) is not ftpgate's to rebuild: "restore" waits
+	// for the operator's rule set and re-adds the expectations.
+	restore := o.onTableLoss == "restore"
+	guard := &datachan.Guard{Installer: inst, Registry: reg, Interval: o.tableCheck,
+		Restore: restore && o.manageTable, Wait: restore && !o.manageTable, Log: log, Nudge: watchTable(ctx, o.nft, log)}
 	wg.Go(func() {
 		if err := guard.Run(ctx); err != nil {
 			fail(err)
@@ -332,14 +322,15 @@ func (s starter) fail(code int, format string, a ...any) int {
 	return code
 }
 
-// preflight checks privileges and kernel support, and opens the nftables connection:
-// nothing is changed until they are known good.
-func preflight(ctx context.Context, cfg nft.Config, log *slog.Logger) (*nft.Netlink, error) {
+// preflight checks privileges and kernel support, and opens the nftables connection
+// (newInstaller: with -manage-table=false it checks the operator's rule set): nothing is
+// changed until they are known good.
+func preflight(ctx context.Context, o *options, log *slog.Logger) (nft.Installer, error) {
 	if err := intercept.CheckPrivileges(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("ftpgate: %w", err)
 	}
 	if err := nft.Probe(ctx); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("ftpgate: %w", err)
 	}
-	return nft.NewNetlink(cfg, nft.WithLogger(log))
+	return newInstaller(ctx, o, log)
 }
