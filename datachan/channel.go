@@ -82,6 +82,7 @@ type Channel struct {
 	kernel *KernelSpec    // the kernel path's pinhole; nil for a channel through ftpgate
 	handle kpath.Handle   // the open pinhole (guarded by mu)
 	hurry  chan struct{}  // Hurry to watchKernel
+	meter  meter          // the live byte counts (Progress)
 }
 
 // install adds the expectations of the listening legs.
@@ -259,7 +260,7 @@ func (ch *Channel) carry(cc, sc net.Conn, dir wire.Direction) {
 	} else if mode := ch.inspectMode(dir); mode != inspect.ModeNone {
 		err = ch.carryInspected(ch.ctx, cc, sc, dir, mode)
 	} else {
-		_, err = ch.path.Carry(ch.ctx, cc, sc, dir, ch.half)
+		_, err = carryCounted(ch.ctx, ch.path, cc, sc, dir, ch.half, &ch.meter)
 	}
 	if err != nil {
 		if errors.Is(err, ErrWrongDirection) {
