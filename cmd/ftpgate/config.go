@@ -9,8 +9,10 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/ftpgate/ftpgate/audit"
 	"github.com/ftpgate/ftpgate/policy"
@@ -41,6 +43,15 @@ type liveConfig struct {
 	hup      <-chan os.Signal // SIGHUPs caught since start; nil: watchReload catches them
 	// audit, when set, is reopened on every SIGHUP (after logrotate moved it).
 	audit *audit.Log
+	// loaded is when cur was loaded (UnixNano); reloading serialises reloads, which come
+	// from SIGHUP and from the control socket.
+	loaded    atomic.Int64
+	reloading sync.Mutex
+}
+
+// current returns the configuration new sessions use and when it was loaded.
+func (l *liveConfig) current() (*config.Config, time.Time) {
+	return l.cur.Load(), time.Unix(0, l.loaded.Load())
 }
 
 // policyFor picks the service and policy of a new control connection.
@@ -76,6 +87,8 @@ func (l *liveConfig) watchReload(ctx context.Context) {
 // running sessions keep theirs; a file that fails to load changes nothing, and neither does
 // a file that is gone: once a file was loaded, the built-in default never replaces it.
 func (l *liveConfig) reload() error {
+	l.reloading.Lock()
+	defer l.reloading.Unlock()
 	explicit := l.explicit || l.cur.Load().Path != ""
 	c, err := loadConfig(l.path, explicit, l.log)
 	if err != nil {
@@ -83,6 +96,7 @@ func (l *liveConfig) reload() error {
 		return err
 	}
 	old := l.cur.Swap(c)
+	l.loaded.Store(time.Now().UnixNano())
 	l.log.Info("configuration reloaded", "path", describePath(c), "services", len(c.Services))
 	if old != nil {
 		old.Close() // its hooks' idle connections: new sessions take the new ones

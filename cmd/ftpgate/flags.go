@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ftpgate/ftpgate/control"
 	"github.com/ftpgate/ftpgate/ftp"
 	"github.com/ftpgate/ftpgate/nft"
 )
@@ -42,6 +43,8 @@ type options struct {
 	// configPath is the configuration file; configSet says -c was given.
 	configPath string
 	configSet  bool
+	// controlSocket is the control socket's path ("": none).
+	controlSocket string
 }
 
 // portList is a flag holding comma-separated TCP ports.
@@ -133,6 +136,7 @@ func defineFlags(fs *flag.FlagSet, o *options) *rawFlags {
 	fs.IntVar(&o.ftp.MaxLine, "max-line", 2048, "maximum length of a command or reply line")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&o.controlSocket, "control-socket", control.DefaultPath, "unix socket for ftpgate sessions, status and reload (mode 0660, group ftpgate if it exists; \"\": none)")
 	fs.StringVar(&o.configPath, "c", defaultConfigPath, "configuration file (services and policies); if the default is absent, built-in defaults apply")
 	return r
 }

@@ -12,8 +12,10 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/ftpgate/ftpgate/audit"
+	"github.com/ftpgate/ftpgate/control"
 	"github.com/ftpgate/ftpgate/datachan"
 	"github.com/ftpgate/ftpgate/ftp"
 	"github.com/ftpgate/ftpgate/intercept"
@@ -78,6 +80,14 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.
 	}
 	defer closeAll(ctlLns)
 	defer closeAll(dataLns)
+	var ctl *control.Server
+	if o.controlSocket != "" {
+		if ctl, err = control.Listen(ctx, o.controlSocket, log); err != nil {
+			fmt.Fprintf(stderr, "ftpgate: %v\n", err)
+			return exitError
+		}
+		defer ctl.Close() // removes the socket
+	}
 	// The table is built in one batch: if the kernel lacks TPROXY or the socket match, the
 	// batch fails whole and nothing is left behind.
 	if err := inst.Setup(ctx); err != nil {
@@ -103,7 +113,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.
 	o.ftp.Kernel = setupKernelPath(ctx, o.kernelPath, log)
 	defer teardownKernelPath(cleanup, o.ftp.Kernel, log)
 	o.ftp.PinholeTimeout = o.nft.Timeout
-	if err := serve(ctx, o, live, ctlLns, dataLns, inst, log); err != nil {
+	if err := serve(ctx, o, live, listeners{ctl: ctlLns, data: dataLns, socket: ctl}, inst, log); err != nil {
 		log.Error("ftpgate stopped", "err", err.Error())
 		return exitError
 	}
@@ -111,8 +121,18 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.
 	return exitOK
 }
 
-// serve runs the control and data servers on their listeners until ctx ends.
-func serve(ctx context.Context, o options, live *liveConfig, ctlLns, dataLns []*net.TCPListener, inst nft.Installer, log *slog.Logger) error {
+// listeners are what ftpgate listens on: the transparent control and data listeners, and
+// the control socket (nil: none).
+type listeners struct {
+	ctl, data []*net.TCPListener
+	socket    *control.Server
+}
+
+// serve runs the control and data servers on their listeners, and the control socket,
+// until ctx ends.
+func serve(ctx context.Context, o options, live *liveConfig, lns listeners, inst nft.Installer, log *slog.Logger) error {
+	started := time.Now()
+	ctlLns, dataLns := lns.ctl, lns.data
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go live.watchReload(ctx)
@@ -174,6 +194,9 @@ func serve(ctx context.Context, o options, live *liveConfig, ctlLns, dataLns []*
 			logStats(ctx, o.statsInterval, statsSource{sessions: csrv.Sessions, expectations: reg.Len}, log)
 		})
 	}
+	d := &daemon{started: started, sessions: csrv, live: live, kernel: o.ftp.Kernel != nil, log: log,
+		listeners: listenerNames(o, ctlLns, dataLns, o.controlSocket)}
+	wg.Go(func() { serveControl(ctx, lns.socket, d) })
 	guard := &datachan.Guard{Installer: inst, Registry: reg, Interval: o.tableCheck, Restore: o.onTableLoss == "restore", Log: log}
 	wg.Go(func() {
 		if err := guard.Run(ctx); err != nil {
@@ -199,6 +222,7 @@ func newLive(o *options, hup <-chan os.Signal, log *slog.Logger) (*liveConfig, e
 	}
 	live := &liveConfig{path: o.configPath, explicit: o.configSet, log: log, hup: hup}
 	live.cur.Store(cfg)
+	live.loaded.Store(time.Now().UnixNano())
 	if o.auditLog != "" {
 		al, err := audit.Open(o.auditLog, log)
 		if err != nil {
