@@ -71,3 +71,43 @@ func serveControl(ctx context.Context, ctl *control.Server, d *daemon) {
 	}
 	ctl.Serve(ctx, d)
 }
+
+// listeners are what ftpgate listens on: the transparent control and data listeners, and
+// the control socket (nil: none).
+type listeners struct {
+	ctl, data []*net.TCPListener
+	socket    *control.Server
+}
+
+// openListeners opens the listeners before anything else is changed: a second ftpgate
+// started by mistake fails here (port or socket in use) instead of replacing the running
+// one's table.
+func openListeners(ctx context.Context, o options, log *slog.Logger) (listeners, error) {
+	var (
+		lns listeners
+		err error
+	)
+	if lns.ctl, err = listenBoth(ctx, o.nft.ControlListen, log); err != nil {
+		return lns, fmt.Errorf("%w (is another ftpgate running?)", err)
+	}
+	if lns.data, err = listenBoth(ctx, o.nft.DataListen, log); err != nil {
+		lns.close()
+		return lns, fmt.Errorf("%w (is another ftpgate running?)", err)
+	}
+	if o.controlSocket != "" {
+		if lns.socket, err = control.Listen(ctx, o.controlSocket, log); err != nil {
+			lns.close()
+			return lns, err
+		}
+	}
+	return lns, nil
+}
+
+// close closes the listeners; closing the control socket removes its file.
+func (l listeners) close() {
+	closeAll(l.ctl)
+	closeAll(l.data)
+	if l.socket != nil {
+		l.socket.Close()
+	}
+}

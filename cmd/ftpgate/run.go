@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/ftpgate/ftpgate/audit"
-	"github.com/ftpgate/ftpgate/control"
 	"github.com/ftpgate/ftpgate/datachan"
 	"github.com/ftpgate/ftpgate/ftp"
 	"github.com/ftpgate/ftpgate/intercept"
@@ -67,27 +66,12 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.
 	log.Info("configuration loaded", "path", describePath(cfg), "services", len(cfg.Services))
 	// The listeners come before the table: a second ftpgate started by mistake fails here
 	// (port in use) instead of replacing the running one's table.
-	ctlLns, err := listenBoth(ctx, o.nft.ControlListen, log)
+	lns, err := openListeners(ctx, o, log)
 	if err != nil {
-		fmt.Fprintf(stderr, "ftpgate: %v (is another ftpgate running?)\n", err)
+		fmt.Fprintf(stderr, "ftpgate: %v\n", err)
 		return exitError
 	}
-	dataLns, err := listenBoth(ctx, o.nft.DataListen, log)
-	if err != nil {
-		closeAll(ctlLns)
-		fmt.Fprintf(stderr, "ftpgate: %v (is another ftpgate running?)\n", err)
-		return exitError
-	}
-	defer closeAll(ctlLns)
-	defer closeAll(dataLns)
-	var ctl *control.Server
-	if o.controlSocket != "" {
-		if ctl, err = control.Listen(ctx, o.controlSocket, log); err != nil {
-			fmt.Fprintf(stderr, "ftpgate: %v\n", err)
-			return exitError
-		}
-		defer ctl.Close() // removes the socket
-	}
+	defer lns.close()
 	// The table is built in one batch: if the kernel lacks TPROXY or the socket match, the
 	// batch fails whole and nothing is left behind.
 	if err := inst.Setup(ctx); err != nil {
@@ -113,19 +97,12 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.
 	o.ftp.Kernel = setupKernelPath(ctx, o.kernelPath, log)
 	defer teardownKernelPath(cleanup, o.ftp.Kernel, log)
 	o.ftp.PinholeTimeout = o.nft.Timeout
-	if err := serve(ctx, o, live, listeners{ctl: ctlLns, data: dataLns, socket: ctl}, inst, log); err != nil {
+	if err := serve(ctx, o, live, lns, inst, log); err != nil {
 		log.Error("ftpgate stopped", "err", err.Error())
 		return exitError
 	}
 	log.Info("ftpgate stopped")
 	return exitOK
-}
-
-// listeners are what ftpgate listens on: the transparent control and data listeners, and
-// the control socket (nil: none).
-type listeners struct {
-	ctl, data []*net.TCPListener
-	socket    *control.Server
 }
 
 // serve runs the control and data servers on their listeners, and the control socket,
