@@ -23,7 +23,7 @@ func TestSIGHUPAtStart(t *testing.T) {
 	if err := b.gw.Stop(); err != nil {
 		t.Fatalf("stop the bed's gateway: %v", err)
 	}
-	p, err := b.tp.Start(b.tp.GW, gatewayBin, "run", "--log-format", "json")
+	p, err := b.tp.Start(b.tp.GW, gatewayBin, "run", "--log-format", "json", "-control-socket", "")
 	if err != nil {
 		t.Fatal(err)
 	}
