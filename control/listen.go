@@ -22,8 +22,9 @@ const Group = "ftpgate"
 
 // Listen opens the control socket at path: its directory is created (mode 0750, group
 // Group) when missing, a stale socket left by a daemon that died is removed, and the socket
-// is made mode 0660, group Group when that group exists. A socket some process still
-// answers on is an error: another ftpgate runs.
+// is made mode 0660, group Group when that group exists and ftpgate runs as root (else it
+// stays with ftpgate's own user and group, and root). A socket some process still answers
+// on is an error: another ftpgate runs.
 func Listen(ctx context.Context, path string, log *slog.Logger) (*Server, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -45,16 +46,22 @@ func Listen(ctx context.Context, path string, log *slog.Logger) (*Server, error)
 	}
 	if gid >= 0 {
 		if err := os.Chown(path, -1, gid); err != nil {
-			ln.Close()
-			return nil, fmt.Errorf("control socket: %w", err)
+			log.Warn("control socket: cannot give the group "+Group+" access; only root and ftpgate's own user may use it", "path", path, "err", err.Error())
+			gid = -1
 		}
 	}
 	log.Info("control socket listening", "path", path, "group_access", gid >= 0)
 	return &Server{ln: ln, path: path, log: log}, nil
 }
 
-// groupID is the id of Group, or -1 when there is no such group.
+// groupID is the id of Group, or -1 when there is no such group or ftpgate does not run as
+// root: only root may give a file to a group it is not in (and the systemd unit's
+// system call filter kills a process that calls chown).
 func groupID(log *slog.Logger) int {
+	if os.Geteuid() != 0 {
+		log.Debug("control socket: not root; the socket stays with ftpgate's own user and group")
+		return -1
+	}
 	g, err := user.LookupGroup(Group)
 	if err != nil {
 		log.Debug("control socket: no group "+Group+"; only root may use it", "err", err.Error())
@@ -80,9 +87,7 @@ func makeDir(dir string, gid int) error {
 		return fmt.Errorf("control socket: %w", err)
 	}
 	if gid >= 0 {
-		if err := os.Chown(dir, -1, gid); err != nil {
-			return fmt.Errorf("control socket: %w", err)
-		}
+		os.Chown(dir, -1, gid) // as root this works; else Listen warns about the socket
 	}
 	return nil
 }
