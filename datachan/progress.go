@@ -86,8 +86,10 @@ func countedCopy(c *counter) func(io.Writer, io.Reader) (int64, error) {
 			return io.Copy(countedWriter{dst, c}, src)
 		}
 		var total int64
+		lr := &io.LimitedReader{R: st}
 		for {
-			n, err := io.Copy(dst, &io.LimitedReader{R: st, N: spliceStep})
+			lr.N = spliceStep
+			n, err := io.Copy(dst, lr)
 			total += n
 			c.add(n)
 			if err != nil || n < spliceStep {
