@@ -118,8 +118,8 @@ func transferInfo(x *transfer) *TransferInfo {
 	return t
 }
 
-// Kill ends the session as if its client had left: both control connections and its data
-// channels close, a parked loop is woken to end, and its records are written as for any
+// Kill ends the session as if its client had left: both control connections close, its
+// data connections are reset, a parked loop is woken to end, and its records are written as for any
 // session that ends. by says who killed it, for the log and the session record. Killing a
 // session twice, or one that has ended, is harmless.
 func (s *Session) Kill(by string) {
@@ -134,6 +134,7 @@ func (s *Session) Kill(by string) {
 		return
 	}
 	s.log.Warn("session killed", "by", by)
+	s.dc.Reset() // its data connections end with a reset: the client's transfer fails at once
 	if end != nil {
 		end()
 	}
