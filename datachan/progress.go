@@ -8,7 +8,8 @@ import (
 
 // Progress is a channel's live byte counts: what ftpgate has read from each sending side so
 // far, while the transfer runs (Result has the final counts once it is over). A channel on
-// the kernel path moves its bytes past ftpgate: Kernel is set and the counts stay 0.
+// the kernel path moves its bytes past ftpgate: Kernel is set, and the counts are
+// conntrack's estimate as last polled (every 500 ms at most), like the record's.
 type Progress struct {
 	ToClient, ToServer int64
 	Kernel             bool
@@ -34,7 +35,9 @@ func (m *meter) way(toServer bool) *counter {
 // Progress returns the bytes that have passed the channel so far.
 func (ch *Channel) Progress() Progress {
 	if ch.kernel != nil {
-		return Progress{Kernel: true}
+		ch.mu.Lock()
+		defer ch.mu.Unlock()
+		return Progress{Kernel: true, ToClient: ch.res.ToClient, ToServer: ch.res.ToServer}
 	}
 	return Progress{ToClient: ch.meter.toClient.Load(), ToServer: ch.meter.toServer.Load()}
 }

@@ -42,8 +42,8 @@ type TransferInfo struct {
 	Direction string    `json:"direction"`
 	Started   time.Time `json:"started"`
 	// Bytes is what has passed in the transfer's direction so far, Rate its mean in bytes
-	// per second since the command. Kernel: the bytes take the kernel path, which ftpgate
-	// does not count while they pass (Bytes and Rate are 0).
+	// per second since the command. Kernel: the bytes take the kernel path, past ftpgate;
+	// Bytes is then conntrack's estimate as last polled (0 until the connection is seen).
 	Bytes  int64   `json:"bytes"`
 	Rate   float64 `json:"rate"`
 	Kernel bool    `json:"kernel,omitempty"`

@@ -109,8 +109,11 @@ func printSessions(w io.Writer, ss []ftp.SessionInfo, now time.Time) {
 		if t := s.Transfer; t != nil {
 			xfer, since = strings.TrimSpace(t.Command+" "+t.Arg), t.Started
 			bytes, rate = strconv.FormatInt(t.Bytes, 10), humanRate(t.Rate)
-			if t.Kernel {
-				bytes, rate = "n/a", "n/a"
+			if t.Kernel { // conntrack's estimate, or nothing yet
+				bytes, rate = "~"+bytes, "~"+rate
+				if t.Bytes == 0 {
+					bytes, rate = "n/a", "n/a"
+				}
 			}
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s/%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Client, s.Server, orDash(s.User),

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ftpgate/ftpgate/ftp"
 	"github.com/ftpgate/ftpgate/internal/scenario"
+	"github.com/ftpgate/ftpgate/nft"
 )
 
 // ctlRun runs `ftpgate args... -socket sock` from the test process (the socket is a file:
@@ -147,4 +148,45 @@ func waitCtl(t *testing.T, what string, cond func() bool) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	t.Fatalf("timed out waiting for %s", what)
+}
+
+// TestControlSocketKernelPath: a download on the kernel path is listed with conntrack's
+// estimate of its bytes, and killing its session cuts the kernel's connection (the cut
+// mark, whose rule resets it). The client may still read what its kernel had buffered.
+func TestControlSocketKernelPath(t *testing.T) {
+	needKernelPath(t)
+	sock := filepath.Join(t.TempDir(), "control.sock")
+	const size = 32 << 20
+	b := newBed(t, map[string]int64{"big.bin": size}, "-control-socket", sock)
+	ctx := b.ctx(t)
+	go scenario.Curl(ctx, b.tp, scenario.EPSV, "--limit-rate", "200k", "-o", filepath.Join(b.tp.Dir, "big.out"),
+		scenario.URL(b.srv, b.tp.ServerV4, "big.bin")) // ends with ctx, at the latest
+	var live ftp.SessionInfo
+	waitCtl(t, "the download in the sessions with bytes", func() bool {
+		for _, s := range ctlSessions(t, ctx, sock) {
+			if s.Transfer != nil && s.Transfer.Bytes > 0 {
+				live = s
+				return true
+			}
+		}
+		return false
+	})
+	if !live.Transfer.Kernel || live.Transfer.Bytes >= size {
+		t.Fatalf("kernel path transfer: %+v", live.Transfer)
+	}
+	if table, _ := ctlRun(ctx, sock, "sessions"); !strings.Contains(table, "~") {
+		t.Errorf("the table does not mark the kernel path's bytes as an estimate:\n%s", table)
+	}
+	if out, code := ctlRun(ctx, sock, "sessions", "kill", fmt.Sprint(live.ID)); code != 0 {
+		t.Fatalf("kill: exit %d\n%s", code, out)
+	}
+	cut := fmt.Sprintf("mark=%d", nft.CutMark)
+	waitCtl(t, "the kernel's connection to be cut", func() bool {
+		out, _, _ := b.tp.Exec(ctx, b.tp.GW, "cat", "/proc/net/nf_conntrack")
+		return strings.Contains(out, cut)
+	})
+	rec := b.transferLog(t, "RETR", "big.bin")
+	if rec["path"] != "kernel" || rec["complete"] != false {
+		t.Fatalf("transfer record: %v", rec)
+	}
 }
