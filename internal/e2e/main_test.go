@@ -26,9 +26,6 @@ func startGateway(ctx context.Context, tp *testbed.Topology, args ...string) (*s
 	if proxyPass {
 		args = append(args, "-kernel-path=false")
 	}
-	// No control socket unless the test asks for one (a later -control-socket wins): the
-	// default path is shared by every gateway on the host.
-	args = append([]string{"-control-socket", ""}, args...)
 	return scenario.StartGateway(ctx, tp, gatewayBin, args...)
 }
 
