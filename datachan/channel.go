@@ -82,6 +82,8 @@ type Channel struct {
 	kernel *KernelSpec    // the kernel path's pinhole; nil for a channel through ftpgate
 	handle kpath.Handle   // the open pinhole (guarded by mu)
 	hurry  chan struct{}  // Hurry to watchKernel
+	meter  meter          // the live byte counts (Progress)
+	cut    bool           // Close cuts the kernel path's connection, as for ABOR (Set.Reset; guarded by mu)
 }
 
 // install adds the expectations of the listening legs.
@@ -259,7 +261,7 @@ func (ch *Channel) carry(cc, sc net.Conn, dir wire.Direction) {
 	} else if mode := ch.inspectMode(dir); mode != inspect.ModeNone {
 		err = ch.carryInspected(ch.ctx, cc, sc, dir, mode)
 	} else {
-		_, err = ch.path.Carry(ch.ctx, cc, sc, dir, ch.half)
+		_, err = carryCounted(ch.ctx, ch.path, cc, sc, dir, ch.half, &ch.meter)
 	}
 	if err != nil {
 		if errors.Is(err, ErrWrongDirection) {
@@ -323,7 +325,7 @@ func (ch *Channel) Close(err error) {
 	if ch.res.Err == nil && err != nil {
 		ch.res.Err = err
 	}
-	conns, started, claimed := ch.conns, ch.started, ch.claimed
+	conns, started, claimed, cut := ch.conns, ch.started, ch.claimed, ch.cut
 	ch.mu.Unlock()
 	ch.cancel()
 	for sd := ClientLeg; sd <= ServerLeg; sd++ {
@@ -338,7 +340,7 @@ func (ch *Channel) Close(err error) {
 		ch.mu.Unlock()
 		if h.Mark != 0 { // an unused pinhole closes; a connection that used it goes on...
 			ch.set.cfg.Kernel.Cancel(context.WithoutCancel(ch.ctx), ch.set.cfg.Owner, h)
-			if errors.Is(err, ErrAborted) { // ...unless the transfer was aborted
+			if errors.Is(err, ErrAborted) || cut { // ...unless the transfer was aborted or the session killed
 				if cerr := ch.set.cfg.Kernel.Cut(context.WithoutCancel(ch.ctx), h); cerr != nil {
 					ch.set.log.Warn("kernel path: cut an aborted transfer's connection", "err", cerr.Error())
 				}

@@ -31,6 +31,7 @@ type chunked struct {
 	obj      inspect.Object
 	stats    []chunkStats
 	in, out  int64
+	live     *counter // the channel's live count of the transfer's direction
 	hin, hou hash.Hash
 	seq      int
 }
@@ -40,13 +41,14 @@ type chunked struct {
 // refuses (its error has a Refused method that says so) ends the transfer: dst is reset,
 // ErrRefused. A hook that fails does the same under fail: closed, and lets the chunk pass
 // unchanged under fail: open. It records the bytes read (Received, with their
-// digest) and returns those written with theirs; each hook's verdict counts its work.
-func (ch *Channel) carryChunked(ctx context.Context, dst, src net.Conn, cfg *inspect.Settings) (out int64, sum []byte, err error) {
+// digest) and returns those written with theirs; each hook's verdict counts its work. live
+// counts the bytes read as they come.
+func (ch *Channel) carryChunked(ctx context.Context, dst, src net.Conn, cfg *inspect.Settings, live *counter) (out int64, sum []byte, err error) {
 	ch.mu.Lock()
 	obj := ch.obj
 	obj.TLSClient, obj.TLSServer = ch.res.TLS[ClientLeg].Desc, ch.res.TLS[ServerLeg].Desc
 	ch.mu.Unlock()
-	c := &chunked{ch: ch, hooks: cfg.ChunkHooks, fail: cfg.Fail, obj: obj,
+	c := &chunked{ch: ch, hooks: cfg.ChunkHooks, fail: cfg.Fail, obj: obj, live: live,
 		stats: make([]chunkStats, len(cfg.ChunkHooks)), hin: sha256.New(), hou: sha256.New()}
 	buf := hashBufs.Get().(*[hashBufSize]byte)
 	defer hashBufs.Put(buf)
@@ -89,6 +91,7 @@ func (c *chunked) chunk(ctx context.Context, dst net.Conn, data []byte) error {
 	c.hin.Write(data)
 	c.obj.Size = c.in
 	c.in += int64(len(data))
+	c.live.add(int64(len(data)))
 	for i, h := range c.hooks {
 		if len(data) == 0 {
 			break // dropped: the later hooks have nothing to see

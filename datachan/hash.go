@@ -25,14 +25,14 @@ type Hashed struct{}
 
 // Carry runs the relay with hashing; half gets each direction's digest.
 func (Hashed) Carry(ctx context.Context, client, server net.Conn, dir wire.Direction, half func(toServer bool, n int64, sum []byte)) (Counts, error) {
-	return relay(ctx, client, server, dir, half, true)
+	return relay(ctx, client, server, dir, half, true, nil)
 }
 
 // pipeHashed is pipe through pooled buffers and a SHA-256 of the bytes that passed; the
 // digest covers exactly the bytes written to dst. The hashing runs on a goroutine of its
 // own, a buffer behind the copy, so that it overlaps the next read and write instead of
-// adding to them.
-func pipeHashed(dst, src net.Conn) (int64, []byte, error) {
+// adding to them. live, when not nil, counts the bytes as they are written.
+func pipeHashed(dst, src net.Conn, live *counter) (int64, []byte, error) {
 	hs := newHasher()
 	n, err := pipe(dst, src, func(w io.Writer, r io.Reader) (int64, error) {
 		var n int64
@@ -42,6 +42,7 @@ func pipeHashed(dst, src net.Conn) (int64, []byte, error) {
 			if nr > 0 {
 				nw, werr := w.Write(buf[:nr])
 				n += int64(nw)
+				live.add(int64(nw))
 				hs.add(buf, nw)
 				if werr != nil {
 					return n, werr

@@ -97,7 +97,7 @@ func (ch *Channel) carryHeld(ctx context.Context, cc net.Conn) error {
 	defer stop()
 	buf := hashBufs.Get().(*[hashBufSize]byte)
 	defer hashBufs.Put(buf)
-	in, sum, err := ch.spoolFrom(cc, spool, buf)
+	in, sum, err := ch.spoolFrom(cc, spool, buf, ch.meter.way(true))
 	if err != nil {
 		abort(cc)
 		ch.half(false, 0, nil)

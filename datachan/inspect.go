@@ -90,10 +90,10 @@ func (ch *Channel) carryInspected(ctx context.Context, cc, sc net.Conn, dir wire
 	)
 	switch mode {
 	case inspect.ModeChunk:
-		out, sum, err = ch.carryChunked(ctx, dst, src, cfg)
+		out, sum, err = ch.carryChunked(ctx, dst, src, cfg, ch.meter.way(upload))
 	case inspect.ModeObserve:
 		var serr error
-		in, sum, serr, err = observe(dst, src, spool)
+		in, sum, serr, err = observe(dst, src, spool, ch.meter.way(upload))
 		out = in
 		ch.mu.Lock()
 		ch.res.Received = in
@@ -104,7 +104,7 @@ func (ch *Channel) carryInspected(ctx context.Context, cc, sc net.Conn, dir wire
 			ch.judge(ctx, spool, in, sum, cfg.Fail, true)
 		}
 	default:
-		in, out, sum, err = ch.storeAndForward(ctx, dst, src, spool, cfg.Fail)
+		in, out, sum, err = ch.storeAndForward(ctx, dst, src, spool, cfg.Fail, ch.meter.way(upload))
 	}
 	ch.half(upload, out, sum)
 	wg.Wait()
@@ -115,14 +115,14 @@ func (ch *Channel) carryInspected(ctx context.Context, cc, sc net.Conn, dir wire
 
 // observe copies src to dst through a SHA-256 and into spool (which stops taking bytes
 // when full: the flow never waits for it), then half-closes as pipe does. serr says why the
-// spool stopped taking bytes, if it did.
-func observe(dst, src net.Conn, spool *inspect.Spool) (n int64, sum []byte, serr, err error) {
+// spool stopped taking bytes, if it did. live counts the bytes as they pass.
+func observe(dst, src net.Conn, spool *inspect.Spool, live *counter) (n int64, sum []byte, serr, err error) {
 	h := sha256.New()
 	buf := hashBufs.Get().(*[hashBufSize]byte)
 	defer hashBufs.Put(buf)
 	side := &bestEffort{w: spool}
 	n, err = pipe(dst, src, func(w io.Writer, r io.Reader) (int64, error) {
-		return io.CopyBuffer(io.MultiWriter(w, h, side), onlyReader{r}, buf[:])
+		return io.CopyBuffer(io.MultiWriter(countedWriter{w, live}, h, side), onlyReader{r}, buf[:])
 	})
 	return n, h.Sum(nil), side.err, err
 }
@@ -142,11 +142,12 @@ func (b *bestEffort) Write(p []byte) (int, error) {
 
 // storeAndForward reads the whole object from src into spool, lets the hooks judge it and
 // writes it to dst only if they allow it; a refused object resets dst. It returns the bytes
-// read, the bytes written, the digest and the error (ErrRefused for a refusal).
-func (ch *Channel) storeAndForward(ctx context.Context, dst, src net.Conn, spool *inspect.Spool, fail inspect.Fail) (in, out int64, sum []byte, err error) {
+// read, the bytes written, the digest and the error (ErrRefused for a refusal). live counts
+// the bytes read as they come.
+func (ch *Channel) storeAndForward(ctx context.Context, dst, src net.Conn, spool *inspect.Spool, fail inspect.Fail, live *counter) (in, out int64, sum []byte, err error) {
 	buf := hashBufs.Get().(*[hashBufSize]byte)
 	defer hashBufs.Put(buf)
-	in, sum, err = ch.spoolFrom(src, spool, buf)
+	in, sum, err = ch.spoolFrom(src, spool, buf, live)
 	if err != nil {
 		abort(dst)
 		src.Close()
@@ -167,10 +168,11 @@ func (ch *Channel) storeAndForward(ctx context.Context, dst, src net.Conn, spool
 }
 
 // spoolFrom reads src whole into spool through a SHA-256 and records how much it read. An
-// object over the spool's max_size is refused (ErrRefused, with the spool's verdict).
-func (ch *Channel) spoolFrom(src net.Conn, spool *inspect.Spool, buf *[hashBufSize]byte) (int64, []byte, error) {
+// object over the spool's max_size is refused (ErrRefused, with the spool's verdict). live
+// counts the bytes read as they come.
+func (ch *Channel) spoolFrom(src net.Conn, spool *inspect.Spool, buf *[hashBufSize]byte, live *counter) (int64, []byte, error) {
 	h := sha256.New()
-	in, err := io.CopyBuffer(io.MultiWriter(spool, h), onlyReader{src}, buf[:])
+	in, err := io.CopyBuffer(io.MultiWriter(spool, h, live), onlyReader{src}, buf[:])
 	ch.mu.Lock()
 	ch.res.Received = in
 	ch.mu.Unlock()

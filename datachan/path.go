@@ -23,5 +23,17 @@ type Splice struct{}
 
 // Carry runs [Relay].
 func (Splice) Carry(ctx context.Context, client, server net.Conn, dir wire.Direction, half func(toServer bool, n int64, sum []byte)) (Counts, error) {
-	return relay(ctx, client, server, dir, half, false)
+	return relay(ctx, client, server, dir, half, false, nil)
+}
+
+// carryCounted runs p, counting the bytes in m as they pass when p is one of this package's
+// relays ([Splice], [Hashed]); another Path's bytes are counted only when it ends.
+func carryCounted(ctx context.Context, p Path, client, server net.Conn, dir wire.Direction, half func(toServer bool, n int64, sum []byte), m *meter) (Counts, error) {
+	switch p.(type) {
+	case Splice:
+		return relay(ctx, client, server, dir, half, false, m)
+	case Hashed:
+		return relay(ctx, client, server, dir, half, true, m)
+	}
+	return p.Carry(ctx, client, server, dir, half)
 }

@@ -66,12 +66,13 @@ func Relay(ctx context.Context, a, b net.Conn, dir wire.Direction, half func(toS
 	if half != nil {
 		h = func(toServer bool, n int64, _ []byte) { half(toServer, n) }
 	}
-	return relay(ctx, a, b, dir, h, false)
+	return relay(ctx, a, b, dir, h, false, nil)
 }
 
 // relay is Relay; with hash, each allowed direction is copied through a buffer and hashed
 // (SHA-256), and half also gets the digest of its bytes (nil for a direction not copied).
-func relay(ctx context.Context, a, b net.Conn, dir wire.Direction, half func(toServer bool, n int64, sum []byte), hash bool) (Counts, error) {
+// m, when not nil, counts the bytes of each allowed direction as they pass.
+func relay(ctx context.Context, a, b net.Conn, dir wire.Direction, half func(toServer bool, n int64, sum []byte), hash bool, m *meter) (Counts, error) {
 	if dir != wire.NoData && dir != wire.Upload && dir != wire.Download {
 		a.Close()
 		b.Close()
@@ -88,8 +89,8 @@ func relay(ctx context.Context, a, b net.Conn, dir wire.Direction, half func(toS
 	})
 	defer stop()
 	wg.Add(2)
-	go relayToServer(&wg, a, b, dir, half, hash, &c.ToServer, &errs[0])
-	go relayToClient(&wg, a, b, dir, half, hash, &c.ToClient, &errs[1])
+	go relayToServer(&wg, a, b, dir, half, hash, m.way(true), &c.ToServer, &errs[0])
+	go relayToClient(&wg, a, b, dir, half, hash, m.way(false), &c.ToClient, &errs[1])
 	wg.Wait()
 	a.Close()
 	b.Close()
@@ -108,10 +109,10 @@ func relay(ctx context.Context, a, b net.Conn, dir wire.Direction, half func(toS
 
 // relayToServer is the goroutine that carries (or guards) the bytes from the client leg a
 // to the server leg b; a named function, so it shows up by name in stack dumps.
-func relayToServer(wg *sync.WaitGroup, a, b net.Conn, dir wire.Direction, half func(bool, int64, []byte), hash bool, n *int64, err *error) {
+func relayToServer(wg *sync.WaitGroup, a, b net.Conn, dir wire.Direction, half func(bool, int64, []byte), hash bool, live *counter, n *int64, err *error) {
 	defer wg.Done()
 	var sum []byte
-	*n, sum, *err = carry(b, a, dir, true, hash)
+	*n, sum, *err = carry(b, a, dir, true, hash, live)
 	if half != nil {
 		half(true, *n, sum)
 	}
@@ -119,23 +120,23 @@ func relayToServer(wg *sync.WaitGroup, a, b net.Conn, dir wire.Direction, half f
 
 // relayToClient is the goroutine that carries (or guards) the bytes from the server leg b to
 // the client leg a.
-func relayToClient(wg *sync.WaitGroup, a, b net.Conn, dir wire.Direction, half func(bool, int64, []byte), hash bool, n *int64, err *error) {
+func relayToClient(wg *sync.WaitGroup, a, b net.Conn, dir wire.Direction, half func(bool, int64, []byte), hash bool, live *counter, n *int64, err *error) {
 	defer wg.Done()
 	var sum []byte
-	*n, sum, *err = carry(a, b, dir, false, hash)
+	*n, sum, *err = carry(a, b, dir, false, hash, live)
 	if half != nil {
 		half(false, *n, sum)
 	}
 }
 
 // carry runs one direction of a relay: pipe where dir allows it (hashed, with hash), guard
-// where it does not.
-func carry(dst, src net.Conn, dir wire.Direction, toServer, hash bool) (int64, []byte, error) {
+// where it does not. live, when not nil, counts the piped bytes as they pass.
+func carry(dst, src net.Conn, dir wire.Direction, toServer, hash bool, live *counter) (int64, []byte, error) {
 	if allows(dir, toServer) {
 		if hash {
-			return pipeHashed(dst, src)
+			return pipeHashed(dst, src, live)
 		}
-		n, err := pipe(dst, src, io.Copy)
+		n, err := pipe(dst, src, countedCopy(live))
 		return n, nil, err
 	}
 	n, err := guard(dst, src)

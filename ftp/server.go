@@ -40,6 +40,7 @@ type Server struct {
 	ids   atomic.Uint64
 	wg    sync.WaitGroup
 	count sessionCount
+	live  Registry
 }
 
 // Serve accepts on ln until ctx is cancelled (then it closes ln) or ln fails for good.
@@ -102,13 +103,22 @@ func (s *Server) start(ctx context.Context, conn *net.TCPConn) {
 	}
 	sess := NewSession(id, conn, dst, cfg, s.Dialer, s.Data, pol, log)
 	s.wg.Add(1)
+	s.live.Add(sess)
 	cfg.Metrics.SessionStarted(cfg.Service)
 	sess.Start(ctx, func(error) {
+		s.live.Remove(id)
 		cfg.Metrics.SessionEnded(cfg.Service)
 		s.count.release(client.Addr())
 		s.wg.Done()
 	})
 }
+
+// Snapshot describes the live sessions (`ftpgate sessions`).
+func (s *Server) Snapshot() []SessionInfo { return s.live.Snapshot() }
+
+// Kill ends the live session id; by names who asked, for the logs. An id that is not live
+// is ErrNoSession.
+func (s *Server) Kill(id uint64, by string) error { return s.live.Kill(id, by) }
 
 // refuseConn answers a control connection ftpgate does not serve with 421 and closes it.
 func refuseConn(conn *net.TCPConn, text string) {

@@ -64,6 +64,7 @@ type Session struct {
 	tls      tlsState
 	aud      auditState
 	upgrade  chan bool // reply loop to command loop: upgrade the client leg after AUTH (or not)
+	ctl      ctlState  // for the session listing and Kill
 }
 
 // errPolicyAbort ends a session that the policy aborted.
@@ -133,6 +134,7 @@ func (s *Session) Start(ctx context.Context, ended func(error)) {
 func (s *Session) run(ctx context.Context, ended func(error)) {
 	start := time.Now()
 	ctx, cancel := context.WithCancel(ctx)
+	s.began(start, cancel)
 	s.initLoops(ctx, start, ended)
 	if err := s.open(ctx, cancel); err != nil {
 		s.close(ctx, cancel, start, err)
@@ -162,6 +164,7 @@ func (s *Session) close(ctx context.Context, cancel context.CancelFunc, start ti
 	if s.server != nil {
 		s.server.Close()
 	}
+	err = s.killedErr(err)
 	attrs := []any{"duration", time.Since(start).Round(time.Millisecond).String()}
 	if err != nil {
 		attrs = append(attrs, "err", err.Error())

@@ -74,6 +74,7 @@ func (s *Session) onFinal(cmd wire.Command, r wire.Reply) wire.Reply {
 		s.typ = cmd.Arg
 		s.mu.Unlock()
 	case cmd.Verb == "PASS" && r.Code == wire.CodeLoggedIn, cmd.Verb == "USER" && r.Code == wire.CodeLoggedIn:
+		s.loggedIn()
 		s.log.Info("login", "user", s.user())
 	}
 	return r

@@ -9,8 +9,10 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/ftpgate/ftpgate/sdnotify"
 
@@ -45,6 +47,10 @@ type liveConfig struct {
 	audit *audit.Log
 	// notify tells systemd of reloads (nil: not started by systemd with Type=notify).
 	notify *sdnotify.Notifier
+	// loaded is when cur was loaded (UnixNano); reloading serialises reloads, which come
+	// from SIGHUP and from the control socket.
+	loaded    atomic.Int64
+	reloading sync.Mutex
 }
 
 // notifyState sends systemd the assignments, logging a failure.
@@ -52,6 +58,11 @@ func (l *liveConfig) notifyState(assignments ...string) {
 	if err := l.notify.Notify(assignments...); err != nil {
 		l.log.Warn("systemd notification failed", "err", err.Error())
 	}
+}
+
+// current returns the configuration new sessions use and when it was loaded.
+func (l *liveConfig) current() (*config.Config, time.Time) {
+	return l.cur.Load(), time.Unix(0, l.loaded.Load())
 }
 
 // policyFor picks the service and policy of a new control connection.
@@ -87,6 +98,8 @@ func (l *liveConfig) watchReload(ctx context.Context) {
 // running sessions keep theirs; a file that fails to load changes nothing, and neither does
 // a file that is gone: once a file was loaded, the built-in default never replaces it.
 func (l *liveConfig) reload() error {
+	l.reloading.Lock()
+	defer l.reloading.Unlock()
 	l.notifyState(sdnotify.Reloading, sdnotify.MonotonicUsec(), sdnotify.Status("reloading the configuration"))
 	explicit := l.explicit || l.cur.Load().Path != ""
 	c, err := loadConfig(l.path, explicit, l.log)
@@ -97,6 +110,7 @@ func (l *liveConfig) reload() error {
 	}
 	defer l.notifyState(sdnotify.Ready, sdnotify.Status("serving; configuration reloaded"))
 	old := l.cur.Swap(c)
+	l.loaded.Store(time.Now().UnixNano())
 	l.log.Info("configuration reloaded", "path", describePath(c), "services", len(c.Services))
 	if old != nil {
 		old.Close() // its hooks' idle connections: new sessions take the new ones

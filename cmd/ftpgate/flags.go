@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ftpgate/ftpgate/control"
 	"github.com/ftpgate/ftpgate/ftp"
 	"github.com/ftpgate/ftpgate/nft"
 )
@@ -53,6 +54,8 @@ type options struct {
 	// configPath is the configuration file; configSet says -c was given.
 	configPath string
 	configSet  bool
+	// controlSocket is the control socket's path ("": none).
+	controlSocket string
 }
 
 // portList is a flag holding comma-separated TCP ports.
@@ -151,6 +154,7 @@ func defineFlags(fs *flag.FlagSet, o *options) *rawFlags {
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (host:port, e.g. 127.0.0.1:9121; empty: off)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&o.controlSocket, "control-socket", control.DefaultPath, "unix socket for ftpgate sessions, status and reload (mode 0660, group ftpgate if it exists; \"\": none)")
 	fs.StringVar(&o.configPath, "c", defaultConfigPath, "configuration file (services and policies); if the default is absent, built-in defaults apply")
 	return r
 }

@@ -1,8 +1,10 @@
 // Command ftpgate is the transparent FTP gateway: `ftpgate run` serves, `ftpgate rules` prints
 // the nftables table it would install, `ftpgate check` validates a configuration, `ftpgate
-// reload` checks it and signals a running ftpgate, `ftpgate policy test` replays a transcript
-// through a policy, `ftpgate version` prints its version, `ftpgate man` and `ftpgate
-// completion bash` print the manual page and the bash completion generated from the flags.
+// reload` makes a running ftpgate reload it, `ftpgate sessions` lists (and kills) its live
+// sessions and `ftpgate status` describes it, over its control socket, `ftpgate policy test`
+// replays a transcript through a policy, `ftpgate version` prints its version, `ftpgate man`
+// and `ftpgate completion bash` print the manual page and the bash completion generated from
+// the flags.
 package main
 
 import (
@@ -57,7 +59,11 @@ func runWith(ctx context.Context, args []string, stdout, stderr io.Writer, hup <
 	case "check":
 		return cmdCheck(args[1:], stdout, stderr)
 	case "reload":
-		return cmdReload(args[1:], stdout, stderr)
+		return cmdReload(ctx, args[1:], stdout, stderr)
+	case "sessions":
+		return cmdSessions(ctx, args[1:], stdout, stderr)
+	case "status":
+		return cmdStatus(ctx, args[1:], stdout, stderr)
 	case "policy":
 		return cmdPolicy(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-v":
@@ -84,7 +90,9 @@ commands:
   run       run the gateway (needs CAP_NET_ADMIN; installs its nftables table and routing)
   rules     print the rule set file (nftables table, policy routing) for run's flags
   check     validate a configuration file and print the effective policy per service
-  reload    reload -pid PID [run flags]: check the configuration, then make ftpgate reload it
+  reload    make the running ftpgate reload its configuration (control socket, else -pid PID)
+  sessions  list the live sessions; sessions kill ID ends one (control socket)
+  status    version, uptime, configuration, sessions, listeners (control socket)
   policy    policy test -c FILE TRANSCRIPT: replay a transcript through a policy
   version   print the version
   man       print the manual page ftpgate(8) in roff

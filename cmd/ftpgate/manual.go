@@ -17,7 +17,7 @@ func program() *clidoc.Program {
 		return fs
 	}
 	checkFS, _ := checkFlags()
-	reloadFS, _ := reloadFlags(&options{})
+	reloadFS, _, _ := reloadFlags(&options{})
 	policyFS, _ := policyTestFlags()
 	paths := []string{"c", "audit-log"}
 	return &clidoc.Program{

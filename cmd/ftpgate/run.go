@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ftpgate/ftpgate/sdnotify"
 
@@ -63,12 +64,11 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.
 	log.Info("configuration loaded", "path", describePath(cfg), "services", len(cfg.Services))
 	// The listeners come before the table: a second ftpgate started by mistake fails here
 	// (port in use) instead of replacing the running one's table.
-	ctlLns, dataLns, err := listenAll(ctx, &o, log)
+	lns, err := openListeners(ctx, &o, log)
 	if err != nil {
 		return startErr(exitError, "ftpgate: %v", err)
 	}
-	defer closeAll(ctlLns)
-	defer closeAll(dataLns)
+	defer lns.close()
 	defer closeMetrics(&o)
 	removeTable, err := installTable(ctx, &o, inst, log)
 	if err != nil {
@@ -79,7 +79,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.
 	o.ftp.Kernel = setupKernelPath(ctx, o.kernelPath, log)
 	defer teardownKernelPath(cleanup, o.ftp.Kernel, log)
 	o.ftp.PinholeTimeout = o.nft.Timeout
-	if err := serve(ctx, o, live, ctlLns, dataLns, inst, log); err != nil {
+	if err := serve(ctx, o, live, lns, inst, log); err != nil {
 		log.Error("ftpgate stopped", "err", err.Error())
 		return exitError
 	}
@@ -87,8 +87,11 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.
 	return exitOK
 }
 
-// serve runs the control and data servers on their listeners until ctx ends.
-func serve(ctx context.Context, o options, live *liveConfig, ctlLns, dataLns []*net.TCPListener, inst nft.Installer, log *slog.Logger) error {
+// serve runs the control and data servers on their listeners, and the control socket,
+// until ctx ends.
+func serve(ctx context.Context, o options, live *liveConfig, lns listeners, inst nft.Installer, log *slog.Logger) error {
+	started := time.Now()
+	ctlLns, dataLns := lns.ctl, lns.data
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go live.watchReload(ctx)
@@ -152,6 +155,9 @@ func serve(ctx context.Context, o options, live *liveConfig, ctlLns, dataLns []*
 			logStats(ctx, o.statsInterval, statsSource{sessions: csrv.Sessions, expectations: reg.Len}, log)
 		})
 	}
+	d := &daemon{started: started, sessions: csrv, live: live, kernel: o.ftp.Kernel != nil, log: log,
+		listeners: listenerNames(o, ctlLns, dataLns, o.controlSocket)}
+	wg.Go(func() { serveControl(ctx, lns.socket, d) })
 	wg.Go(func() { serveMetrics(ctx, o, log, fail) })
 	// The operator's table (-manage-table=false) is not ftpgate's to rebuild: "restore" waits
 	// for the operator's rule set and re-adds the expectations.
@@ -185,6 +191,7 @@ func newLive(o *options, hup <-chan os.Signal, log *slog.Logger) (*liveConfig, e
 	}
 	live := &liveConfig{path: o.configPath, explicit: o.configSet, log: log, hup: hup}
 	live.cur.Store(cfg)
+	live.loaded.Store(time.Now().UnixNano())
 	if o.auditLog != "" {
 		al, err := audit.Open(o.auditLog, log)
 		if err != nil {
@@ -239,25 +246,6 @@ func listenBoth(ctx context.Context, port uint16, log *slog.Logger) ([]*net.TCPL
 	return []*net.TCPListener{ln4, ln6}, nil
 }
 
-// listenAll opens the control and data listeners and the metrics listener (-metrics-addr);
-// on error none stays open.
-func listenAll(ctx context.Context, o *options, log *slog.Logger) (ctl, data []*net.TCPListener, err error) {
-	ctl, err = listenBoth(ctx, o.nft.ControlListen, log)
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w (is another ftpgate running?)", err)
-	}
-	data, err = listenBoth(ctx, o.nft.DataListen, log)
-	if err != nil {
-		closeAll(ctl)
-		return nil, nil, fmt.Errorf("%w (is another ftpgate running?)", err)
-	}
-	if err := openMetrics(ctx, o); err != nil {
-		closeAll(ctl)
-		closeAll(data)
-		return nil, nil, err
-	}
-	return ctl, data, nil
-}
 
 func closeAll(lns []*net.TCPListener) {
 	for _, ln := range lns {

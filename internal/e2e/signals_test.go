@@ -23,7 +23,7 @@ func TestSIGHUPAtStart(t *testing.T) {
 	if err := b.gw.Stop(); err != nil {
 		t.Fatalf("stop the bed's gateway: %v", err)
 	}
-	p, err := b.tp.Start(b.tp.GW, gatewayBin, "run", "--log-format", "json")
+	p, err := b.tp.Start(b.tp.GW, gatewayBin, "run", "--log-format", "json", "-control-socket", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,8 +88,9 @@ func TestReloadCommand(t *testing.T) {
 	pid := strconv.Itoa(gatewayPID(t, b.gw.Proc))
 	ctx := b.ctx(t)
 	reload := func() (string, error) {
-		// The same flags the gateway runs with, as ExecReload passes $FTPGATE_ARGS.
-		out, err := exec.CommandContext(ctx, gatewayBin, "reload", "-pid", pid, "--log-level", "debug", "-c", cfg).CombinedOutput()
+		// The same flags the gateway runs with, as ExecReload passes $FTPGATE_ARGS (the test
+		// bed's gateways have no control socket: reload signals -pid).
+		out, err := exec.CommandContext(ctx, gatewayBin, "reload", "-pid", pid, "--log-level", "debug", "-c", cfg, "-control-socket", "").CombinedOutput()
 		return string(out), err
 	}
 	records := func() int {

@@ -51,7 +51,7 @@ func TestSystemdNotify(t *testing.T) {
 		t.Fatal(err)
 	}
 	sock, next := notifySocket(t)
-	args := []string{"NOTIFY_SOCKET=" + sock, gatewayBin, "run", "--log-format", "json", "-c", cfg}
+	args := []string{"NOTIFY_SOCKET=" + sock, gatewayBin, "run", "--log-format", "json", "-c", cfg, "-control-socket", ""}
 	if proxyPass {
 		args = append(args, "-kernel-path=false")
 	}

@@ -1,10 +1,14 @@
 package pkgtest
 
 import (
+	"cmp"
 	"context"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -78,6 +82,9 @@ func startPackaged(ctx context.Context, t *testing.T, tp *testbed.Topology) *tes
 		"--reuid=" + unitValue(unit, "User"), "--regid=" + unitValue(unit, "Group"), "--clear-groups",
 		"--inh-caps=" + capName, "--ambient-caps=" + capName, "--bounding-set=-all," + capName, "--no-new-privs", "--",
 	}
+	if rd := unitValue(unit, "RuntimeDirectory"); rd != "" {
+		runtimeDir(t, "/run/"+rd, unitValue(unit, "RuntimeDirectoryMode"), unitValue(unit, "User"), unitValue(unit, "Group"))
+	}
 	p, err := tp.Start(tp.GW, "setpriv", append(args, argv...)...)
 	if err != nil {
 		t.Fatal(err)
@@ -111,4 +118,44 @@ func sha(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// runtimeDir does for the test what systemd does for the unit's RuntimeDirectory=: dir
+// exists, owned by user and group, with mode (octal, default 0755), while the daemon runs;
+// afterwards it is removed, or given back its owner and mode if it was there before.
+func runtimeDir(t *testing.T, dir, mode, userName, groupName string) {
+	t.Helper()
+	m, err := strconv.ParseUint(cmp.Or(mode, "0755"), 8, 32)
+	if err != nil {
+		t.Fatalf("RuntimeDirectoryMode %q: %v", mode, err)
+	}
+	u, err := user.Lookup(userName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := user.LookupGroup(groupName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(g.Gid)
+	before, statErr := os.Stat(dir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(dir, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, os.FileMode(m)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if statErr != nil {
+			os.RemoveAll(dir)
+			return
+		}
+		st := before.Sys().(*syscall.Stat_t)
+		os.Chown(dir, int(st.Uid), int(st.Gid))
+		os.Chmod(dir, before.Mode().Perm())
+	})
 }

@@ -20,8 +20,10 @@ type Gateway struct {
 }
 
 // StartGateway runs `bin run --log-format json args...` in tp.GW and waits until it serves.
+// The gateway has no control socket unless args give one (-control-socket PATH): the
+// default path is shared by every gateway on the host.
 func StartGateway(ctx context.Context, tp *testbed.Topology, bin string, args ...string) (*Gateway, error) {
-	p, err := tp.Start(tp.GW, bin, append([]string{"run", "--log-format", "json"}, args...)...)
+	p, err := tp.Start(tp.GW, bin, append([]string{"run", "--log-format", "json", "-control-socket", ""}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("scenario: start gateway: %w", err)
 	}
