@@ -246,7 +246,6 @@ func listenBoth(ctx context.Context, port uint16, log *slog.Logger) ([]*net.TCPL
 	return []*net.TCPListener{ln4, ln6}, nil
 }
 
-
 func closeAll(lns []*net.TCPListener) {
 	for _, ln := range lns {
 		ln.Close()
