@@ -78,3 +78,16 @@ func (r *Registry) Kill(id uint64, by string) error {
 	s.Kill(by)
 	return nil
 }
+
+// End ends the live session id gently (see [Session.End]); an id that is not live is
+// ErrNoSession.
+func (r *Registry) End(id uint64, by string) error {
+	r.mu.Lock()
+	s := r.live[id]
+	r.mu.Unlock()
+	if s == nil {
+		return fmt.Errorf("%w: %d", ErrNoSession, id)
+	}
+	s.End(by)
+	return nil
+}

@@ -36,6 +36,10 @@ type Server struct {
 	ImplicitPorts []uint16
 	// Limits bound the sessions at once; over a limit the client gets 421.
 	Limits Limits
+	// SessionContext, when set, is the context the sessions run in instead of Serve's: a
+	// daemon that stops in two steps cancels Serve's context to stop accepting, and this one
+	// when the running sessions are to end (see Drain).
+	SessionContext context.Context
 
 	ids   atomic.Uint64
 	wg    sync.WaitGroup
@@ -46,7 +50,11 @@ type Server struct {
 // Serve accepts on ln until ctx is cancelled (then it closes ln) or ln fails for good.
 // Sessions keep running; Wait waits for them.
 func (s *Server) Serve(ctx context.Context, ln *net.TCPListener) error {
-	return intercept.Serve(ctx, ln, s.Log, func(conn *net.TCPConn) { s.start(ctx, conn) })
+	sctx := ctx
+	if s.SessionContext != nil {
+		sctx = s.SessionContext
+	}
+	return intercept.Serve(ctx, ln, s.Log, func(conn *net.TCPConn) { s.start(sctx, conn) })
 }
 
 // Wait blocks until every session has ended.

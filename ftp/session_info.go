@@ -14,7 +14,7 @@ import (
 const (
 	StateLogin    = "login"    // no login has succeeded yet
 	StateIdle     = "idle"     // logged in, no transfer running
-	StateTransfer = "transfer" // a transfer command awaits its final reply
+	StateTransfer = "transfer" // a transfer is not over: its final reply or its data still to come
 )
 
 // SessionInfo is a snapshot of one live session, for `ftpgate sessions`.
@@ -33,6 +33,9 @@ type SessionInfo struct {
 	State string `json:"state"`
 	// Transfer is the running transfer, if any.
 	Transfer *TransferInfo `json:"transfer,omitempty"`
+	// DataOpen: a data connection is still at work, or still open until the client has
+	// taken every byte and closed it (a stop waits for it).
+	DataOpen bool `json:"data_open,omitempty"`
 }
 
 // TransferInfo is the running transfer of a session: its command and its bytes so far.
@@ -80,10 +83,13 @@ func (s *Session) Info() SessionInfo {
 	if x := s.runningTransfer(); x != nil {
 		in.State, in.Transfer = StateTransfer, transferInfo(x)
 	}
+	in.DataOpen = s.dc.Busy()
 	return in
 }
 
-// runningTransfer is the first transfer still owed its final reply, if any.
+// runningTransfer is the first transfer not over yet, if any: owed its final reply, or
+// holding it back while its data still passes (a slow client), until its record is
+// written.
 func (s *Session) runningTransfer() *transfer {
 	s.qmu.Lock()
 	defer s.qmu.Unlock()
@@ -92,7 +98,7 @@ func (s *Session) runningTransfer() *transfer {
 			continue
 		}
 		select {
-		case <-p.xfer.replied:
+		case <-p.xfer.finished:
 		default:
 			return p.xfer
 		}
@@ -122,7 +128,15 @@ func transferInfo(x *transfer) *TransferInfo {
 // data connections are reset, a parked loop is woken to end, and its records are written as for any
 // session that ends. by says who killed it, for the log and the session record. Killing a
 // session twice, or one that has ended, is harmless.
-func (s *Session) Kill(by string) {
+func (s *Session) Kill(by string) { s.endBy(by, true) }
+
+// End ends the session as Kill does, but gently: its data connections close as they would
+// after a transfer, so the bytes already sent still reach the client (a stop's drain ends
+// idle sessions so).
+func (s *Session) End(by string) { s.endBy(by, false) }
+
+// endBy is Kill (reset: the data connections are reset) and End.
+func (s *Session) endBy(by string, reset bool) {
 	s.mu.Lock()
 	first := s.ctl.killedBy == ""
 	if first {
@@ -133,8 +147,12 @@ func (s *Session) Kill(by string) {
 	if !first {
 		return
 	}
-	s.log.Warn("session killed", "by", by)
-	s.dc.Reset() // its data connections end with a reset: the client's transfer fails at once
+	if !reset {
+		s.log.Info("session ended by ftpgate", "by", by)
+	} else {
+		s.log.Warn("session killed", "by", by)
+		s.dc.Reset() // its data connections end with a reset: the client's transfer fails at once
+	}
 	if end != nil {
 		end()
 	}

@@ -23,8 +23,9 @@ type transfer struct {
 
 	replied     chan struct{} // closed when the final reply arrived
 	repliedOnce sync.Once
-	logged      sync.Once   // the record is written once: at the final reply, or when the session ends
-	wait        *time.Timer // bounds the wait for the final reply once the data has passed (guarded by s.qmu)
+	logged      sync.Once     // the record is written once: at the final reply, or when the session ends
+	finished    chan struct{} // closed once the record is written: the transfer is over
+	wait        *time.Timer   // bounds the wait for the final reply once the data has passed (guarded by s.qmu)
 }
 
 func (x *transfer) preliminary(code int) {
@@ -48,7 +49,7 @@ func (s *Session) beginTransfer(cmd wire.Command, verb wire.Verb) *transfer {
 	typ := s.typ
 	s.mu.Unlock()
 	return &transfer{cmd: cmd, dir: verb.Transfer, rest: rest, typ: typ, user: user, data: s.dc.Begin(),
-		start: time.Now(), replied: make(chan struct{})}
+		start: time.Now(), replied: make(chan struct{}), finished: make(chan struct{})}
 }
 
 // Relayed learns from datachan that a channel's bytes have all moved (datachan.Peer). The
@@ -167,7 +168,12 @@ func objectSize(x *transfer, res datachan.Result) int64 {
 // logTransfer writes the transfer record, once: code is the server's final reply, clientCode
 // the one the client got.
 func (s *Session) logTransfer(x *transfer, code, clientCode int) {
-	x.logged.Do(func() { s.writeTransfer(x, code, clientCode) })
+	x.logged.Do(func() {
+		s.writeTransfer(x, code, clientCode)
+		if x.finished != nil {
+			close(x.finished)
+		}
+	})
 }
 
 // writeTransfer is logTransfer's record.

@@ -28,6 +28,8 @@ type options struct {
 	onTableLoss string
 	// statsInterval is how often a stats line is logged (0: never).
 	statsInterval time.Duration
+	// stopGrace is how long running transfers may go on after SIGTERM (-stop-grace).
+	stopGrace time.Duration
 	// auditLog is the audit log's path ("-": standard output; "": none).
 	auditLog string
 	// parkAfter is how long a session's leg stays quiet before its loop leaves its
@@ -149,6 +151,7 @@ func defineFlags(fs *flag.FlagSet, o *options) *rawFlags {
 	fs.IntVar(&o.limits.MaxPerClient, "max-sessions-per-client", 100, "sessions at once from one client address; over it the client gets 421 (0: no limit)")
 	fs.DurationVar(&o.ftp.GreetingTimeout, "greeting-timeout", 30*time.Second, "a server that sends no greeting this long after accepting: the client gets 421")
 	fs.DurationVar(&o.ftp.WriteTimeout, "write-timeout", 60*time.Second, "a client that takes no reply (or a server no command) for this long: the session ends")
+	fs.DurationVar(&o.stopGrace, "stop-grace", 30*time.Second, "on SIGTERM or SIGINT: no new sessions, idle ones end, and running transfers may go on this long before the rest end and the table and routing go (0: at once)")
 	fs.DurationVar(&o.ftp.ReplyTimeout, "reply-timeout", 60*time.Second, "after a transfer's data connection closed, wait this long for the final reply, then end the session")
 	fs.IntVar(&o.ftp.MaxLine, "max-line", 2048, "maximum length of a command or reply line")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics (host:port, e.g. 127.0.0.1:9121; empty: off)")

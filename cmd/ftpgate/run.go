@@ -127,6 +127,11 @@ func serve(ctx context.Context, o options, live *liveConfig, lns listeners, inst
 		ImplicitPorts: o.implicit,
 		Limits:        limits,
 	}
+	// The sessions, their data listener and the table's guard outlive the control
+	// listeners: at a stop, running transfers get -stop-grace to finish (drain).
+	sessCtx, endSessions := context.WithCancel(context.WithoutCancel(ctx))
+	defer endSessions()
+	csrv.SessionContext = sessCtx
 	var (
 		wg   sync.WaitGroup
 		once sync.Once
@@ -145,7 +150,7 @@ func serve(ctx context.Context, o options, live *liveConfig, lns listeners, inst
 	}
 	for _, ln := range dataLns {
 		wg.Go(func() {
-			if err := dsrv.Serve(ctx, ln); err != nil {
+			if err := dsrv.Serve(sessCtx, ln); err != nil {
 				fail(fmt.Errorf("data listener %s: %w", ln.Addr(), err))
 			}
 		})
@@ -163,9 +168,9 @@ func serve(ctx context.Context, o options, live *liveConfig, lns listeners, inst
 	// for the operator's rule set and re-adds the expectations.
 	restore := o.onTableLoss == "restore"
 	guard := &datachan.Guard{Installer: inst, Registry: reg, Interval: o.tableCheck,
-		Restore: restore && o.manageTable, Wait: restore && !o.manageTable, Log: log, Nudge: watchTable(ctx, o.nft, log)}
+		Restore: restore && o.manageTable, Wait: restore && !o.manageTable, Log: log, Nudge: watchTable(sessCtx, o.nft, log)}
 	wg.Go(func() {
-		if err := guard.Run(ctx); err != nil {
+		if err := guard.Run(sessCtx); err != nil {
 			fail(err)
 		}
 	})
@@ -174,8 +179,8 @@ func serve(ctx context.Context, o options, live *liveConfig, lns listeners, inst
 	log.Info("ftpgate running", "version", versionString(), "control_ports", o.nft.ControlPorts,
 		"control_listen", o.nft.ControlListen, "data_listen", o.nft.DataListen, "table", o.nft.Table, "spoof", o.ftp.Spoof)
 	<-ctx.Done()
-	live.notifyState(sdnotify.Stopping, sdnotify.Status("stopping: closing listeners and sessions"))
-	log.Info("ftpgate stopping: closing listeners and sessions")
+	drain(csrv, o.stopGrace, live, log)
+	endSessions()
 	wg.Wait()
 	csrv.Wait()
 	dsrv.Wait()
@@ -320,4 +325,19 @@ func preflight(ctx context.Context, o *options, log *slog.Logger) (nft.Installer
 		return nil, fmt.Errorf("ftpgate: %w", err)
 	}
 	return newInstaller(ctx, o, log)
+}
+
+// drain is the first step of a stop, once no new session is accepted: sessions end as they
+// fall idle, and those running a transfer get up to grace to finish it. Then the caller
+// ends the rest.
+func drain(csrv *ftp.Server, grace time.Duration, live *liveConfig, log *slog.Logger) {
+	live.notifyState(sdnotify.Stopping, sdnotify.Status(fmt.Sprintf("stopping: no new sessions; running transfers have up to %s", grace)))
+	log.Info("ftpgate stopping: no new sessions; running transfers may finish", "stop_grace", grace.String(), "sessions", csrv.Sessions())
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if busy := csrv.Drain(ctx); busy > 0 {
+		log.Warn("stop grace over: ending sessions with transfers still running", "transfers", busy, "stop_grace", grace.String())
+		return
+	}
+	log.Info("every session has ended")
 }

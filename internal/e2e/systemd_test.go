@@ -121,3 +121,79 @@ func TestSystemdNotify(t *testing.T) {
 		t.Errorf("start-up error: %v, stderr %q", err, stderr)
 	}
 }
+
+// TestStopGrace: on SIGTERM ftpgate takes no new session, ends idle ones at once, and lets
+// a running download finish within -stop-grace (the client gets the whole file), then
+// removes its table and routing; with a grace too short for the transfer it is cut, and
+// ftpgate still exits with nothing left.
+func TestStopGrace(t *testing.T) {
+	// 6 MiB at 1 MiB/s: about 6 s, but ftpgate has passed it all in less than a second (the
+	// client's socket buffers take it); 64 MiB keeps ftpgate relaying past a 1 s grace.
+	b := newBed(t, map[string]int64{"slow.bin": 6 << 20, "long.bin": 64 << 20})
+	if err := b.gw.Stop(); err != nil { // this test runs its own gateways
+		t.Fatal(err)
+	}
+	ctx := b.ctx(t)
+	for _, c := range []struct {
+		grace, file string
+		complete    bool
+	}{{"60s", "slow.bin", true}, {"1s", "long.bin", false}} {
+		t.Run("grace "+c.grace, func(t *testing.T) {
+			gw, err := startGateway(ctx, b.tp, "-stop-grace", c.grace, "-kernel-path=false")
+			if err != nil {
+				t.Fatal(err)
+			}
+			dst := filepath.Join(b.tp.Dir, "slow-"+c.grace)
+			done := make(chan error, 1)
+			go func() {
+				tr, err := scenario.Curl(ctx, b.tp, scenario.EPSV, "--limit-rate", "1M", "-o", dst, scenario.URL(b.srv, b.tp.ServerV4, c.file))
+				if err != nil {
+					err = fmt.Errorf("%w\n%s", err, tail(tr, 5))
+				}
+				done <- err
+			}()
+			for i := 0; ; i++ { // the transfer is running
+				if st, err := os.Stat(dst); err == nil && st.Size() > 0 {
+					break
+				}
+				if i == 200 {
+					t.Fatal("the download did not start")
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if err := syscall.Kill(gatewayPID(t, gw.Proc), syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(300 * time.Millisecond)
+			// Draining: a new session is not served.
+			if _, err := scenario.Curl(ctx, b.tp, scenario.EPSV, "-o", "/dev/null", "--max-time", "5", scenario.URL(b.srv, b.tp.ServerV4, "slow.bin")); err == nil {
+				t.Error("a new session was served while ftpgate was stopping")
+			}
+			err = <-done
+			if c.complete {
+				if err != nil {
+					t.Fatalf("the running download did not finish within the grace: %v\n%s", err, tail(gw.LogText(), 20))
+				}
+				if sha(t, dst) != b.sums[c.file] {
+					t.Fatal("the download finished with other bytes")
+				}
+			} else if err == nil {
+				t.Fatal("a download longer than the grace finished")
+			}
+			select {
+			case <-gw.Proc.Done():
+			case <-time.After(90 * time.Second):
+				t.Fatal("ftpgate did not exit")
+			}
+			if len(gw.Logs("ftpgate stopping: no new sessions; running transfers may finish")) != 1 {
+				t.Error("no drain line in the log")
+			}
+			if _, err := scenario.NftTable(ctx, b.tp, "ftpgate"); err == nil {
+				t.Error("the table is still there after the stop")
+			}
+			if rules, _, _ := b.tp.Exec(ctx, b.tp.GW, "ip", "rule", "list"); strings.Contains(rules, "fwmark") {
+				t.Errorf("the policy routing is still there:\n%s", rules)
+			}
+		})
+	}
+}
