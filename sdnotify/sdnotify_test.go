@@ -1,31 +1,28 @@
 package sdnotify
 
 import (
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
-// listen opens a datagram socket like systemd's notify socket and returns its path and a
-// function that reads the next datagram.
+// listen opens a Receiver and returns its path and a function that reads the next
+// datagram.
 func listen(t *testing.T) (string, func() string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "notify.sock")
-	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	r, err := Listen(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() { r.Close() })
 	return path, func() string {
-		c.SetReadDeadline(time.Now().Add(5 * time.Second))
-		buf := make([]byte, 4096)
-		n, err := c.Read(buf)
+		got, err := r.Next(5 * time.Second)
 		if err != nil {
 			t.Fatalf("no datagram: %v", err)
 		}
-		return string(buf[:n])
+		return got
 	}
 }
 

@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ftpgate/ftpgate/internal/scenario"
+	"github.com/ftpgate/ftpgate/sdnotify"
 )
 
 // notifySocket listens like systemd's notify socket; next returns the next datagram (""
@@ -19,19 +19,14 @@ import (
 func notifySocket(t *testing.T) (string, func() string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "notify.sock")
-	c, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	r, err := sdnotify.Listen(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { c.Close() })
+	t.Cleanup(func() { r.Close() })
 	return path, func() string {
-		c.SetReadDeadline(time.Now().Add(20 * time.Second))
-		buf := make([]byte, 4096)
-		n, err := c.Read(buf)
-		if err != nil {
-			return ""
-		}
-		return string(buf[:n])
+		got, _ := r.Next(20 * time.Second)
+		return got
 	}
 }
 
