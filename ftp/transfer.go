@@ -117,6 +117,12 @@ func (s *Session) finishTransfer(ctx context.Context, x *transfer, code int) (wi
 			select {
 			case <-d.Done(x.dir):
 			case <-ctx.Done(): // the session ends: its data channels close with it
+				// and report their counts at once; the record waits for them, briefly.
+				select {
+				case <-d.Done(x.dir):
+				case <-t.C:
+				case <-time.After(time.Second):
+				}
 			case <-t.C:
 				s.log.Warn("final reply passed on before the data connection finished", "command", x.cmd.Verb, "linger", s.cfg.Linger.String())
 			}
