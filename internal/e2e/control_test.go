@@ -55,8 +55,10 @@ func TestControlSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	// curl's --limit-rate slows its reads only: the socket buffers on the way take several
-	// MiB at once, so the file is large enough to still be running when it is killed.
-	const size = 32 << 20
+	// MiB at once, so the file is large enough to still be running when it is killed, and
+	// the rate high enough that what the client's kernel already holds (a reset does not
+	// take it back) is read within seconds.
+	const size = 64 << 20
 	b := newBed(t, map[string]int64{"big.bin": size, "small.bin": small}, "-c", cfg, "-control-socket", sock, "-kernel-path=false")
 	ctx := b.ctx(t)
 	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o660 {
@@ -65,7 +67,7 @@ func TestControlSocket(t *testing.T) {
 
 	curlDone := make(chan error, 1)
 	go func() {
-		tr, err := scenario.Curl(ctx, b.tp, scenario.EPSV, "--limit-rate", "200k", "-o", filepath.Join(b.tp.Dir, "big.out"),
+		tr, err := scenario.Curl(ctx, b.tp, scenario.EPSV, "--limit-rate", "2M", "-o", filepath.Join(b.tp.Dir, "big.out"),
 			scenario.URL(b.srv, b.tp.ServerV4, "big.bin"))
 		if err != nil {
 			err = fmt.Errorf("%w\n%s", err, tail(tr, 10))
