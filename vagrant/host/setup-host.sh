@@ -46,12 +46,14 @@ if $systemd_pid1; then
 	done
 else
 	if ! pgrep -x virtlogd >/dev/null; then
+		rm -f /run/virtlogd.pid
 		/usr/sbin/virtlogd -d
 		for i in $(seq 1 20); do [[ -s /run/virtlogd.pid ]] && break; sleep 0.25; done
 		cat /run/virtlogd.pid >"$STATE/virtlogd.pid"
 		echo "setup-host.sh: started virtlogd (PID $(cat "$STATE/virtlogd.pid"))"
 	fi
 	if ! pgrep -x libvirtd >/dev/null; then
+		rm -f /run/libvirtd.pid
 		/usr/sbin/libvirtd -d
 		for i in $(seq 1 20); do [[ -s /run/libvirtd.pid ]] && break; sleep 0.25; done
 		cat /run/libvirtd.pid >"$STATE/libvirtd.pid"

@@ -44,7 +44,7 @@ echo 'FTPGATE_ARGS="-log-format json"' >/etc/default/ftpgate
 # The modules first (nf_conntrack_acct exists only once nf_conntrack is loaded), then the
 # package's sysctl file (forwarding, loose rp_filter, conntrack accounting).
 systemctl restart systemd-modules-load
-sysctl --system >/dev/null
+sysctl --system >/dev/null || echo "gateway.sh: warning: sysctl --system reported an error" >&2
 sysctl net.ipv4.ip_forward net.ipv6.conf.all.forwarding net.netfilter.nf_conntrack_acct
 
 systemctl restart ftpgate
@@ -54,6 +54,6 @@ if ! systemctl is-active --quiet ftpgate; then
 	exit 1
 fi
 systemctl show ftpgate -p Type -p MainPID -p User -p ActiveState -p SubState
-nft list table inet ftpgate | head -n 12
+nft list table inet ftpgate
 ip rule
 echo "gateway.sh: ftpgate.service is active"
