@@ -57,6 +57,15 @@ finish() {
 	local rc=$?
 	trap - EXIT INT TERM
 	set +e
+	if ((rc != 0 || status != 0)); then
+		echo "=== failed: the VMs' state and the end of their consoles"
+		virsh -c qemu:///system list --all 2>/dev/null
+		for f in /var/log/libvirt/qemu/ftpgate-lab-*-console.log; do
+			[[ -f $f ]] || continue
+			echo "--- $f"
+			tail -n 15 "$f"
+		done
+	fi
 	if [[ ${FTPGATE_VAGRANT_KEEP:-0} == 1 ]]; then
 		echo "=== FTPGATE_VAGRANT_KEEP=1: the VMs stay up; clean up with: bash $here/host/cleanup.sh"
 	else
