@@ -117,6 +117,7 @@ echo "package: $FTPGATE_DEB"
 
 # Leftovers of an earlier, interrupted run would make vagrant up fail.
 KEEP=1 bash "$here/host/cleanup.sh" >/dev/null 2>&1 || true
+rm -f /var/log/libvirt/qemu/ftpgate-lab-*-console.log
 step "vagrant up (3 VMs)" vagrant up
 
 ssh_cfg=$STATE/ssh-config
