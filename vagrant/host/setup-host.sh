@@ -61,7 +61,7 @@ else
 	fi
 fi
 for i in $(seq 1 40); do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 0.5; done
-virsh -c qemu:///system version | head -n 3
+virsh -c qemu:///system version
 # Remember whether the storage pool "default" existed (vagrant-libvirt creates it if not).
 if [[ ! -e $STATE/pool.before ]]; then
 	if virsh -c qemu:///system pool-info default >/dev/null 2>&1; then echo yes; else echo no; fi >"$STATE/pool.before"
