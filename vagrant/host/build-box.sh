@@ -79,7 +79,7 @@ Vagrant.configure("2") do |config|
   config.vm.provider :libvirt do |lv|
     lv.kernel  = File.join(File.dirname(__FILE__), "vmlinuz")
     lv.initrd  = File.join(File.dirname(__FILE__), "initrd.img")
-    lv.cmdline = "root=/dev/vda rw console=ttyS0 net.ifnames=0 biosdevname=0 quiet"
+    lv.cmd_line = "root=/dev/vda rw console=ttyS0 net.ifnames=0 biosdevname=0 quiet"
   end
 end
 EOI
