@@ -141,9 +141,9 @@ run_matrix() {
 step "transfers (client)" run_matrix || true
 collect() {
 	vssh server "sudo sh -c 'cd /home/ftptest && sha256sum up-*.bin'" >"$STATE/uploads.sum" || true
-	vssh gateway "systemctl is-active ftpgate" >"$STATE/active" || true
+	vssh gateway "sudo systemctl is-active ftpgate" >"$STATE/active" || true
 	vssh gateway "sudo journalctl -u ftpgate -o cat --no-pager" >"$STATE/journal" || true
-	vssh gateway "systemctl show ftpgate -p Type -p ActiveState -p SubState -p MainPID -p User -p NRestarts" >"$STATE/unit" || true
+	vssh gateway "sudo systemctl show ftpgate -p Type -p ActiveState -p SubState -p MainPID -p User -p NRestarts" >"$STATE/unit" || true
 	cat "$STATE/unit"
 	echo "journal: $(wc -l <"$STATE/journal") lines, $(grep -c '"msg":"transfer"' "$STATE/journal") transfer records"
 }
