@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -25,15 +26,15 @@ type chunkStats struct {
 
 // chunked is one transfer through chunk hooks (chunk mode).
 type chunked struct {
-	ch       *Channel
-	hooks    []inspect.ChunkHook
-	fail     inspect.Fail
-	obj      inspect.Object
-	stats    []chunkStats
-	in, out  int64
-	live     *counter // the channel's live count of the transfer's direction
-	hin, hou hash.Hash
-	seq      int
+	ch        *Channel
+	hooks     []inspect.ChunkHook
+	fail      inspect.Fail
+	obj       inspect.Object
+	stats     []chunkStats
+	in, out   int64
+	live      *counter // the channel's live count of the transfer's direction
+	hin, hout hash.Hash
+	seq       int
 }
 
 // carryChunked copies src to dst chunk by chunk, each chunk through every chunk hook in turn
@@ -49,23 +50,23 @@ func (ch *Channel) carryChunked(ctx context.Context, dst, src net.Conn, cfg *ins
 	obj.TLSClient, obj.TLSServer = ch.res.TLS[ClientLeg].Desc, ch.res.TLS[ServerLeg].Desc
 	ch.mu.Unlock()
 	c := &chunked{ch: ch, hooks: cfg.ChunkHooks, fail: cfg.Fail, obj: obj, live: live,
-		stats: make([]chunkStats, len(cfg.ChunkHooks)), hin: sha256.New(), hou: sha256.New()}
+		stats: make([]chunkStats, len(cfg.ChunkHooks)), hin: sha256.New(), hout: sha256.New()}
 	buf := hashBufs.Get().(*[hashBufSize]byte)
 	defer hashBufs.Put(buf)
 	err = c.copy(ctx, dst, src, buf[:chunkMax])
 	refused := errors.Is(err, ErrRefused)
 	ch.mu.Lock()
-	ch.res.Received, ch.res.ReceivedSHA256, ch.res.Chunked = c.in, fmt.Sprintf("%x", c.hin.Sum(nil)), true
+	ch.res.Received, ch.res.ReceivedSHA256, ch.res.Chunked = c.in, hex.EncodeToString(c.hin.Sum(nil)), true
 	ch.mu.Unlock()
 	ch.verdicts(c.verdicts(refused), !refused)
 	if err != nil {
 		abort(dst)
 		src.Close()
-		return c.out, c.hou.Sum(nil), err
+		return c.out, c.hout.Sum(nil), err
 	}
 	closeWrite(dst)
 	closeRead(src)
-	return c.out, c.hou.Sum(nil), nil
+	return c.out, c.hout.Sum(nil), nil
 }
 
 // copy reads src into buf until EOF, passing each chunk through the hooks to dst.
@@ -127,7 +128,7 @@ func (c *chunked) chunk(ctx context.Context, dst net.Conn, data []byte) error {
 	}
 	n, err := dst.Write(data)
 	c.out += int64(n)
-	c.hou.Write(data[:n])
+	c.hout.Write(data[:n])
 	return err
 }
 

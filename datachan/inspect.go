@@ -34,8 +34,7 @@ func (ch *Channel) HoldBound() time.Duration {
 	if s == nil || !s.Active() {
 		return 0
 	}
-	if s.Download != inspect.ModeObserve && s.Download != inspect.ModeInspect &&
-		s.Upload != inspect.ModeObserve && s.Upload != inspect.ModeInspect {
+	if !s.WholeObjects() {
 		return 0 // chunk hooks judge as the bytes pass: nothing is left for after the transfer
 	}
 	var d time.Duration

@@ -107,5 +107,12 @@ func (s Settings) Active() bool {
 	return (s.Download != "" && s.Download != ModeNone) || (s.Upload != "" && s.Upload != ModeNone)
 }
 
+// WholeObjects reports whether a direction is in observe or inspect mode: its hooks judge
+// whole objects after the transfer, and the final reply waits for them.
+func (s Settings) WholeObjects() bool {
+	whole := func(m Mode) bool { return m == ModeObserve || m == ModeInspect }
+	return whole(s.Download) || whole(s.Upload)
+}
+
 // DefaultHookTimeout bounds one hook's decision when its definition sets none.
 const DefaultHookTimeout = 60 * time.Second

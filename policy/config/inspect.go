@@ -173,23 +173,16 @@ func (b *builder) inspection(n *yaml.Node, path string, s *inspect.Settings) err
 // named a mode to work in: chunk hooks for chunk mode, whole-object hooks for observe and
 // inspect.
 func (b *builder) checkHookModes(n *yaml.Node, path string, s *inspect.Settings) error {
-	uses := func(ms ...inspect.Mode) bool {
-		for _, m := range ms {
-			if s.Download == m || s.Upload == m {
-				return true
-			}
-		}
-		return false
-	}
+	chunk := s.Download == inspect.ModeChunk || s.Upload == inspect.ModeChunk
 	modes := fmt.Sprintf("download is %s, upload %s", or(s.Download), or(s.Upload))
 	switch {
-	case uses(inspect.ModeChunk) && len(s.ChunkHooks) == 0:
+	case chunk && len(s.ChunkHooks) == 0:
 		return b.errAt(n, join(path, "hooks"), "%s, but no chunk hook (one defined with chunk:) is named", modes)
-	case uses(inspect.ModeObserve, inspect.ModeInspect) && len(s.Hooks) == 0:
+	case s.WholeObjects() && len(s.Hooks) == 0:
 		return b.errAt(n, join(path, "hooks"), "%s, but no whole-object hook (exec:, icap: or starlark:) is named", modes)
-	case len(s.ChunkHooks) > 0 && !uses(inspect.ModeChunk):
+	case len(s.ChunkHooks) > 0 && !chunk:
 		return b.errAt(n, join(path, "hooks"), "%s: chunk hook %q needs a direction in chunk mode", modes, s.ChunkHooks[0].Name())
-	case len(s.Hooks) > 0 && !uses(inspect.ModeObserve, inspect.ModeInspect):
+	case len(s.Hooks) > 0 && !s.WholeObjects():
 		return b.errAt(n, join(path, "hooks"), "%s: hook %q needs a direction in observe or inspect mode", modes, s.Hooks[0].Name())
 	}
 	return nil
