@@ -33,10 +33,17 @@ func (n *Netlink) Check(ctx context.Context) (err error) {
 		}
 	}
 	rs := buildRules(n.table, n.cfg)
-	for _, ch := range []struct {
+	chains := []struct {
 		name  string
 		rules int
-	}{{rs.chain.Name, len(rs.rules)}, {rs.guard.Name, len(rs.guardRules)}, {rs.cut.Name, len(rs.cutRules)}} {
+	}{{rs.chain.Name, len(rs.rules)}, {rs.guard.Name, len(rs.guardRules)}, {rs.cut.Name, len(rs.cutRules)}}
+	if n.queue == QueueNative || n.queue == QueueXT {
+		chains = append(chains, struct {
+			name  string
+			rules int
+		}{ChainQueue, len(queueRules(n.cfg.Queue))})
+	}
+	for _, ch := range chains {
 		chain, err := c.ListChain(n.table, ch.name)
 		if err != nil {
 			return fmt.Errorf("%w: chain %s: %v", ErrIncomplete, ch.name, err)

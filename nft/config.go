@@ -24,6 +24,9 @@ func (c Config) Validate() error {
 	if c.Mark&^c.MarkMask != 0 {
 		return fmt.Errorf("nft: mark %#x outside mark mask %#x", c.Mark, c.MarkMask)
 	}
+	if c.Queue == 0xffff {
+		return errors.New("nft: queue 65535: the packet filter needs two queues, Queue and Queue+1")
+	}
 	if c.Timeout < time.Millisecond {
 		return fmt.Errorf("nft: timeout %v: must be at least 1ms", c.Timeout)
 	}

@@ -164,3 +164,11 @@ func (f *Fake) sorted() []Element {
 // keyOf returns the map key of a normalized element: its set key, as the kernel identifies
 // it (the timeout is not part of it).
 func keyOf(e Element) string { return string(e.key()) }
+
+// QueueStmt reports QueueNative when the Fake's Config has a Queue, else QueueNone.
+func (f *Fake) QueueStmt() QueueStmt {
+	if f.cfg.Queue == 0 {
+		return QueueNone
+	}
+	return QueueNative
+}

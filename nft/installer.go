@@ -24,6 +24,10 @@ type Config struct {
 	MarkMask uint32
 	// Timeout is the default lifetime of an expectation element (default 30s).
 	Timeout time.Duration
+	// Queue, when not 0, adds the queue chain for packet filters: queue Queue takes the
+	// packets of connections with the bypass flag, Queue+1 those without (see ChainQueue).
+	// 0: no queue chain, no packet filter.
+	Queue uint16
 }
 
 // Defaults used for the zero values of Config.

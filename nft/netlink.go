@@ -30,6 +30,20 @@ type Netlink struct {
 	// closing one waits for the kernel (about 12 ms for a delete, against 15 µs on a lasting
 	// one), which bounded data channel set-up to about 75 per second.
 	lc *nftables.Conn
+	// queue is the statement of the queue chain's rules the last Setup used ("" before).
+	queue QueueStmt
+}
+
+// QueueStmt reports how the table's queue chain hands packets to the packet filter's
+// queues: the statement the kernel took at Setup, or QueueNone (no queue chain: no Queue
+// configured, the kernel has no queue statement, or Setup has not run).
+func (n *Netlink) QueueStmt() QueueStmt {
+	n.sem <- struct{}{}
+	defer n.unlock()
+	if n.queue == "" {
+		return QueueNone
+	}
+	return n.queue
 }
 
 var _ Installer = (*Netlink)(nil)
@@ -103,6 +117,32 @@ func (n *Netlink) Setup(ctx context.Context) (err error) {
 		return fmt.Errorf("nft: setup: %w", err)
 	}
 	defer n.unlock()
+	if n.cfg.Queue == 0 {
+		return n.setupLocked(QueueNone)
+	}
+	// The queue chain with the statement the kernel has: nft's own queue, else the xtables
+	// target, else none (the rest of the table still works; packet filters do not).
+	stmts := []QueueStmt{QueueNative, QueueXT, QueueNone}
+	if n.queue != "" {
+		stmts = append([]QueueStmt{n.queue}, stmts...) // a rebuild tries what worked before first
+	}
+	var errs []error
+	for _, stmt := range stmts {
+		err := n.setupLocked(stmt)
+		if err == nil {
+			if stmt != n.queue {
+				n.log.Info("packet filter queues", "statement", string(stmt), "queues", []uint16{n.cfg.Queue, n.cfg.Queue + 1}, "not_available", errors.Join(errs...))
+			}
+			n.queue = stmt
+			return nil
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", stmt, err))
+	}
+	return errors.Join(errs...)
+}
+
+// setupLocked builds the table with the queue chain's rules made of stmt (none: no queue chain).
+func (n *Netlink) setupLocked(stmt QueueStmt) (err error) {
 	c, err := n.conn()
 	defer n.dropIfFailed(&err)
 	if err != nil {
@@ -135,6 +175,12 @@ func (n *Netlink) Setup(ctx context.Context) (err error) {
 	c.AddChain(rs.cut)
 	for _, exprs := range rs.cutRules {
 		c.AddRule(&nftables.Rule{Table: n.table, Chain: rs.cut, Exprs: exprs})
+	}
+	if stmt != QueueNone {
+		q := c.AddChain(queueChain(n.table))
+		for _, r := range queueRules(n.cfg.Queue) {
+			c.AddRule(&nftables.Rule{Table: n.table, Chain: q, Exprs: r.exprs(stmt)})
+		}
 	}
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("nft: setup table inet %s: %w", n.cfg.Table, classifySetup(err))

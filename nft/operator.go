@@ -34,6 +34,10 @@ func NewOperator(cfg Config, opts ...Option) (*Operator, error) {
 // Config returns the configuration with defaults applied.
 func (o *Operator) Config() Config { return o.n.Config() }
 
+// QueueStmt reports QueueOperator when the operator's table has the queue chain (found by
+// the last Setup or Check), else QueueNone.
+func (o *Operator) QueueStmt() QueueStmt { return o.n.QueueStmt() }
+
 // Setup verifies the operator's table (see Netlink.Verify); it changes nothing.
 func (o *Operator) Setup(ctx context.Context) error {
 	if err := o.n.Verify(ctx); err != nil {

@@ -81,7 +81,11 @@ func renderTable(cfg Config, elems4, elems6 []string) string {
 	fmt.Fprintf(&b, "\tchain %s {\n", ChainCut)
 	b.WriteString("\t\ttype filter hook forward priority -5; policy accept;\n")
 	fmt.Fprintf(&b, "\t\t%s\n", cutRuleText)
-	b.WriteString("\t}\n}\n")
+	b.WriteString("\t}\n")
+	if cfg.Queue != 0 {
+		renderQueue(&b, cfg)
+	}
+	b.WriteString("}\n")
 	return b.String()
 }
 

@@ -44,6 +44,14 @@ func (n *Netlink) Verify(ctx context.Context) (err error) {
 	if len(missing) > 0 {
 		return fmt.Errorf("%w: table inet %s: %s", ErrIncomplete, n.cfg.Table, strings.Join(missing, "; "))
 	}
+	// The queue chain is the operator's choice: nft cannot write it from text on a kernel
+	// without its queue statement. Without it, packet filters are off.
+	n.queue = QueueNone
+	if n.cfg.Queue != 0 {
+		if p, err := verifyChain(c, n.table, queueChain(n.table), len(queueRules(n.cfg.Queue))); err == nil && len(p) == 0 {
+			n.queue = QueueOperator
+		}
+	}
 	return nil
 }
 
