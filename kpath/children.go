@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ftpgate/ftpgate/nft"
 	"github.com/ti-mo/conntrack"
 	"github.com/ti-mo/netfilter"
 )
@@ -36,6 +37,10 @@ type child struct {
 	last        *conntrack.Flow // what the last lookup found, for when the entry is gone
 }
 
+// identity is the part of a pinhole's mark that names it: the queue flags change while its
+// connection lives (SetQueue).
+func identity(mark uint32) uint32 { return mark &^ nft.QueueFlagsMask }
+
 // children maps pinhole marks to the connections that used them, from conntrack's NEW
 // events. gen counts the times events may have been lost: a pinhole opened in an earlier
 // generation may have a connection the map does not know.
@@ -66,7 +71,7 @@ func (c *children) generation() uint64 {
 func (c *children) lookup(mark uint32, gen uint64) (ch child, found, trusted bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	ch, found = c.byMark[mark]
+	ch, found = c.byMark[identity(mark)]
 	return ch, found, c.gen == gen
 }
 
@@ -81,7 +86,7 @@ func (c *children) add(f conntrack.Flow) {
 	if len(c.byMark) >= sweepAbove && now.Sub(c.swept) > sweepEvery {
 		c.sweepLocked(now)
 	}
-	c.byMark[f.Mark] = child{orig: f.TupleOrig, reply: f.TupleReply, at: now}
+	c.byMark[identity(f.Mark)] = child{orig: f.TupleOrig, reply: f.TupleReply, at: now}
 }
 
 // sweepLocked drops the connections older than childLife.
@@ -102,9 +107,9 @@ func (c *children) sweepLocked(now time.Time) {
 func (c *children) seen(mark uint32, f conntrack.Flow) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if ch, ok := c.byMark[mark]; ok {
+	if ch, ok := c.byMark[identity(mark)]; ok {
 		ch.last = &f
-		c.byMark[mark] = ch
+		c.byMark[identity(mark)] = ch
 	}
 }
 
@@ -112,7 +117,7 @@ func (c *children) seen(mark uint32, f conntrack.Flow) {
 func (c *children) forget(mark uint32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.byMark, mark)
+	delete(c.byMark, identity(mark))
 }
 
 // lost starts a new generation: events may have been lost.

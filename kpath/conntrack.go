@@ -201,7 +201,7 @@ func (k *Conntrack) openLocked(p Pinhole, timeout time.Duration) (master, error)
 	)
 	for range 8 { // a master tuple still in use by a live pinhole: take the next number
 		k.seq++
-		m = master{pin: p, mark: k.cfg.Mark | k.seq&^k.cfg.Mask}
+		m = master{pin: p, mark: k.cfg.Mark | p.Queue | k.seq&^k.cfg.Mask&^nft.QueueFlagsMask}
 		m.orig = tuple(p.Src, p.Dst, 0, uint16(1+k.seq%65535))
 		if err = k.createMasterLocked(m, timeout+masterSlack); !errors.Is(err, syscall.EEXIST) {
 			break
@@ -246,7 +246,7 @@ func (k *Conntrack) Cancel(ctx context.Context, owner uint64, h Handle) {
 	if k.kids != nil {
 		k.kids.forget(h.Mark) // the channel is done with its connection
 	}
-	if m, ok := k.owners[owner]; ok && m.mark == h.Mark && k.ct != nil {
+	if m, ok := k.owners[owner]; ok && identity(m.mark) == identity(h.Mark) && k.ct != nil {
 		k.deleteMasterLocked(m)
 		delete(k.owners, owner)
 	}

@@ -18,6 +18,8 @@ type Fake struct {
 	cut    []Handle
 	// FailOpen, when set, is returned by Open.
 	FailOpen error
+
+	requeued map[uint32]uint32 // identity of a pinhole's mark: its last Requeue flags
 }
 
 // NewFake returns an empty Fake.
@@ -46,7 +48,7 @@ func (f *Fake) Open(_ context.Context, owner uint64, p Pinhole, _ time.Duration)
 		return Handle{}, f.FailOpen
 	}
 	f.seq++
-	h := Handle{Pinhole: p, Mark: DefaultMark | f.seq}
+	h := Handle{Pinhole: p, Mark: DefaultMark | p.Queue | f.seq}
 	f.open[owner] = h
 	f.opened = append(f.opened, p)
 	return h, nil
@@ -113,4 +115,23 @@ func (f *Fake) Opened() []Pinhole {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]Pinhole(nil), f.opened...)
+}
+
+// Requeue records the new queue flags of h's pinhole (Requeued reads them).
+func (f *Fake) Requeue(_ context.Context, _ uint64, h Handle, queue uint32) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.requeued == nil {
+		f.requeued = map[uint32]uint32{}
+	}
+	f.requeued[identity(h.Mark)] = queue
+	return nil
+}
+
+// Requeued returns the queue flags the last Requeue gave h's pinhole, and whether there was one.
+func (f *Fake) Requeued(h Handle) (uint32, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	q, ok := f.requeued[identity(h.Mark)]
+	return q, ok
 }

@@ -6,12 +6,17 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"github.com/ftpgate/ftpgate/nft"
 )
 
 // Pinhole is one expected data connection: from Src (any source port) to Dst:Port.
 type Pinhole struct {
 	Src, Dst netip.Addr
 	Port     uint16
+	// Queue are the queue flags (nft.QueueOriginal, QueueReply, QueueBypass) its
+	// connection's mark carries: which of its packets ftpgate's packet filter judges.
+	Queue uint32
 }
 
 // String formats p as "198.51.100.2 -> 203.0.113.2:40001".
@@ -29,6 +34,8 @@ func (p Pinhole) normalize() (Pinhole, error) {
 		return p, fmt.Errorf("kpath: pinhole %v: mixed address families", p)
 	case p.Port == 0:
 		return p, fmt.Errorf("kpath: pinhole %v: port 0", p)
+	case p.Queue&^nft.QueueFlagsMask != 0:
+		return p, fmt.Errorf("kpath: pinhole %v: queue flags %#x outside %#x", p, p.Queue, nft.QueueFlagsMask)
 	}
 	return p, nil
 }
@@ -70,6 +77,10 @@ type Kernel interface {
 	// Cut ends the connection that used h at the box: every further packet of it is
 	// answered with a TCP reset (ABOR).
 	Cut(ctx context.Context, h Handle) error
+	// Requeue changes the queue flags of h's pinhole and of the connection that used it:
+	// the packet filter narrows to the direction the transfer's bytes take. A pinhole or
+	// connection that is gone is not an error.
+	Requeue(ctx context.Context, owner uint64, h Handle, queue uint32) error
 }
 
 // Header bytes conntrack counts per IP packet of a data connection besides the payload: a
@@ -99,3 +110,7 @@ func Payload(bytes, packets int64, v4 bool) int64 {
 // ErrUnavailable is wrapped by Setup when the kernel cannot make pinholes (no conntrack,
 // no ctnetlink, or no "ftp" helper).
 var ErrUnavailable = errors.New("kpath: the kernel cannot open data pinholes")
+var (
+	_ Kernel = (*Conntrack)(nil)
+	_ Kernel = (*Fake)(nil)
+)

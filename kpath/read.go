@@ -80,7 +80,7 @@ func (k *Conntrack) connectionsLocked(h Handle, dump bool) ([]conntrack.Flow, er
 			return nil, nil
 		}
 	}
-	all, err := k.ct.DumpFilter(conntrack.NewFilter().Mark(h.Mark), nil)
+	all, err := k.ct.DumpFilter(conntrack.NewFilter().Mark(h.Mark).MarkMask(^nft.QueueFlagsMask), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -91,4 +91,42 @@ func (k *Conntrack) connectionsLocked(h Handle, dump bool) ([]conntrack.Flow, er
 		}
 	}
 	return flows, nil
+}
+
+// Requeue gives the master of h (while it is still the owner's) and the connection that used
+// it the queue flags queue in place of their present ones (see Kernel).
+func (k *Conntrack) Requeue(ctx context.Context, owner uint64, h Handle, queue uint32) error {
+	if queue&^nft.QueueFlagsMask != 0 {
+		return fmt.Errorf("kpath: requeue %v: flags %#x outside %#x", h.Pinhole, queue, nft.QueueFlagsMask)
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.ct == nil {
+		return errors.New("kpath: not set up")
+	}
+	mark := identity(h.Mark) | queue
+	// The master first: a connection that comes from now on inherits the new flags.
+	if m, ok := k.owners[owner]; ok && identity(m.mark) == identity(h.Mark) {
+		reply := tuple(m.orig.IP.DestinationAddress, m.orig.IP.SourceAddress, m.orig.Proto.DestinationPort, 0)
+		err := k.ct.Update(conntrack.Flow{TupleOrig: m.orig, TupleReply: reply, Mark: mark})
+		if err != nil && !errors.Is(err, syscall.ENOENT) {
+			return fmt.Errorf("kpath: requeue the master of %v: %w", h.Pinhole, err)
+		}
+		m.mark = mark
+		k.owners[owner] = m
+	}
+	flows, err := k.connectionsLocked(h, true)
+	if err != nil {
+		return fmt.Errorf("kpath: requeue the connection of %v: %w", h.Pinhole, err)
+	}
+	for _, f := range flows {
+		if f.Mark&nft.KernelMarkMask != nft.KernelMark {
+			continue // cut meanwhile: it keeps the cut mark
+		}
+		err := k.ct.Update(conntrack.Flow{TupleOrig: f.TupleOrig, TupleReply: f.TupleReply, Mark: mark})
+		if err != nil && !errors.Is(err, syscall.ENOENT) {
+			return fmt.Errorf("kpath: requeue the connection of %v: %w", h.Pinhole, err)
+		}
+	}
+	return nil
 }
