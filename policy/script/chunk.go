@@ -51,9 +51,10 @@ func (r *Refusal) Refused() bool { return true }
 //	reject(code, text)   a *Refusal error with text: the transfer is to be refused (code
 //	                     is ignored)
 //
-// Anything else, a runtime error or the step limit (Options.MaxSteps, per chunk) is an
-// error: the hook failed. Each call is cancelled when its context is done. ChunkHook fails
-// when the script has no function fn.
+// Anything else (DROP among them: it is for packet callbacks, None drops a chunk), a
+// runtime error or the step limit (Options.MaxSteps, per chunk) is an error: the hook
+// failed. Each call is cancelled when its context is done. ChunkHook fails when the script
+// has no function fn.
 //
 // Example:
 //

@@ -50,6 +50,13 @@
 //	def greeting(command, answer_code, answer_text, session):
 //	    return change(220, "Welcome to ftp.example.org, " + session.client + ".")
 //
+// A Program also makes hooks of its functions, each described where it is made: a transfer
+// callback ([Program.TransferHook]) judges a whole transferred object, a chunk callback
+// ([Program.ChunkHook]) each chunk of a transfer's data as it passes through ftpgate, and a
+// packet callback ([Program.PacketHook]) each packet of a data channel the kernel forwards
+// under a packet filter (package pktfilter). DROP, predeclared in every script, is a packet
+// callback's verdict (the packet is dropped); the other callbacks refuse it.
+//
 // # Sandbox
 //
 // A script sees only the Starlark universe (None, True, len, str, sorted, …), the verdicts

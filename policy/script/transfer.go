@@ -45,7 +45,7 @@ import (
 //	                    audit record ("refused by fn" when empty). code is ignored: the
 //	                    client gets the transfer's own refusal reply
 //
-// Anything else (ABORT, change(), accept(param), a string, None), a runtime error, the
+// Anything else (ABORT, DROP, change(), accept(param), a string, None), a runtime error, the
 // step limit (Options.MaxSteps) or the timeout is a failure of the hook, an error from
 // Inspect: the policy's failure setting decides. timeout bounds each call (0:
 // inspect.DefaultHookTimeout). TransferHook fails when the script has no function fn.
@@ -125,6 +125,8 @@ func transferVerdict(v starlark.Value) (*verdict, error) {
 	switch {
 	case d.kind == policy.Accept && !d.rewrite, d.kind == policy.Reject:
 		return d, nil
+	case d.kind == kindDrop:
+		return nil, errDrop(d)
 	}
 	return nil, fmt.Errorf("returned %s, want ACCEPT, accept() or reject() for a transfer", d)
 }

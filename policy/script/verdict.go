@@ -13,6 +13,10 @@ import (
 // maxText bounds the texts and parameters a script may hand back.
 const maxText = 1024
 
+// kindDrop is the kind of DROP, a packet callback's verdict (the packet is dropped). It is
+// no policy.Kind: command, answer, transfer and chunk callbacks refuse it.
+const kindDrop policy.Kind = -1
+
 // verdict is the Starlark value of a callback's decision.
 type verdict struct {
 	kind    policy.Kind
@@ -38,6 +42,8 @@ func (v *verdict) String() string {
 		return fmt.Sprintf("change(%d, %s)", v.code, starlark.String(v.text))
 	case policy.Abort:
 		return "ABORT"
+	case kindDrop:
+		return "DROP"
 	}
 	return "verdict(?)"
 }
@@ -59,6 +65,7 @@ func verdicts() starlark.StringDict {
 	return starlark.StringDict{
 		"ACCEPT": &verdict{kind: policy.Accept},
 		"ABORT":  &verdict{kind: policy.Abort},
+		"DROP":   &verdict{kind: kindDrop},
 		"accept": starlark.NewBuiltin("accept", builtinAccept),
 		"reject": starlark.NewBuiltin("reject", builtinReject),
 		"change": starlark.NewBuiltin("change", builtinChange),
@@ -151,6 +158,8 @@ func commandVerdict(v starlark.Value, arg string) (policy.Verdict, error) {
 		return policy.Verdict{Kind: policy.Accept, Arg: arg}, nil
 	case policy.Reject, policy.Abort:
 		return policy.Verdict{Kind: d.kind, Code: d.code, Text: d.text}, nil
+	case kindDrop:
+		return policy.Verdict{}, errDrop(d)
 	}
 	return policy.Verdict{}, fmt.Errorf("returned %s: change() is for answer callbacks", d)
 }
@@ -161,10 +170,18 @@ func answerVerdict(v starlark.Value) (policy.Verdict, error) {
 	if err != nil {
 		return policy.Verdict{}, err
 	}
-	if d.kind == policy.Accept && d.rewrite {
+	switch {
+	case d.kind == policy.Accept && d.rewrite:
 		return policy.Verdict{}, fmt.Errorf("returned %s: accept(param) is for command callbacks", d)
+	case d.kind == kindDrop:
+		return policy.Verdict{}, errDrop(d)
 	}
 	return policy.Verdict{Kind: d.kind, Code: d.code, Text: d.text}, nil
+}
+
+// errDrop is the error of a callback other than a packet callback that returned DROP (d).
+func errDrop(d *verdict) error {
+	return fmt.Errorf("returned %s: DROP is for packet callbacks", d)
 }
 
 // asVerdict checks that v is a verdict and still valid (a verdict is only built by the
