@@ -102,4 +102,34 @@ type Transfer struct {
 	// SHA256Received is the digest of the bytes as the sending side sent them, when chunk
 	// hooks may have changed them (Size and SHA256 are then what was delivered).
 	SHA256Received string `json:"sha256_received,omitempty"`
+	// PacketFilter is the packet filter's account of a kernel path transfer under one.
+	PacketFilter *PacketFilter `json:"packet_filter,omitempty"`
+}
+
+// PacketFilter is what the packet filter did with one kernel path transfer's packets.
+type PacketFilter struct {
+	// Packets and Bytes are the packets judged and their payload bytes (retransmissions
+	// counted again); the verdicts follow.
+	Packets   int64 `json:"packets"`
+	Bytes     int64 `json:"bytes"`
+	Accepted  int64 `json:"accepted"`
+	Dropped   int64 `json:"dropped"`
+	Rewritten int64 `json:"rewritten,omitempty"`
+	Delayed   int64 `json:"delayed,omitempty"`
+	// RateDropped: dropped by the rate cap; OutOfOrder: dropped because earlier bytes were
+	// missing; Unjudged: bytes that passed without the filter (queue_bypass).
+	RateDropped int64 `json:"rate_dropped,omitempty"`
+	OutOfOrder  int64 `json:"out_of_order,omitempty"`
+	Unjudged    int64 `json:"unjudged_bytes,omitempty"`
+	Unparsed    int64 `json:"unparsed,omitempty"`
+	// CallbackErrors and TimedOut count failed callback calls; CallbackOff says the callback
+	// was left out after repeated timeouts.
+	CallbackErrors int64  `json:"callback_errors,omitempty"`
+	TimedOut       int64  `json:"timed_out,omitempty"`
+	CallbackOff    bool   `json:"callback_off,omitempty"`
+	CallbackError  string `json:"callback_error,omitempty"`
+	// Stopped says why the filter stopped the transfer.
+	Stopped string `json:"stopped,omitempty"`
+	// MaxHoldMS is the longest a packet waited in ftpgate for its verdict, in milliseconds.
+	MaxHoldMS float64 `json:"max_hold_ms"`
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ftpgate/ftpgate/inspect"
 	"github.com/ftpgate/ftpgate/intercept"
 	"github.com/ftpgate/ftpgate/kpath"
+	"github.com/ftpgate/ftpgate/pktfilter"
 	"github.com/ftpgate/ftpgate/wire"
 )
 
@@ -49,6 +50,9 @@ type Result struct {
 	// of what was delivered).
 	Chunked        bool
 	ReceivedSHA256 string
+	// Packets is the packet filter's account of a kernel path channel under it (nil
+	// otherwise).
+	Packets *pktfilter.Stats
 }
 
 // Channel is one negotiated data channel: each leg is a Listen or a Connect, in any of the
@@ -77,13 +81,15 @@ type Channel struct {
 	clientDone, serverDone chan struct{} // closed when bytes toward the client / server are final
 	clientOnce, serverOnce sync.Once
 
-	obj    inspect.Object // the transfer's metadata, for the hooks (guarded by mu)
-	held   *heldUpload    // an upload held back from the server (ActivateHeld; guarded by mu)
-	kernel *KernelSpec    // the kernel path's pinhole; nil for a channel through ftpgate
-	handle kpath.Handle   // the open pinhole (guarded by mu)
-	hurry  chan struct{}  // Hurry to watchKernel
-	meter  meter          // the live byte counts (Progress)
-	cut    bool           // Close cuts the kernel path's connection, as for ABOR (Set.Reset; guarded by mu)
+	obj     inspect.Object   // the transfer's metadata, for the hooks (guarded by mu)
+	held    *heldUpload      // an upload held back from the server (ActivateHeld; guarded by mu)
+	kernel  *KernelSpec      // the kernel path's pinhole; nil for a channel through ftpgate
+	handle  kpath.Handle     // the open pinhole (guarded by mu)
+	hurry   chan struct{}    // Hurry to watchKernel
+	meter   meter            // the live byte counts (Progress)
+	cut     bool             // Close cuts the kernel path's connection, as for ABOR (Set.Reset; guarded by mu)
+	pjudge  *pktfilter.Judge // the packet filter's judge of the kernel path's connection (guarded by mu)
+	unqueue func()           // forgets pjudge's registration with the queue (guarded by mu)
 }
 
 // install adds the expectations of the listening legs.
@@ -135,6 +141,7 @@ func (ch *Channel) Activate(dir wire.Direction) {
 	ch.mu.Unlock()
 	if ch.kernel != nil {
 		if !closed {
+			ch.activatePackets(dir)
 			ch.set.spawn(ch.watchKernel)
 		}
 		return
@@ -347,6 +354,7 @@ func (ch *Channel) Close(err error) {
 			}
 		}
 	}
+	ch.endPackets()
 	if !started { // no path ran: the counts are final as they are (0, or the kernel's)
 		ch.mu.Lock()
 		toServer, toClient := ch.res.ToServer, ch.res.ToClient

@@ -2,6 +2,7 @@ package datachan
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/ftpgate/ftpgate/kpath"
@@ -24,7 +25,14 @@ type KernelSpec struct {
 
 // installKernel opens the channel's pinhole.
 func (ch *Channel) installKernel() error {
-	h, err := ch.set.cfg.Kernel.Open(ch.ctx, ch.set.cfg.Owner, ch.kernel.Pinhole, ch.set.cfg.PinholeTimeout)
+	if p := ch.set.cfg.Packets; p != nil && p.Settings.Enabled && p.Queue == nil {
+		err := errors.New("datachan: the policy's packet filter has no queue (the kernel's table has no queue chain)")
+		ch.Close(err)
+		return err
+	}
+	pin := ch.kernel.Pinhole
+	pin.Queue = ch.set.queueFlags()
+	h, err := ch.set.cfg.Kernel.Open(ch.ctx, ch.set.cfg.Owner, pin, ch.set.cfg.PinholeTimeout)
 	if err != nil {
 		ch.Close(err)
 		return err
@@ -32,6 +40,7 @@ func (ch *Channel) installKernel() error {
 	ch.mu.Lock()
 	ch.handle = h
 	ch.mu.Unlock()
+	ch.startPackets(h)
 	return nil
 }
 

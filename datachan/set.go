@@ -34,6 +34,9 @@ type Config struct {
 	Kernel kpath.Kernel
 	// PinholeTimeout is how long a kernel path pinhole waits for its connection.
 	PinholeTimeout time.Duration
+	// Packets, when set and enabled, puts the kernel path's channels under the packet
+	// filter.
+	Packets *PacketFilter
 	// Log receives the channels' log lines.
 	Log *slog.Logger
 }

@@ -106,8 +106,17 @@ func NewSession(id uint64, client *net.TCPConn, server netip.AddrPort, cfg Confi
 		ins := cfg.Inspect.WithDefaults()
 		insp = &ins
 	}
+	var packets *datachan.PacketFilter
+	if cfg.Packets.Enabled {
+		packets = &datachan.PacketFilter{Settings: cfg.Packets, Queue: cfg.Queue, Digest: cfg.Hash, Session: id,
+			User: func() string {
+				s.pmu.Lock()
+				defer s.pmu.Unlock()
+				return s.pol.User()
+			}}
+	}
 	s.dc = datachan.NewSet(datachan.Config{Owner: id, Expect: dc, Dialer: d, Ports: cfg.Ports, Path: path, Inspect: insp,
-		Kernel: cfg.Kernel, PinholeTimeout: cfg.PinholeTimeout,
+		Kernel: cfg.Kernel, PinholeTimeout: cfg.PinholeTimeout, Packets: packets,
 		ConnectTimeout: cfg.ConnectTimeout, Log: s.log}, s)
 	return s
 }

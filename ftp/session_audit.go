@@ -6,6 +6,7 @@ import (
 
 	"github.com/ftpgate/ftpgate/audit"
 	"github.com/ftpgate/ftpgate/datachan"
+	"github.com/ftpgate/ftpgate/pktfilter"
 	"github.com/ftpgate/ftpgate/ftptls"
 	"github.com/ftpgate/ftpgate/wire"
 )
@@ -105,7 +106,20 @@ func (s *Session) auditTransfer(x *transfer, code, clientCode int, res datachan.
 		r.Verdicts, r.Refused, r.BytesReceived = res.Verdicts, res.Refused, res.Received
 		r.SHA256Received = res.ReceivedSHA256
 	}
+	r.PacketFilter = auditPackets(res.Packets)
 	s.cfg.Audit.Transfer(r)
+}
+
+// auditPackets is the record's view of the packet filter's account (nil: none).
+func auditPackets(st *pktfilter.Stats) *audit.PacketFilter {
+	if st == nil {
+		return nil
+	}
+	return &audit.PacketFilter{Packets: st.Packets, Bytes: st.Bytes, Accepted: st.Accepted, Dropped: st.Dropped,
+		Rewritten: st.Rewritten, Delayed: st.Delayed, RateDropped: st.RateDropped, OutOfOrder: st.OutOfOrder,
+		Unjudged: st.Unjudged, Unparsed: st.Unparsed, CallbackErrors: st.CallbackErrors, TimedOut: st.TimedOut,
+		CallbackOff: st.CallbackOff, CallbackError: st.LastError, Stopped: st.Stopped,
+		MaxHoldMS: float64(st.MaxHold.Microseconds()) / 1000}
 }
 
 // auditTLS turns a data leg's TLS description into the record's form (nil: plain).

@@ -9,6 +9,7 @@ import (
 	"github.com/ftpgate/ftpgate/kpath"
 	"github.com/ftpgate/ftpgate/metrics"
 	"github.com/ftpgate/ftpgate/park"
+	"github.com/ftpgate/ftpgate/pktfilter"
 	"github.com/ftpgate/ftpgate/policy"
 )
 
@@ -51,6 +52,11 @@ type Config struct {
 	Inspect inspect.Settings
 	// Kernel opens the kernel path's pinholes (nil: no kernel path).
 	Kernel kpath.Kernel
+	// Packets is the packet filter of the kernel path's channels (the policy's
+	// packet_filter:); Queue reads the packet filter's queues (nil: none, and a channel
+	// under a packet filter is refused rather than left unfiltered).
+	Packets pktfilter.Settings
+	Queue   *pktfilter.Queue
 	// PinholeTimeout is how long a kernel path pinhole waits for its connection (default 30s).
 	PinholeTimeout time.Duration
 	// PasvRewrite replaces a foreign address in a 227 with the server's own (the common NAT
@@ -134,6 +140,7 @@ func (c Config) withPolicy(p *policy.Policy, implicit bool, port uint16) Config 
 	c.DataMode, c.DataPath = d.Mode, d.Path
 	c.Hash = d.Hash == policy.HashSHA256
 	c.Inspect = p.Inspect.WithDefaults()
+	c.Packets = p.Packets
 	c.PasvRewrite = d.PasvAddress == policy.PasvRewrite
 	c.ActiveSourcePort = d.ActiveSourcePort.For(port)
 	switch d.ServerAddress.Source {

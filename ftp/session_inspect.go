@@ -18,6 +18,10 @@ var errRestInspected = errors.New("ftp: restarted transfer refused: it cannot be
 // for its next transfer is cleared with a REST 0 whose reply nobody sees. It reports whether
 // the transfer goes on.
 func (s *Session) inspectTransfer(x *transfer) (bool, error) {
+	if x.data != nil && (x.dir == wire.Upload || x.dir == wire.Download) {
+		x.data.SetObject(inspect.Object{Session: s.ID, Command: x.cmd.Verb, Arg: x.cmd.Arg, Rest: x.rest,
+			Type: x.typ, User: x.user, Client: s.clientAddr, Server: s.serverAddr, Upload: x.dir == wire.Upload})
+	}
 	mode := s.cfg.Inspect.For(x.dir == wire.Upload)
 	if mode == inspect.ModeNone || (x.dir != wire.Upload && x.dir != wire.Download) {
 		return true, nil
@@ -35,11 +39,6 @@ func (s *Session) inspectTransfer(x *transfer) (bool, error) {
 		s.pmu.Unlock()
 		return false, s.forwardHook(rest0, func(wire.Reply) *wire.Reply { return nil })
 	}
-	if x.data == nil {
-		return true, nil
-	}
-	x.data.SetObject(inspect.Object{Session: s.ID, Command: x.cmd.Verb, Arg: x.cmd.Arg, Rest: x.rest,
-		Type: x.typ, User: x.user, Client: s.clientAddr, Server: s.serverAddr, Upload: x.dir == wire.Upload})
 	return true, nil
 }
 
@@ -48,6 +47,10 @@ func (s *Session) inspectTransfer(x *transfer) (bool, error) {
 func inspectionRefusal(res datachan.Result) (wire.Reply, bool) {
 	if errors.Is(res.Err, datachan.ErrNotReleased) { // the server's 226 would be for an empty file
 		return wire.NewReply(wire.CodeTransferAborted, "Transfer aborted: the upload could not be passed to the server."), true
+	}
+	if errors.Is(res.Err, datachan.ErrFiltered) {
+		reason := strings.TrimPrefix(res.Err.Error(), datachan.ErrFiltered.Error()+": ")
+		return wire.NewReply(wire.CodeTransferAborted, "Transfer stopped by the packet filter: "+reason+"."), true
 	}
 	if !res.Refused {
 		return wire.Reply{}, false

@@ -220,6 +220,9 @@ func (s *Session) writeTransfer(x *transfer, code, clientCode int) {
 	if res.Err != nil {
 		attrs = append(attrs, "data_error", res.Err.Error())
 	}
+	if st := res.Packets; st != nil {
+		attrs = append(attrs, "packet_filter", auditPackets(st))
+	}
 	if len(res.Verdicts) > 0 {
 		attrs = append(attrs, "verdicts", res.Verdicts, "refused", res.Refused, "bytes_received", res.Received)
 		if res.Chunked {

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"net/http"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -30,6 +31,9 @@ type Metrics struct {
 	verifyFailures  *prometheus.CounterVec
 	hookVerdicts    *prometheus.CounterVec
 	nftErrors       *prometheus.CounterVec
+
+	packetsOnce sync.Once
+	packets     *Packets // the packet filter's, registered on first use (Packets)
 }
 
 // New returns ftpgate's metrics, registered in a new registry with the Go and process

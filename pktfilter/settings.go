@@ -84,19 +84,18 @@ type Meta struct {
 	Direction string
 }
 
-// CallbackPacket is what a callback judges: one packet's TCP payload.
+// CallbackPacket is what a callback judges: the bytes of one packet's TCP payload the
+// filter has not judged before. Bytes a packet carries again (a TCP retransmission) are not
+// shown again: they pass as they passed the first time, rewrites included.
 type CallbackPacket struct {
-	// Data is the payload; the callback must not keep it.
+	// Data are the new bytes; the callback must not keep them.
 	Data []byte
 	// Offset is the stream offset of Data's first byte in its direction (0: the first byte
 	// after the SYN).
 	Offset int64
 	// ToClient: the packet travels toward the FTP client.
 	ToClient bool
-	// Retransmit: these bytes were judged before (a TCP retransmission); a callback that
-	// rewrites must rewrite them the same way.
-	Retransmit bool
-	Meta       Meta
+	Meta     Meta
 }
 
 // Action is a callback's decision on one packet.
@@ -120,7 +119,8 @@ type Decision struct {
 }
 
 // Callback judges packets. It must be safe for concurrent use; ctx ends at the packet's
-// deadline.
+// deadline. An error, whatever the Decision beside it, is a failure: the packet passes
+// unjudged by the callback under Bypass, and the transfer stops otherwise.
 type Callback interface {
 	Name() string
 	Packet(ctx context.Context, p *CallbackPacket) (Decision, error)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ftpgate/ftpgate/ftptls"
 	"github.com/ftpgate/ftpgate/inspect"
+	"github.com/ftpgate/ftpgate/pktfilter"
 )
 
 // Policy is one named policy. It is built once (from a preset and the configuration),
@@ -53,6 +54,8 @@ type Policy struct {
 	// Inspect says what the transfers' bytes meet: hooks per direction (observe, inspect),
 	// the failure policy, the spool.
 	Inspect inspect.Settings
+	// Packets is the packet filter of the kernel path's data channels (packet_filter:).
+	Packets pktfilter.Settings
 	// TLS says where ftpgate decodes FTPS.
 	TLS TLSPolicy
 }

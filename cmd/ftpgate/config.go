@@ -51,6 +51,9 @@ type liveConfig struct {
 	// from SIGHUP and from the control socket.
 	loaded    atomic.Int64
 	reloading sync.Mutex
+	// haveQueue: the gateway reads the packet filter's queues, so policies may have
+	// packet_filter: (set before the first reload).
+	haveQueue bool
 }
 
 // notifyState sends systemd the assignments, logging a failure.
@@ -103,6 +106,11 @@ func (l *liveConfig) reload() error {
 	l.notifyState(sdnotify.Reloading, sdnotify.MonotonicUsec(), sdnotify.Status("reloading the configuration"))
 	explicit := l.explicit || l.cur.Load().Path != ""
 	c, err := loadConfig(l.path, explicit, l.log)
+	if err == nil {
+		if err = checkPacketFilters(c, l.haveQueue); err != nil {
+			c.Close()
+		}
+	}
 	if err != nil {
 		l.log.Error("configuration reload failed; keeping the running configuration", "path", l.path, "err", err.Error())
 		l.notifyState(sdnotify.Ready, sdnotify.Status("serving; the last reload failed: "+err.Error()))

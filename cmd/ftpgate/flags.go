@@ -119,6 +119,7 @@ type rawFlags struct {
 	ports, implicit  portList
 	ctl, data, mark  *uint
 	markMask         *uint
+	queue            *uint
 	portMin, portMax *uint
 }
 
@@ -135,6 +136,7 @@ func defineFlags(fs *flag.FlagSet, o *options) *rawFlags {
 	r.markMask = fs.Uint("mark-mask", nft.DefaultMarkMask, "bits of the packet mark ftpgate owns: the rules set `meta mark & ~MASK | MARK` and the policy rule matches fwmark MARK/MASK")
 	fs.IntVar(&o.routeTable, "route-table", 100, "policy routing table for marked packets")
 	fs.BoolVar(&o.manageTable, "manage-table", true, "build and delete the nftables table and the policy routing; false: the operator's rule set defines them (deploy/ftpgate.nft), ftpgate checks them at start and adds and removes only set elements")
+	r.queue = fs.Uint("queue", nft.DefaultQueue, "first of the two NFQUEUE queues of packet filters (policies' packet_filter:): this one for queue_bypass: true, the next for false; 0: no packet filter")
 	fs.DurationVar(&o.nft.Timeout, "expect-timeout", nft.DefaultTimeout, "lifetime of an unused data channel expectation")
 	r.portMin = fs.Uint("data-port-min", 40000, "lowest data port ftpgate announces itself (translated modes, the box's own address)")
 	r.portMax = fs.Uint("data-port-max", 41000, "highest data port ftpgate announces itself")
@@ -177,6 +179,8 @@ func (r *rawFlags) checkListeners() error {
 		return fmt.Errorf("invalid -mark-mask %d", *r.markMask)
 	case *r.mark&^*r.markMask != 0:
 		return fmt.Errorf("-mark %#x has bits outside -mark-mask %#x", *r.mark, *r.markMask)
+	case *r.queue > 65534:
+		return fmt.Errorf("invalid -queue %d: the packet filter uses it and the next queue (0 to 65534)", *r.queue)
 	}
 	return nil
 }
@@ -225,6 +229,7 @@ func (r *rawFlags) apply(o *options) {
 	o.portMin, o.portMax = uint16(*r.portMin), uint16(*r.portMax)
 	o.nft.ControlListen, o.nft.DataListen, o.nft.Mark = uint16(*r.ctl), uint16(*r.data), uint32(*r.mark)
 	o.nft.MarkMask = uint32(*r.markMask)
+	o.nft.Queue = uint16(*r.queue)
 }
 
 // newLogger builds the slog logger the flags ask for. When w is the journal's stream

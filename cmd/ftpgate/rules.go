@@ -97,6 +97,36 @@ func ruleFile(o options, args []string) string {
 	fmt.Fprintf(&b, ruleFileHead, flags, routing.String(), inputMatch)
 	// Replacing the table, not adding to it: loading the file twice must not double the rules.
 	fmt.Fprintf(&b, "table inet %s\ndelete table inet %s\n", cfg.Table, cfg.Table)
+	queue := cfg.Queue
+	cfg.Queue = 0 // below, commented out
 	b.WriteString(nft.Render(cfg))
+	if queue != 0 {
+		cfg.Queue = queue
+		writeQueueChain(&b, cfg)
+	}
 	return b.String()
+}
+
+// queueChainHead explains the commented-out queue chain; %d are the two queues.
+const queueChainHead = `
+# Packet filters (policies' packet_filter:) need the chain below in the table: it sends the
+# packets of the kernel path's connections under a filter to ftpgate's queues %d (queue_bypass:
+# true) and %d. nft writes it with its queue statement, which needs CONFIG_NFT_QUEUE: on such
+# a kernel, remove the "# " in front of each line. Kernels without it (ftpgate run logs "packet
+# filter queues statement=xt NFQUEUE") cannot load it from text: let ftpgate build its own
+# table there (without -manage-table=false), which uses the xtables NFQUEUE target instead.
+# Without this chain ftpgate runs, and refuses a configuration with packet_filter:.
+#
+`
+
+// writeQueueChain appends the queue chain, commented out, to a rule file.
+func writeQueueChain(b *strings.Builder, cfg nft.Config) {
+	fmt.Fprintf(b, queueChainHead, cfg.Queue, cfg.Queue+1)
+	fmt.Fprintf(b, "# add chain inet %s %s { type filter hook forward priority -4; policy accept; }\n", cfg.Table, nft.ChainQueue)
+	for _, line := range strings.Split(strings.TrimSpace(nft.RenderQueueChain(cfg)), "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "ct mark") {
+			fmt.Fprintf(b, "# add rule inet %s %s %s\n", cfg.Table, nft.ChainQueue, line)
+		}
+	}
 }

@@ -79,6 +79,13 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer, hup <-chan os.
 	o.ftp.Kernel = setupKernelPath(ctx, o.kernelPath, log)
 	defer teardownKernelPath(cleanup, o.ftp.Kernel, log)
 	o.ftp.PinholeTimeout = o.nft.Timeout
+	if o.ftp.Queue = startPacketQueue(ctx, &o, inst, log); o.ftp.Queue != nil {
+		defer o.ftp.Queue.Close()
+	}
+	live.haveQueue = o.ftp.Queue != nil
+	if err := checkPacketFilters(cfg, live.haveQueue); err != nil {
+		return startErr(exitUsage, "%s", configError(err))
+	}
 	if err := serve(ctx, o, live, lns, inst, log); err != nil {
 		log.Error("ftpgate stopped", "err", err.Error())
 		return exitError

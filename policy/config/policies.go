@@ -17,7 +17,7 @@ const defaultBase = "deny"
 // returns it with the base's name.
 func (b *builder) policy(name string, n *yaml.Node, path string) (*policy.Policy, string, error) {
 	f, err := b.fields(n, path, "base", "dry_run", "permit_unknown_command", "permit_empty_command",
-		"limits", "commands", "answers", "features", "allowed_users", "site_commands", "data_mode", "data_path", "transfer_hash", "pasv_address", "server_address", "active_source_port", "tls", "inspect")
+		"limits", "commands", "answers", "features", "allowed_users", "site_commands", "data_mode", "data_path", "transfer_hash", "pasv_address", "server_address", "active_source_port", "tls", "inspect", "packet_filter")
 	if err != nil {
 		return nil, "", err
 	}
@@ -111,6 +111,17 @@ func (b *builder) policySettings(f map[string]*yaml.Node, path string, p *policy
 	}
 	if err := b.inspection(f["inspect"], join(path, "inspect"), &p.Inspect); err != nil {
 		return err
+	}
+	if err := b.packetFilter(f["packet_filter"], join(path, "packet_filter"), &p.Packets); err != nil {
+		return err
+	}
+	if n := f["packet_filter"]; n != nil {
+		switch {
+		case p.Data.Path == policy.PathProxy:
+			return b.errAt(n, join(path, "packet_filter"), "filters the kernel path's channels, but data_path is proxy")
+		case p.Inspect.Active():
+			return b.errAt(n, join(path, "packet_filter"), "filters the kernel path's channels, but inspect: puts every channel through ftpgate (use chunk hooks there)")
+		}
 	}
 	return b.tls(f["tls"], join(path, "tls"), &p.TLS)
 }

@@ -25,7 +25,6 @@ const packetResults = "ACCEPT, accept(), DROP, reject(), None, or a string or by
 //	offset      int     the stream offset of data's first byte in its direction (0: the
 //	                    first byte after the SYN)
 //	to_client   bool    the packet travels toward the FTP client
-//	retransmit  bool    these bytes were judged before (a TCP retransmission)
 //	direction   string  "download" or "upload", "" before the transfer command is known
 //	session     int     the session's id
 //	user        string  the user name sent with USER
@@ -34,16 +33,17 @@ const packetResults = "ACCEPT, accept(), DROP, reject(), None, or a string or by
 //	type        string  the representation type: "A", "I", …
 //	rest        int     the REST offset the transfer starts at
 //
-// A callback sees one packet at a time, wherever TCP cut the stream: a pattern may be
-// split between two packets (the filter's built-in patterns find those, a callback does
-// not), and a retransmission may cut the same bytes differently. A callback that rewrites
-// must rewrite the bytes of a retransmission as it did the first time, so it should depend
-// on the bytes and the metadata only.
+// A callback sees the new bytes of one packet at a time, wherever TCP cut the stream: a
+// pattern may be split between two packets (the filter's built-in patterns find those, a
+// callback does not). Bytes a packet carries again (a TCP retransmission) are not shown
+// again: the filter repeats what passed the first time, rewrites included.
 //
 // It returns the packet's fate:
 //
 //	ACCEPT, accept()     the packet passes unchanged (pktfilter.Accept)
-//	DROP, None           the packet is dropped, and TCP sends it again (pktfilter.Drop)
+//	DROP, None           the packet is dropped, and TCP sends it again (pktfilter.Drop):
+//	                     a callback that drops the same bytes every time stalls the
+//	                     transfer until the peers give up
 //	a string or bytes    the packet passes with these bytes as its payload
 //	                     (pktfilter.Rewrite); they must be exactly as long as data. When
 //	                     they equal data, the packet passes unchanged, without a copy
@@ -160,7 +160,6 @@ func packet(pkt *pktfilter.CallbackPacket, data starlark.String) *starlarkstruct
 		"data":       data,
 		"offset":     starlark.MakeInt64(pkt.Offset),
 		"to_client":  starlark.Bool(pkt.ToClient),
-		"retransmit": starlark.Bool(pkt.Retransmit),
 		"direction":  starlark.String(m.Direction),
 		"session":    starlark.MakeUint64(m.Session),
 		"user":       starlark.String(m.User),

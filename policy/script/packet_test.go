@@ -52,14 +52,14 @@ def refuse_default(p):
 def refuse_code(p):
     return reject(550, "no " + p.command)
 
-def retransmit_only(p):
-    if p.retransmit:
+def upload_only(p):
+    if p.to_client:
         return DROP
     return ACCEPT
 
 def show(p):
-    return reject(text = "%s %d %s %s %s %d %s %s %s %s %d %s %s %s" % (
-        p.data, p.offset, p.to_client, p.retransmit, p.direction, p.session, p.user,
+    return reject(text = "%s %d %s %s %d %s %s %s %s %d %s %s %s" % (
+        p.data, p.offset, p.to_client, p.direction, p.session, p.user,
         p.command, p.arg, p.type, p.rest, type(p.data), type(p.offset), type(p.to_client)))
 
 def fields(p):
@@ -163,9 +163,10 @@ func TestPacketHook(t *testing.T) {
 		{name: "raw bytes", fn: "binary", data: "\xff\x00\xfe\x00\x80", want: pktfilter.Decision{Action: pktfilter.Rewrite, Data: []byte("\xff-\xfe-\x80")}},
 		{name: "reject default", fn: "refuse_default", data: "x", want: pktfilter.Decision{Action: pktfilter.Stop, Reason: "refused by refuse_default"}},
 		{name: "reject code ignored", fn: "refuse_code", data: "x", want: pktfilter.Decision{Action: pktfilter.Stop, Reason: "no RETR"}},
-		{name: "first transmission", fn: "retransmit_only", data: "x", want: accept},
-		{name: "retransmission", fn: "retransmit_only", data: "x",
-			pkt: func(pkt *pktfilter.CallbackPacket) { pkt.Retransmit = true }, want: drop},
+		{name: "toward the server", fn: "upload_only", data: "x",
+			pkt: func(pkt *pktfilter.CallbackPacket) { pkt.ToClient = false }, want: accept},
+		{name: "toward the client", fn: "upload_only", data: "x",
+			pkt: func(pkt *pktfilter.CallbackPacket) { pkt.ToClient = true }, want: drop},
 
 		{name: "longer", fn: "longer", data: "abc", wantErr: []string{"g: script: callback longer changed the packet's length from 3 to 4 bytes: a packet callback may only rewrite bytes in place"}},
 		{name: "shorter", fn: "shorter", data: "abc", wantErr: []string{"callback shorter changed the packet's length from 3 to 2 bytes"}},
@@ -232,12 +233,12 @@ func TestPacketFields(t *testing.T) {
 		t.Fatal(err)
 	}
 	pkt := testPacket("hi")
-	pkt.Retransmit, pkt.Meta.Session = true, 1<<63
+	pkt.Meta.Session = 1 << 63
 	got, err := h.Packet(context.Background(), pkt)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "hi 4096 True True download 9223372036854775808 alice RETR /pub/a.csv I 100 string int bool"
+	want := "hi 4096 True download 9223372036854775808 alice RETR /pub/a.csv I 100 string int bool"
 	if got.Reason != want {
 		t.Errorf("fields\n %q, want\n %q", got.Reason, want)
 	}
@@ -247,7 +248,7 @@ func TestPacketFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = "arg command data direction offset rest retransmit session to_client type user"
+	want = "arg command data direction offset rest session to_client type user"
 	if got.Reason != want {
 		t.Errorf("field names %q, want %q", got.Reason, want)
 	}
