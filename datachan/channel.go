@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/ftpgate/ftpgate/inspect"
 	"github.com/ftpgate/ftpgate/intercept"
@@ -81,15 +82,17 @@ type Channel struct {
 	clientDone, serverDone chan struct{} // closed when bytes toward the client / server are final
 	clientOnce, serverOnce sync.Once
 
-	obj     inspect.Object   // the transfer's metadata, for the hooks (guarded by mu)
-	held    *heldUpload      // an upload held back from the server (ActivateHeld; guarded by mu)
-	kernel  *KernelSpec      // the kernel path's pinhole; nil for a channel through ftpgate
-	handle  kpath.Handle     // the open pinhole (guarded by mu)
-	hurry   chan struct{}    // Hurry to watchKernel
-	meter   meter            // the live byte counts (Progress)
-	cut     bool             // Close cuts the kernel path's connection, as for ABOR (Set.Reset; guarded by mu)
-	pjudge  *pktfilter.Judge // the packet filter's judge of the kernel path's connection (guarded by mu)
-	unqueue func()           // forgets pjudge's registration with the queue (guarded by mu)
+	obj         inspect.Object   // the transfer's metadata, for the hooks (guarded by mu)
+	held        *heldUpload      // an upload held back from the server (ActivateHeld; guarded by mu)
+	kernel      *KernelSpec      // the kernel path's pinhole; nil for a channel through ftpgate
+	handle      kpath.Handle     // the open pinhole (guarded by mu)
+	hurry       chan struct{}    // Hurry to watchKernel
+	meter       meter            // the live byte counts (Progress)
+	cut         bool             // Close cuts the kernel path's connection, as for ABOR (Set.Reset; guarded by mu)
+	pjudge      *pktfilter.Judge // the packet filter's judge of the kernel path's connection (guarded by mu)
+	unqueue     func()           // forgets pjudge's registration with the queue (guarded by mu)
+	packetsDone bool             // endPackets ran (guarded by mu)
+	judgeAsked  time.Time        // when packetsJudged was first asked (guarded by mu)
 }
 
 // install adds the expectations of the listening legs.
@@ -354,11 +357,11 @@ func (ch *Channel) Close(err error) {
 			}
 		}
 	}
-	ch.endPackets()
 	if !started { // no path ran: the counts are final as they are (0, or the kernel's)
 		ch.mu.Lock()
 		toServer, toClient := ch.res.ToServer, ch.res.ToClient
 		ch.mu.Unlock()
+		toServer, toClient = ch.endPackets(toServer, toClient)
 		ch.half(true, toServer, nil)
 		ch.half(false, toClient, nil)
 	}

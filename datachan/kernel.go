@@ -91,7 +91,11 @@ func (ch *Channel) pollKernel() bool {
 	}
 	ch.res.ToServer, ch.res.ToClient = from, to
 	ch.mu.Unlock()
+	if fl.Closed && !ch.packetsJudged() {
+		return false // the last packets are still in the filter's queue
+	}
 	if fl.Closed {
+		from, to = ch.endPackets(from, to)
 		ch.half(true, from, nil)
 		ch.half(false, to, nil)
 	}

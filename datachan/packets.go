@@ -103,8 +103,9 @@ func (ch *Channel) activatePackets(dir wire.Direction) {
 	}
 }
 
-// packetStop is the judge's word that the transfer must stop: the connection is reset at
-// the box and the Result says why.
+// packetStop is the judge's word that the transfer must stop: the Result says why at once,
+// and the connection is cut at the box (its sender is reset at its next packet; the queue
+// resets its receiver).
 func (ch *Channel) packetStop(reason string) {
 	ch.mu.Lock()
 	if ch.res.Err == nil {
@@ -113,33 +114,56 @@ func (ch *Channel) packetStop(reason string) {
 	h := ch.handle
 	ch.mu.Unlock()
 	ch.set.log.Warn("packet filter stopped a transfer", "pinhole", h.Pinhole.String(), "reason", reason)
-	if err := ch.set.cfg.Kernel.Cut(context.WithoutCancel(ch.parent), h); err != nil {
-		ch.set.log.Warn("packet filter: cut the stopped transfer's connection", "err", err.Error())
-	}
-	ch.Hurry()
+	go func() { // the queue's reader waits for this function
+		if err := ch.set.cfg.Kernel.Cut(context.WithoutCancel(ch.parent), h); err != nil {
+			ch.set.log.Warn("packet filter: cut the stopped transfer's connection", "err", err.Error())
+		}
+		ch.Hurry()
+	}()
 }
 
-// endPackets puts the judge's account in the Result and lets the queue forget the
-// connection after judgeLinger.
-func (ch *Channel) endPackets() {
+// packetsJudged reports whether the packet filter has judged the connection's last bytes
+// (true without a filter). It waits at most judgeWait after it is first asked: a filter that
+// never saw the end (a FIN that passed unjudged) leaves the record without its digest.
+func (ch *Channel) packetsJudged() bool {
 	ch.mu.Lock()
-	j, remove := ch.pjudge, ch.unqueue
+	defer ch.mu.Unlock()
+	if ch.pjudge == nil || ch.pjudge.Complete() {
+		return true
+	}
+	if ch.judgeAsked.IsZero() {
+		ch.judgeAsked = time.Now()
+	}
+	return time.Since(ch.judgeAsked) > judgeWait
+}
+
+// judgeWait bounds the wait for the filter's last verdicts once the kernel saw the end.
+const judgeWait = 5 * time.Second
+
+// endPackets puts the judge's account in the Result, once, and has the queue forget the
+// connection after judgeLinger. toServer and toClient are the kernel's counts; it returns
+// them with the filter's exact count of the transfer's direction when it saw every byte.
+func (ch *Channel) endPackets(toServer, toClient int64) (int64, int64) {
+	ch.mu.Lock()
+	j, remove, done := ch.pjudge, ch.unqueue, ch.packetsDone
+	ch.packetsDone = true
 	ch.mu.Unlock()
-	if j == nil {
-		return
+	if j == nil || done {
+		return toServer, toClient
 	}
 	st := j.Stats()
 	ch.mu.Lock()
 	ch.res.Packets = &st
 	if st.SHA256 != "" && st.Stopped == "" && (ch.dir == wire.Upload || ch.dir == wire.Download) {
-		// The filter saw every byte of the transfer's direction: exact count and digest.
 		ch.res.SHA256 = st.SHA256
 		if ch.dir == wire.Upload {
-			ch.res.ToServer = st.DataBytes
+			toServer = st.DataBytes
 		} else {
-			ch.res.ToClient = st.DataBytes
+			toClient = st.DataBytes
 		}
+		ch.res.ToServer, ch.res.ToClient = toServer, toClient
 	}
 	ch.mu.Unlock()
 	time.AfterFunc(judgeLinger, remove)
+	return toServer, toClient
 }

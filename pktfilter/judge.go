@@ -22,7 +22,8 @@ const (
 // Verdict is what becomes of one packet.
 type Verdict struct {
 	Action Action
-	// Packet is the whole packet with its new payload and checksum (Rewrite).
+	// Packet is the whole packet with its new payload and checksum (Rewrite), or the TCP
+	// reset that goes on in its place (Stop).
 	Packet []byte
 	// Delay is how long the packet waits before it passes (the rate cap; Accept, Rewrite).
 	Delay time.Duration
@@ -101,13 +102,14 @@ func (j *Judge) failure() Verdict {
 	return Verdict{Action: Drop}
 }
 
-// stop ends the transfer for reason.
-func (j *Judge) stop(reason string) Verdict {
+// stop ends the transfer for reason: packet p goes on as a TCP reset, so that its receiver
+// learns it at once.
+func (j *Judge) stop(p *Packet, reason string) Verdict {
 	j.stats.Dropped++
 	if j.stats.Stopped == "" {
 		j.stats.Stopped = reason
 	}
-	return Verdict{Action: Stop, Reason: reason}
+	return Verdict{Action: Stop, Reason: reason, Packet: Reset(p)}
 }
 
 // Judge decides on one packet of direction d, raw from its IP header, that arrived at now;
@@ -139,6 +141,12 @@ func (j *Judge) judgeParsed(ctx context.Context, p *Packet, d Dir, now time.Time
 		st.syn(p.Seq)
 	}
 	payload := p.Payload()
+	switch {
+	case p.Flags&FlagRST != 0:
+		st.ended = true
+	case p.Flags&FlagFIN != 0:
+		st.fin(p.Seq + uint32(len(payload)))
+	}
 	if len(payload) == 0 || p.Flags&FlagRST != 0 {
 		j.stats.Accepted++
 		return Verdict{Action: Accept}
@@ -167,7 +175,7 @@ func (j *Judge) judgePayload(ctx context.Context, p *Packet, payload []byte, d D
 	var wait time.Duration
 	if len(fresh) > 0 && (!j.haveData || d == j.data) {
 		if j.s.MaxSize > 0 && st.nextOff+int64(len(fresh)) > j.s.MaxSize {
-			return j.stop(fmt.Sprintf("size cap: more than %d bytes", j.s.MaxSize))
+			return j.stop(p, fmt.Sprintf("size cap: more than %d bytes", j.s.MaxSize))
 		}
 		if j.bucket != nil {
 			var ok bool
@@ -185,14 +193,14 @@ func (j *Judge) judgePayload(ctx context.Context, p *Packet, payload []byte, d D
 			v    Verdict
 			done bool
 		)
-		if dec, v, done = j.call(ctx, fresh, d, sg.off+int64(sg.old)); done {
+		if dec, v, done = j.call(ctx, p, fresh, d, sg.off+int64(sg.old)); done {
 			if v.Action == Drop {
 				st.ownHole = true
 			}
 			return v
 		}
 		if m, found := st.matcher.Scan(fresh); found {
-			return j.stop(fmt.Sprintf("pattern %q at byte %d", m.Name, m.Offset))
+			return j.stop(p, fmt.Sprintf("pattern %q at byte %d", m.Name, m.Offset))
 		}
 	}
 	if dec.Action == Rewrite {
@@ -216,7 +224,7 @@ func (j *Judge) judgePayload(ctx context.Context, p *Packet, payload []byte, d D
 // call asks the callback about the new bytes fresh at stream offset off. done says its
 // decision is the verdict (a drop, a stop, or a failure the settings turn into one);
 // otherwise dec is Accept or Rewrite (with a copy of the new bytes).
-func (j *Judge) call(ctx context.Context, fresh []byte, d Dir, off int64) (dec Decision, v Verdict, done bool) {
+func (j *Judge) call(ctx context.Context, p *Packet, fresh []byte, d Dir, off int64) (dec Decision, v Verdict, done bool) {
 	cb := j.s.Callback
 	if cb == nil || j.noCall {
 		return Decision{Action: Accept}, Verdict{}, false
@@ -228,7 +236,7 @@ func (j *Judge) call(ctx context.Context, fresh []byte, d Dir, off int64) (dec D
 		err = fmt.Errorf("pktfilter: callback %s changed a payload's length from %d to %d bytes", cb.Name(), len(fresh), len(dec.Data))
 	}
 	if err != nil {
-		return Decision{Action: Accept}, j.callFailed(cb.Name(), err), !j.s.Bypass
+		return Decision{Action: Accept}, j.callFailed(p, cb.Name(), err), !j.s.Bypass
 	}
 	j.timeouts = 0
 	switch dec.Action {
@@ -240,7 +248,7 @@ func (j *Judge) call(ctx context.Context, fresh []byte, d Dir, off int64) (dec D
 		if reason == "" {
 			reason = "stopped by " + cb.Name()
 		}
-		return dec, j.stop(reason), true
+		return dec, j.stop(p, reason), true
 	case Rewrite:
 		if bytes.Equal(dec.Data, fresh) {
 			return Decision{Action: Accept}, Verdict{}, false
@@ -253,7 +261,7 @@ func (j *Judge) call(ctx context.Context, fresh []byte, d Dir, off int64) (dec D
 // callFailed is the verdict when the callback failed: under Bypass the packet passes (and a
 // callback that timed out maxCallbackTimeouts times in a row is left out for the rest of the
 // connection); otherwise the transfer stops.
-func (j *Judge) callFailed(name string, err error) Verdict {
+func (j *Judge) callFailed(p *Packet, name string, err error) Verdict {
 	j.stats.CallbackErrors++
 	if j.stats.LastError == "" {
 		j.stats.LastError = err.Error()
@@ -263,7 +271,7 @@ func (j *Judge) callFailed(name string, err error) Verdict {
 		j.timeouts++
 	}
 	if !j.s.Bypass {
-		return j.stop(fmt.Sprintf("callback %s failed: %v", name, err))
+		return j.stop(p, fmt.Sprintf("callback %s failed: %v", name, err))
 	}
 	if j.timeouts >= maxCallbackTimeouts {
 		j.noCall = true
@@ -280,6 +288,22 @@ func (j *Judge) held(hold time.Duration) {
 	j.stats.MaxHold = max(j.stats.MaxHold, hold)
 }
 
+// Complete reports whether the filter has judged every byte of the transfer's direction:
+// its FIN came and every byte before it passed, or its connection was reset, or the
+// transfer stopped. A connection's counts are final in the kernel before its last packets
+// left the queue; the caller waits for this.
+func (j *Judge) Complete() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.stats.Stopped != "" {
+		return true
+	}
+	if !j.haveData {
+		return j.streams[Original].done() && j.streams[Reply].done()
+	}
+	return j.streams[j.data].done()
+}
+
 // Stats returns what the judge did so far.
 func (j *Judge) Stats() Stats {
 	j.mu.Lock()
@@ -288,7 +312,7 @@ func (j *Judge) Stats() Stats {
 	if j.haveData {
 		st := j.streams[j.data]
 		s.DataBytes = st.nextOff
-		if st.sum != nil {
+		if st.sum != nil && st.started {
 			s.SHA256 = hex.EncodeToString(st.sum.Sum(nil))
 		}
 	}

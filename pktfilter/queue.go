@@ -53,6 +53,7 @@ type Queue struct {
 	pending map[Pinhole]*entry // registered, no connection yet
 	conns   map[conn]*entry    // connections, by their original direction's addresses and ports
 	readers []*reader
+	resets  *resetter // nil: stopped transfers' receivers learn at their next packet
 }
 
 // Pinhole is a registered connection's key before it comes: from Src (any port) to
@@ -89,7 +90,7 @@ func NewQueue(cfg QueueConfig) *Queue {
 }
 
 // Add registers the judge of the connection that will come through pin. onStop is called
-// once, in a goroutine of its own, when the judge stops the transfer. The returned function
+// once when the judge stops the transfer, before the packet's verdict: it must not block. The returned function
 // forgets the registration (a later one of the same pinhole stays).
 func (q *Queue) Add(pin Pinhole, j *Judge, onStop func(reason string)) (remove func()) {
 	pin.Src, pin.Dst = pin.Src.Unmap(), pin.Dst.Unmap()
@@ -130,19 +131,57 @@ func (q *Queue) lookup(p *Packet) (*entry, Dir) {
 	if e := q.conns[conn{dst, src}]; e != nil {
 		return e, Reply
 	}
-	pin := Pinhole{Src: p.Src, Dst: p.Dst, Port: p.DstPort}
-	if e := q.pending[pin]; e != nil && p.Flags&FlagSYN != 0 && p.Flags&FlagACK == 0 {
-		delete(q.pending, pin) // one connection per pinhole
-		c := conn{src, dst}
-		e.conns = append(e.conns, c)
-		q.conns[c] = e
+	// The first packet of a pinhole's connection: in the original direction usually (the
+	// SYN), in the reply direction when the queue was narrowed to it before the connection
+	// came. Only the pinhole's connection is queued with its flags: the kernel admits one
+	// connection per pinhole.
+	if e := q.bindLocked(Pinhole{Src: p.Src, Dst: p.Dst, Port: p.DstPort}, conn{src, dst}); e != nil {
 		return e, Original
+	}
+	if e := q.bindLocked(Pinhole{Src: p.Dst, Dst: p.Src, Port: p.SrcPort}, conn{dst, src}); e != nil {
+		return e, Reply
 	}
 	return nil, Original
 }
 
+// bindLocked gives the pending registration of pin, if any, its connection c.
+func (q *Queue) bindLocked(pin Pinhole, c conn) *entry {
+	e := q.pending[pin]
+	if e == nil {
+		return nil
+	}
+	delete(q.pending, pin)
+	e.conns = append(e.conns, c)
+	q.conns[c] = e
+	return e
+}
+
+// reset sends the TCP reset pkt (see Reset) toward its destination.
+func (q *Queue) reset(pkt []byte) {
+	q.mu.Lock()
+	rs := q.resets
+	q.mu.Unlock()
+	if rs == nil || pkt == nil {
+		return
+	}
+	p, err := Parse(pkt)
+	if err == nil {
+		err = rs.send(pkt, p.Dst)
+	}
+	if err != nil {
+		q.log.Warn("packet filter: send the reset of a stopped transfer", "err", err.Error())
+	}
+}
+
 // Start binds both queues and reads them until ctx is done or Close.
 func (q *Queue) Start(ctx context.Context) error {
+	rs, err := openResetter()
+	if err != nil {
+		q.log.Warn("packet filter: a stopped transfer's receiver learns it only at its next packet", "err", err.Error())
+	}
+	q.mu.Lock()
+	q.resets = rs
+	q.mu.Unlock()
 	for _, bypass := range []bool{true, false} {
 		num := q.cfg.Num
 		if !bypass {
@@ -165,12 +204,15 @@ func (q *Queue) Start(ctx context.Context) error {
 // ones pass (bypass) or are dropped, as their rule says.
 func (q *Queue) Close() error {
 	q.mu.Lock()
-	rs := q.readers
-	q.readers = nil
+	rs, resets := q.readers, q.resets
+	q.readers, q.resets = nil, nil
 	q.mu.Unlock()
 	var errs []error
 	for _, r := range rs {
 		errs = append(errs, r.close())
+	}
+	if resets != nil {
+		errs = append(errs, resets.close())
 	}
 	return errors.Join(errs...)
 }

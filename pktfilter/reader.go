@@ -119,8 +119,9 @@ func (r *reader) handle(a nfqueue.Attribute) int {
 func (r *reader) apply(id uint32, v Verdict, e *entry) {
 	switch {
 	case v.Action == Stop:
+		e.once.Do(func() { e.onStop(v.Reason) }) // before the receiver learns it
 		r.send(id, nfqueue.NfDrop, nil)
-		go e.once.Do(func() { e.onStop(v.Reason) })
+		r.q.reset(v.Packet)
 	case v.Action == Drop:
 		r.send(id, nfqueue.NfDrop, nil)
 	case v.Delay > 0:

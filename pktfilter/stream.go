@@ -17,6 +17,9 @@ type stream struct {
 	// ownHole: the filter dropped a packet whose bytes have not passed since, so a packet
 	// beyond them is out of order even where gaps are allowed (Bypass).
 	ownHole bool
+	// finSeq is the sequence number of the FIN (hasFin); ended: the connection was reset.
+	hasFin, ended bool
+	finSeq        uint32
 	// patches are the rewritten bytes that passed, oldest first, for retransmissions.
 	patches      []patch
 	patchedBytes int
@@ -85,6 +88,16 @@ func (st *stream) syn(seq uint32) {
 		return // a SYN sent again after data: nothing starts over
 	}
 	st.started, st.next, st.nextOff = true, seq+1, 0
+}
+
+// fin records the direction's FIN at sequence number seq (after its payload).
+func (st *stream) fin(seq uint32) {
+	st.hasFin, st.finSeq = true, seq
+}
+
+// done reports whether the direction ended and every byte before its end passed.
+func (st *stream) done() bool {
+	return st.ended || st.hasFin && st.started && int32(st.next-st.finSeq) >= 0
 }
 
 // segment is where one packet's payload stands against the stream.
