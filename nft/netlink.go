@@ -126,17 +126,21 @@ func (n *Netlink) Setup(ctx context.Context) (err error) {
 	if n.queue != "" {
 		stmts = append([]QueueStmt{n.queue}, stmts...) // a rebuild tries what worked before first
 	}
-	var errs []error
+	var (
+		errs   []error
+		failed []string
+	)
 	for _, stmt := range stmts {
 		err := n.setupLocked(stmt)
 		if err == nil {
 			if stmt != n.queue {
-				n.log.Info("packet filter queues", "statement", string(stmt), "queues", []uint16{n.cfg.Queue, n.cfg.Queue + 1}, "not_available", errors.Join(errs...))
+				n.log.Info("packet filter queue chain", "statement", string(stmt), "queues", []uint16{n.cfg.Queue, n.cfg.Queue + 1}, "kernel_refused", failed)
 			}
 			n.queue = stmt
 			return nil
 		}
-		errs = append(errs, fmt.Errorf("%s: %w", stmt, err))
+		failed = append(failed, string(stmt))
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

@@ -1,8 +1,11 @@
 package nft
 
 import (
+	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/google/nftables"
@@ -150,4 +153,35 @@ func renderQueue(b *strings.Builder, cfg Config) {
 		fmt.Fprintf(b, "\t\t%s\n", r.text())
 	}
 	b.WriteString("\t}\n")
+}
+
+// ProbeQueue finds out, without leaving anything behind, which queue statement the kernel
+// takes: in one batch it adds a table of its own with one rule that queues, and deletes it
+// again (the batch is atomic, so the table is never seen). QueueNone with a nil error: the
+// kernel has neither statement. It needs CAP_NET_ADMIN.
+func ProbeQueue(ctx context.Context, opts ...Option) (QueueStmt, error) {
+	if err := ctx.Err(); err != nil {
+		return QueueNone, fmt.Errorf("nft: probe queue: %w", err)
+	}
+	o := newOptions(opts)
+	t := &nftables.Table{Name: fmt.Sprintf("ftpgate-qprobe-%d", os.Getpid()), Family: nftables.TableFamilyINet}
+	r := queueRules(DefaultQueue)[0]
+	for _, stmt := range []QueueStmt{QueueNative, QueueXT} {
+		c, err := o.conn()
+		if err != nil {
+			return QueueNone, fmt.Errorf("nft: probe queue: %w", classify(err))
+		}
+		c.AddTable(t)
+		ch := c.AddChain(&nftables.Chain{Name: "probe", Table: t})
+		c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: r.exprs(stmt)})
+		c.DelTable(t)
+		err = c.Flush()
+		if err == nil {
+			return stmt, nil
+		}
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+			return QueueNone, fmt.Errorf("nft: probe queue: %w", classify(err))
+		}
+	}
+	return QueueNone, nil
 }

@@ -90,3 +90,18 @@ func TestNetlinkQueueChain(t *testing.T) {
 		t.Errorf("rebuilt with %q, first %q", n.QueueStmt(), stmt)
 	}
 }
+
+// TestProbeQueue: the probe names a statement this kernel takes and leaves no table.
+func TestProbeQueue(t *testing.T) {
+	ns := newTestNS(t)
+	stmt, err := ProbeQueue(t.Context(), WithNetNS(ns.fd))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stmt != QueueNative && stmt != QueueXT {
+		t.Errorf("ProbeQueue = %q; this kernel has the xtables NFQUEUE target at least", stmt)
+	}
+	if out := ns.nft(t, "list", "tables"); strings.Contains(out, "qprobe") {
+		t.Errorf("the probe left a table:\n%s", out)
+	}
+}

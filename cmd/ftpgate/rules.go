@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,7 +27,24 @@ func cmdRules(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	fmt.Fprint(stdout, ruleFile(o, args))
+	if o.nft.Queue != 0 {
+		fmt.Fprintln(stderr, queueNote(context.Background()))
+	}
 	return exitOK
+}
+
+// queueNote says, for the operator, which queue statement this kernel takes (ProbeQueue).
+func queueNote(ctx context.Context) string {
+	stmt, err := nft.ProbeQueue(ctx)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("ftpgate rules: the queue statement of this kernel is not known (%v)", err)
+	case stmt == nft.QueueNative:
+		return "ftpgate rules: this kernel has nft's queue statement: the " + nft.ChainQueue + " chain at the end of the file loads once its lines are uncommented"
+	case stmt == nft.QueueXT:
+		return "ftpgate rules: this kernel has only the xtables NFQUEUE target (no CONFIG_NFT_QUEUE): nft cannot load the " + nft.ChainQueue + " chain from text; ftpgate run (managing its table) builds it with the target"
+	}
+	return "ftpgate rules: this kernel has neither nft's queue statement nor the xtables NFQUEUE target: packet filters cannot work here"
 }
 
 // ruleFileHead explains the file; %s are the flags it was generated with.
@@ -112,10 +130,10 @@ const queueChainHead = `
 # Packet filters (policies' packet_filter:) need the chain below in the table: it sends the
 # packets of the kernel path's connections under a filter to ftpgate's queues %d (queue_bypass:
 # true) and %d. nft writes it with its queue statement, which needs CONFIG_NFT_QUEUE: on such
-# a kernel, remove the "# " in front of each line. Kernels without it (ftpgate run logs "packet
-# filter queues statement=xt NFQUEUE") cannot load it from text: let ftpgate build its own
-# table there (without -manage-table=false), which uses the xtables NFQUEUE target instead.
-# Without this chain ftpgate runs, and refuses a configuration with packet_filter:.
+# a kernel, remove the "# " in front of each line. A kernel without it (ftpgate rules says
+# which this one is) cannot load it from text: let ftpgate build its own table there (without
+# -manage-table=false); it uses the xtables NFQUEUE target instead. Without this chain
+# ftpgate runs, and refuses a configuration with packet_filter:.
 #
 `
 
