@@ -70,6 +70,9 @@ func (c *Config) describePolicy(ew *errWriter, p *policy.Policy, in string) {
 	ew.printf("%stls data: %s\n", in, describeTLSData(p.TLS))
 	ew.printf("%sdata_path: %s  transfer_hash: %s\n", in, d.Path, d.Hash)
 	ew.printf("%sinspect: %s\n", in, describeInspect(p.Inspect))
+	if p.Packets.Enabled {
+		ew.printf("%spacket_filter: %s\n", in, describePackets(p.Packets))
+	}
 	l := p.Limits.WithDefaults()
 	ew.printf("%slimits: max_line_length=%d max_username_length=%d max_password_length=%d max_reply_lines=%d username_chars=%q\n",
 		in, l.MaxLineLength, l.MaxUsernameLength, l.MaxPasswordLength, l.MaxReplyLines, l.UsernameChars)

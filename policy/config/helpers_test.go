@@ -21,6 +21,9 @@ def no_exe(transfer):
 
 def mask(data, transfer):
     return data.replace("secret", "XXXXXX")
+
+def mask_packet(packet):
+    return packet.data.replace("secret", "XXXXXX")
 `
 
 // files is a readFile over an in-memory set of files.

@@ -168,3 +168,22 @@ func patternName(s string) string {
 	}
 	return s
 }
+
+// describePackets says what a policy's packet filter does, for ftpgate check.
+func describePackets(s pktfilter.Settings) string {
+	s = s.WithDefaults()
+	names := make([]string, len(s.Patterns))
+	for i, p := range s.Patterns {
+		names[i] = fmt.Sprintf("%q", p.Name)
+	}
+	cb := "none"
+	if s.Callback != nil {
+		cb = s.Callback.Name()
+	}
+	fail := "closed"
+	if s.Bypass {
+		fail = "open (queue_bypass)"
+	}
+	return fmt.Sprintf("scope %s, patterns [%s], max_size %d, max_rate %d/s, callback %s, fail %s, timeout %s",
+		s.Scope, strings.Join(names, ", "), s.MaxSize, s.MaxRate, cb, fail, s.Timeout)
+}
