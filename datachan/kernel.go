@@ -2,7 +2,6 @@ package datachan
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/ftpgate/ftpgate/kpath"
@@ -26,9 +25,8 @@ type KernelSpec struct {
 // installKernel opens the channel's pinhole.
 func (ch *Channel) installKernel() error {
 	if p := ch.set.cfg.Packets; p != nil && p.Settings.Enabled && p.Queue == nil {
-		err := errors.New("datachan: the policy's packet filter has no queue (the kernel's table has no queue chain)")
-		ch.Close(err)
-		return err
+		ch.Close(ErrNoPacketQueue)
+		return ErrNoPacketQueue
 	}
 	pin := ch.kernel.Pinhole
 	pin.Queue = ch.set.queueFlags()

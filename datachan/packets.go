@@ -17,6 +17,11 @@ import (
 // reset at the box.
 var ErrFiltered = errors.New("datachan: stopped by the packet filter")
 
+// ErrNoPacketQueue refuses a kernel path channel whose policy has a packet filter when the
+// gateway reads no packet filter queue: it is not opened unfiltered, neither on the kernel
+// path nor through ftpgate.
+var ErrNoPacketQueue = errors.New("datachan: the policy's packet filter has no queue (the nftables table has no queue chain)")
+
 // PacketFilter puts a session's kernel path channels under the packet filter: each
 // channel's packets go to the queue, where a judge of its own decides on them.
 type PacketFilter struct {

@@ -6,8 +6,8 @@ import (
 
 	"github.com/ftpgate/ftpgate/audit"
 	"github.com/ftpgate/ftpgate/datachan"
-	"github.com/ftpgate/ftpgate/pktfilter"
 	"github.com/ftpgate/ftpgate/ftptls"
+	"github.com/ftpgate/ftpgate/pktfilter"
 	"github.com/ftpgate/ftpgate/wire"
 )
 

@@ -2,6 +2,7 @@ package ftp
 
 import (
 	"context"
+	"errors"
 
 	"github.com/ftpgate/ftpgate/datachan"
 	"github.com/ftpgate/ftpgate/kpath"
@@ -34,7 +35,7 @@ func kernelSpec(p kpath.Pinhole, srcIsClient bool) datachan.Spec {
 // data_path kernel the refusal stands.
 func (s *Session) openPath(ctx context.Context, sp, proxy datachan.Spec) (*datachan.Channel, error) {
 	ch, err := s.openChannel(ctx, sp)
-	if err == nil || sp.Kernel == nil || s.cfg.DataPath != policy.PathAuto {
+	if err == nil || sp.Kernel == nil || s.cfg.DataPath != policy.PathAuto || errors.Is(err, datachan.ErrNoPacketQueue) {
 		return ch, err
 	}
 	s.log.Warn("the kernel refused a pinhole; this channel goes through ftpgate", "pinhole", sp.Kernel.Pinhole.String(), "err", err.Error())

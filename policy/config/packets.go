@@ -43,6 +43,18 @@ func (b *builder) packetFilter(n *yaml.Node, path string, s *pktfilter.Settings)
 	if err := b.packetCaps(f, path, s); err != nil {
 		return err
 	}
+	if err := b.packetCallback(f, path, s); err != nil {
+		return err
+	}
+	if len(s.Patterns) == 0 && s.MaxSize == 0 && s.MaxRate == 0 && s.Callback == nil {
+		return b.errAt(n, path, "filters nothing: give patterns, max_size, max_rate or a callback")
+	}
+	return nil
+}
+
+// packetCallback decodes callback and queue_bypass.
+func (b *builder) packetCallback(f map[string]*yaml.Node, path string, s *pktfilter.Settings) error {
+	var err error
 	if v, ok := f["callback"]; ok {
 		fn, err := b.nonEmpty(v, join(path, "callback"))
 		if err != nil {
@@ -59,9 +71,6 @@ func (b *builder) packetFilter(n *yaml.Node, path string, s *pktfilter.Settings)
 		if s.Bypass, err = b.boolean(v, join(path, "queue_bypass")); err != nil {
 			return err
 		}
-	}
-	if len(s.Patterns) == 0 && s.MaxSize == 0 && s.MaxRate == 0 && s.Callback == nil {
-		return b.errAt(n, path, "filters nothing: give patterns, max_size, max_rate or a callback")
 	}
 	return nil
 }

@@ -157,16 +157,16 @@ func (h *packetHook) verdict(v *verdict) (pktfilter.Decision, error) {
 func packet(pkt *pktfilter.CallbackPacket, data starlark.String) *starlarkstruct.Struct {
 	m := pkt.Meta
 	s := starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
-		"data":       data,
-		"offset":     starlark.MakeInt64(pkt.Offset),
-		"to_client":  starlark.Bool(pkt.ToClient),
-		"direction":  starlark.String(m.Direction),
-		"session":    starlark.MakeUint64(m.Session),
-		"user":       starlark.String(m.User),
-		"command":    starlark.String(m.Command),
-		"arg":        starlark.String(m.Arg),
-		"type":       starlark.String(m.Type),
-		"rest":       starlark.MakeInt64(m.Rest),
+		"data":      data,
+		"offset":    starlark.MakeInt64(pkt.Offset),
+		"to_client": starlark.Bool(pkt.ToClient),
+		"direction": starlark.String(m.Direction),
+		"session":   starlark.MakeUint64(m.Session),
+		"user":      starlark.String(m.User),
+		"command":   starlark.String(m.Command),
+		"arg":       starlark.String(m.Arg),
+		"type":      starlark.String(m.Type),
+		"rest":      starlark.MakeInt64(m.Rest),
 	})
 	s.Freeze()
 	return s
