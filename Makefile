@@ -102,7 +102,7 @@ test: deps
 # test-race runs the packages' tests under the race detector, and the end-to-end tests with
 # the gateway built with -race (a race fails the test that saw it).
 test-race: deps
-	$(GO) test -race -count=1 -p 1 -timeout 15m ./cmd/... ./datachan/... ./ftp/... ./ftptls/... ./intercept/... ./nft/... ./policy/... ./wire/...
+	$(GO) test -race -count=1 -p 1 -timeout 15m ./cmd/... ./datachan/... ./ftp/... ./ftptls/... ./intercept/... ./nft/... ./pktfilter/... ./policy/... ./wire/...
 	FTPGATE_E2E_RACE=1 $(GO) test -count=1 -timeout 15m ./internal/e2e/
 
 # unit runs the tests that need no root quickly (namespace tests skip when not root).
