@@ -77,7 +77,11 @@ func startPackaged(ctx context.Context, t *testing.T, tp *testbed.Topology) *tes
 		t.Fatalf("%s: ExecStart %q, want %s run …", unitPath, argv, binPath)
 	}
 	// setpriv gives the process what the unit's User=, Group= and capability lines give it.
-	capName := "+" + strings.ToLower(strings.TrimPrefix(unitValue(unit, "AmbientCapabilities"), "CAP_"))
+	var caps []string
+	for _, c := range strings.Fields(unitValue(unit, "AmbientCapabilities")) {
+		caps = append(caps, "+"+strings.ToLower(strings.TrimPrefix(c, "CAP_")))
+	}
+	capName := strings.Join(caps, ",")
 	args := []string{
 		"--reuid=" + unitValue(unit, "User"), "--regid=" + unitValue(unit, "Group"), "--clear-groups",
 		"--inh-caps=" + capName, "--ambient-caps=" + capName, "--bounding-set=-all," + capName, "--no-new-privs", "--",
