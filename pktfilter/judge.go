@@ -154,7 +154,8 @@ func (j *Judge) judgeParsed(ctx context.Context, p *Packet, d Dir, now time.Time
 	j.stats.Bytes += int64(len(payload))
 	sg := st.place(p.Seq, len(payload))
 	if sg.gap > 0 {
-		if !j.s.Bypass || st.ownHole {
+		if !j.s.Bypass || st.ownGap() {
+			st.drop(p.Seq, len(payload))
 			j.stats.OutOfOrder++
 			j.stats.Dropped++
 			return Verdict{Action: Drop} // TCP sends the missing bytes again, then this
@@ -182,7 +183,7 @@ func (j *Judge) judgePayload(ctx context.Context, p *Packet, payload []byte, d D
 			if wait, ok = j.bucket.Take(now, len(fresh), j.s.Timeout); !ok {
 				j.stats.RateDropped++
 				j.stats.Dropped++
-				st.ownHole = true
+				st.drop(p.Seq, len(payload))
 				return Verdict{Action: Drop}
 			}
 		}
@@ -195,7 +196,7 @@ func (j *Judge) judgePayload(ctx context.Context, p *Packet, payload []byte, d D
 		)
 		if dec, v, done = j.call(ctx, p, fresh, d, sg.off+int64(sg.old)); done {
 			if v.Action == Drop {
-				st.ownHole = true
+				st.drop(p.Seq, len(payload))
 			}
 			return v
 		}

@@ -244,3 +244,49 @@ func TestJudgeUnparsed(t *testing.T) {
 		}
 	}
 }
+
+// dropOnce drops the first packet it sees at each offset and accepts it after.
+type dropOnce struct{ seen map[int64]bool }
+
+func (d *dropOnce) Name() string { return "dropOnce" }
+
+func (d *dropOnce) Packet(_ context.Context, p *CallbackPacket) (Decision, error) {
+	if d.seen[p.Offset] {
+		return Decision{Action: Accept}, nil
+	}
+	d.seen[p.Offset] = true
+	return Decision{Action: Drop}, nil
+}
+
+// TestJudgeOwnHoles: even under Bypass (gaps allowed), bytes the filter dropped itself are
+// waited for: a packet beyond them is dropped until they came again, so nothing passes
+// unjudged and the digest stays whole.
+func TestJudgeOwnHoles(t *testing.T) {
+	j := NewJudge(Settings{Enabled: true, Bypass: true, Callback: &dropOnce{seen: map[int64]bool{}}}, Meta{}, true, true)
+	j.Transfer(Meta{}, true)
+	now := time.Unix(1, 0)
+	j.Judge(t.Context(), jpkt(1000, FlagSYN, ""), Reply, now)
+	for i, c := range []struct {
+		seq  uint32
+		data string
+		want Action
+	}{
+		{1001, "aaa", Drop},   // the callback drops it
+		{1004, "bbb", Drop},   // beyond the filter's own hole
+		{1001, "aaa", Accept}, // sent again: passes
+		{1007, "ccc", Drop},   // beyond "bbb", which the filter dropped too
+		{1004, "bbb", Drop},   // the callback's first sight of offset 3
+		{1004, "bbb", Accept},
+		{1007, "ccc", Drop}, // the callback's first sight of offset 6
+		{1007, "ccc", Accept},
+	} {
+		if v := j.Judge(t.Context(), jpkt(c.seq, FlagACK, c.data), Reply, now); v.Action != c.want {
+			t.Fatalf("step %d (%s): %v, want %v", i, c.data, v.Action, c.want)
+		}
+	}
+	st := j.Stats()
+	sum := sha256.Sum256([]byte("aaabbbccc"))
+	if st.Unjudged != 0 || st.SHA256 != hex.EncodeToString(sum[:]) {
+		t.Errorf("unjudged %d, digest %s; want 0 and %x", st.Unjudged, st.SHA256, sum)
+	}
+}

@@ -14,9 +14,11 @@ type stream struct {
 	nextOff int64  // its stream offset
 	matcher *Matcher
 	sum     hash.Hash // nil: no digest (not asked for, or the stream has a hole)
-	// ownHole: the filter dropped a packet whose bytes have not passed since, so a packet
-	// beyond them is out of order even where gaps are allowed (Bypass).
-	ownHole bool
+	// dropped: the filter dropped bytes up to sequence number dropEnd that have not all
+	// passed since; a packet beyond a gap below dropEnd waits for them even where gaps are
+	// allowed (Bypass), as the gap is the filter's own.
+	dropped bool
+	dropEnd uint32
 	// finSeq is the sequence number of the FIN (hasFin); ended: the connection was reset.
 	hasFin, ended bool
 	finSeq        uint32
@@ -100,6 +102,19 @@ func (st *stream) done() bool {
 	return st.ended || st.hasFin && st.started && int32(st.next-st.finSeq) >= 0
 }
 
+// drop records that the filter dropped the payload of n bytes at sequence number seq.
+func (st *stream) drop(seq uint32, n int) {
+	end := seq + uint32(n)
+	if !st.dropped || int32(end-st.dropEnd) > 0 {
+		st.dropped, st.dropEnd = true, end
+	}
+}
+
+// ownGap reports whether the bytes missing before a packet are the filter's own drops.
+func (st *stream) ownGap() bool {
+	return st.dropped && int32(st.dropEnd-st.next) > 0
+}
+
 // segment is where one packet's payload stands against the stream.
 type segment struct {
 	off  int64 // stream offset of the payload's first byte
@@ -143,7 +158,6 @@ func (st *stream) advance(fresh []byte) {
 	}
 	st.next += uint32(len(fresh))
 	st.nextOff += int64(len(fresh))
-	st.ownHole = false
 	if st.sum != nil {
 		st.sum.Write(fresh)
 	}

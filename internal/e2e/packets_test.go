@@ -42,6 +42,10 @@ func packetConfig(t *testing.T, b *testbed.Topology) string {
 		t.Fatal(err)
 	}
 	policy := func(bypass bool) string {
+		rate := "" // the fail-open policy also has a rate cap
+		if bypass {
+			rate = "      max_rate: 4MiB\n"
+		}
 		return fmt.Sprintf(`    base: readwrite
     data_path: kernel
     packet_filter:
@@ -49,7 +53,7 @@ func packetConfig(t *testing.T, b *testbed.Topology) string {
       callback: judge
       queue_bypass: %v
       timeout: 50ms
-`, forbidden, bypass)
+%s`, forbidden, bypass, rate)
 	}
 	conf := fmt.Sprintf(`version: 1
 script: packets.star
@@ -95,7 +99,8 @@ func withPattern(t *testing.T, path string, size, at int) {
 }
 
 // TestPacketFilter: kernel path channels under a packet filter (NFQUEUE). A clean download
-// and upload pass with their bytes intact, and the record has the filter's exact digest; a
+// and upload pass with their bytes intact, and the record has the filter's exact digest (and
+// under the fail-open policy's rate cap, packets were held back or dropped on the way); a
 // download with the forbidden pattern is stopped (the client gets 426 naming the pattern,
 // and not the whole file), also when the pattern is split between two packets; a Starlark
 // callback's same-length rewrite is what the client receives; a callback that runs out of
@@ -143,6 +148,11 @@ func TestPacketFilter(t *testing.T) {
 			if r["path"] != "kernel" || r["sha256"] != b.sums["clean.bin"] || r["bytes_to_client"] != float64(size) ||
 				pf["stopped"] != nil || pf["packets"].(float64) < 10 || pf["accepted"].(float64) < 10 {
 				t.Errorf("RETR record: %v", r)
+			}
+			// The rate cap (4 MiB/s, 1 MiB burst) held packets back, or dropped those that
+			// would have waited longer than the timeout; the file still arrived whole.
+			if held := num(pf["delayed"]) + num(pf["rate_dropped"]); v6 != (held > 0) {
+				t.Errorf("rate cap: %v packets delayed or dropped; want some only under the fail-open policy's cap", held)
 			}
 			up := fam + "-up.bin"
 			if tr, err := scenario.Lftp(ctx, b.tp, b.srv, addr, active, fmt.Sprintf("put %s -o %s", dst, up)); err != nil {
@@ -265,4 +275,10 @@ func waitLog(t *testing.T, p *testbed.Proc, text string) {
 	}
 	b, _ := os.ReadFile(p.Log)
 	t.Fatalf("no %q in the log of %v:\n%s", text, p, b)
+}
+
+// num is a record's number, 0 when absent.
+func num(v any) float64 {
+	f, _ := v.(float64)
+	return f
 }
