@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -108,7 +109,18 @@ func TestKill9(t *testing.T) {
 		t.Fatalf("elements outlived their timeout after kill -9: %v %v", els, err)
 	}
 
-	restarted, err := startGateway(ctx, b.tp)
+	b.restartAfterKill(t, ctx)
+	tables, rules := b.gwState(t)
+	if strings.Contains(tables, "table inet "+table) || strings.Contains(rules, "fwmark") {
+		t.Errorf("after the clean stop something of ftpgate remains:\n%s\n%s", tables, rules)
+	}
+}
+
+// restartAfterKill starts a gateway with args where a killed one left its table, moves
+// small.bin through it and stops it cleanly.
+func (b *bed) restartAfterKill(t *testing.T, ctx context.Context, args ...string) {
+	t.Helper()
+	restarted, err := startGateway(ctx, b.tp, args...)
 	if err != nil {
 		t.Fatalf("restart after kill -9: %v", err)
 	}
@@ -121,10 +133,6 @@ func TestKill9(t *testing.T) {
 	}
 	if err := restarted.Stop(); err != nil {
 		t.Fatalf("stop after the restart: %v", err)
-	}
-	tables, rules := b.gwState(t)
-	if strings.Contains(tables, "table inet "+table) || strings.Contains(rules, "fwmark") {
-		t.Errorf("after the clean stop something of ftpgate remains:\n%s\n%s", tables, rules)
 	}
 }
 

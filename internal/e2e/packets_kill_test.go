@@ -109,20 +109,7 @@ func TestPacketFilterStopped(t *testing.T) {
 			t.Errorf("fail-closed: the download went on after ftpgate stopped: %v, %d bytes", err, st.Size())
 		}
 	}
-	restarted, err := startGateway(ctx, b.tp, "-c", cfg)
-	if err != nil {
-		t.Fatalf("restart after kill -9: %v", err)
-	}
-	dst := filepath.Join(b.tp.Dir, "after-kill.bin")
-	if tr, err := scenario.Curl(ctx, b.tp, scenario.EPSV, "-o", dst, scenario.URL(b.srv, b.tp.ServerV4, "small.bin")); err != nil {
-		t.Fatalf("transfer after the restart: %v\n%s", err, tail(tr, 20))
-	}
-	if sha(t, dst) != b.sums["small.bin"] {
-		t.Fatal("checksum differs")
-	}
-	if err := restarted.Stop(); err != nil {
-		t.Fatalf("stop after the restart: %v", err)
-	}
+	b.restartAfterKill(t, ctx, "-c", cfg)
 	if tables, _ := b.gwState(t); strings.Contains(tables, "ftpgate") {
 		t.Errorf("after the clean stop a table remains:\n%s", tables)
 	}
