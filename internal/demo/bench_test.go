@@ -281,6 +281,19 @@ func TestChart(t *testing.T) {
 	if !hasColour(img, colRETR) {
 		t.Error("no RETR bar in the chart")
 	}
+	// The title names the base rows and fits in the chart (the font has no lower case and
+	// draws unknown signs as blanks).
+	if w := textWidth(chartTitle, textScale); w > chartW-chartLeft-chartRight {
+		t.Errorf("title is %d pixels wide, room for %d", w, chartW-chartLeft-chartRight)
+	}
+	for _, r := range chartTitle {
+		if _, ok := glyphs[r]; !ok && r != ' ' {
+			t.Errorf("title sign %q has no glyph", r)
+		}
+	}
+	if !strings.Contains(chartTitle, rowSpecs[rowQueued].label+": TO KERNEL") {
+		t.Errorf("title %q does not say the packet filter row is read against the kernel row", chartTitle)
+	}
 	// An empty chart (every row n/a) is still a valid image.
 	if img := drawChart(nil); img.Bounds().Dx() != chartW {
 		t.Error("empty chart")
