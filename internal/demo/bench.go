@@ -118,13 +118,14 @@ func machineLine(now time.Time, c config) string {
 }
 
 // plainRows are the rows of the plain FTP sitting.
-var plainRows = []rowID{rowForward, rowHelper, rowProxy, rowHashed, rowObserve, rowICAP, rowKernel, rowRelay}
+var plainRows = []rowID{rowForward, rowHelper, rowProxy, rowHashed, rowObserve, rowICAP, rowKernel, rowQueued, rowRelay}
 
 // benchAll measures in two sittings, so that vsftpd restarts once: plain FTP (forwarding,
 // conntrack helper, ftpgate proxied with and without sha256, with an observing exec hook and
-// with ICAP inspection, ftpgate kernel path, bare relay), then FTPS (through ftpgate,
-// forwarded), each only when -rows selects one of its rows. The ICAP row's scanner runs for
-// the whole plain sitting. Idle-session memory is measured after the runs of each sitting.
+// with ICAP inspection, ftpgate kernel path without and with the packet filter, bare relay),
+// then FTPS (through ftpgate, forwarded), each only when -rows selects one of its rows. The
+// ICAP row's scanner runs for the whole plain sitting. Idle-session memory is measured after
+// the runs of each sitting.
 func benchAll(ctx context.Context, p *printer, b *bed, c config, res []*rowResult) (err error) {
 	if err := makeFiles(p, b, c); err != nil {
 		return err
@@ -140,6 +141,9 @@ func benchAll(ctx context.Context, p *printer, b *bed, c config, res []*rowResul
 		res[rowHashed].na = hashNA
 	}
 	e.markInspectNA(res)
+	if e.queuedNA != "" {
+		res[rowQueued].na = e.queuedNA
+	}
 	stopScanner, err := e.startScanner(ctx, res)
 	if err != nil {
 		return err
@@ -204,9 +208,9 @@ func (e *benchEnv) sitting(ctx context.Context, res []*rowResult, rows ...rowID)
 				continue
 			}
 			err := e.measureRun(ctx, id, res[id])
-			if errors.Is(err, errRowNA) {
+			if na := naCell(err); na != "" {
 				e.p.step("%s: %s", rowSpecs[id].name, firstLine(err))
-				*res[id] = rowResult{spec: rowSpecs[id], na: kernelNA, logins: map[int][]float64{}}
+				*res[id] = rowResult{spec: rowSpecs[id], na: na, logins: map[int][]float64{}}
 				continue
 			}
 			if err != nil {
@@ -215,6 +219,19 @@ func (e *benchEnv) sitting(ctx context.Context, res []*rowResult, rows ...rowID)
 		}
 	}
 	return nil
+}
+
+// naCell is the n/a cell of a row whose run failed with err because the row cannot be
+// measured here (errRowNA), "" for any other err.
+func naCell(err error) string {
+	var na *naError
+	switch {
+	case errors.As(err, &na):
+		return na.cell
+	case errors.Is(err, errRowNA):
+		return kernelNA
+	}
+	return ""
 }
 
 // rotate returns rows rotated left by k.

@@ -23,6 +23,10 @@ const (
 	minAxisTop     = 1.5 // the y axis reaches at least this ratio
 )
 
+// chartTitle says what the bars are: each row's ratio to its base row (rowSpec.base), the
+// median of the runs. It fits between chartLeft and chartRight.
+const chartTitle = "RATIO TO FORWARDING (FTPS: TO FTPS FORWARDED, SHA256/OBSERVE/ICAP: TO PROXIED, NFQUEUE: TO KERNEL), MEDIAN"
+
 // Chart colours.
 var (
 	colBackground = color.RGBA{255, 255, 255, 255}
@@ -84,7 +88,7 @@ func drawChart(groups []chartGroup) *image.RGBA {
 			drawText(img, plot.Min.X-10-textWidth(s, textScale), y(v)-glyphH*textScale/2, s, textScale, colAxis)
 		}
 	}
-	drawText(img, chartLeft, 12, "RATIO TO FORWARDING (FTPS: TO FTPS FORWARDED, SHA256/OBSERVE/ICAP: TO PROXIED), MEDIAN OF RUNS", textScale, colAxis)
+	drawText(img, chartLeft, 12, chartTitle, textScale, colAxis)
 	legendX := chartW - chartRight - 200
 	fill(img, image.Rect(legendX, 40, legendX+14, 54), colRETR)
 	drawText(img, legendX+20, 42, "RETR", textScale, colAxis)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -65,25 +64,12 @@ func (e *benchEnv) writeInspectConfigs(ctx context.Context, proxied string) erro
 	e.proxiedText = proxied
 	e.observeConfig = filepath.Join(dir, "ftpgate-observe.yaml")
 	e.icapConfig = filepath.Join(dir, "ftpgate-icap.yaml")
-	for _, c := range []struct {
-		path, text string
-		na         *string
-	}{
-		{e.observeConfig, observeConfig(proxied), &e.observeNA},
-		{e.icapConfig, icapConfig(proxied, icapURL(e.b.tp.ServerV4)), &e.icapNA},
-	} {
-		if err := os.WriteFile(c.path, []byte(c.text), 0o644); err != nil {
-			return fmt.Errorf("gateway configuration: %w", err)
-		}
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		out, err := exec.CommandContext(cctx, e.c.bin, "check", "-c", c.path).CombinedOutput()
-		cancel()
-		if err != nil {
-			*c.na = checkNA(string(out), err)
-			e.p.step("ftpgate check -c %s: %s", filepath.Base(c.path), *c.na)
-		}
+	var err error
+	if e.observeNA, err = e.checkConfig(ctx, e.observeConfig, observeConfig(proxied)); err != nil {
+		return err
 	}
-	return nil
+	e.icapNA, err = e.checkConfig(ctx, e.icapConfig, icapConfig(proxied, icapURL(e.b.tp.ServerV4)))
+	return err
 }
 
 // checkNA is a row's cell when `ftpgate check` refused its configuration: the first line of

@@ -133,6 +133,42 @@ func TestInspectRows(t *testing.T) {
 	}
 }
 
+// TestCheckConfigs runs the rows' `ftpgate check` against a stand-in for ftpgate that
+// refuses the packet filter row's configuration: that row gets the refusal as its n/a cell,
+// the inspection rows none; a gateway without the kernel path makes the packet filter row
+// n/a without asking.
+func TestCheckConfigs(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "ftpgate")
+	script := "#!/bin/sh\ncase \"$3\" in *queued*) echo \"ftpgate: configuration: $3:7: policies.p.packet_filter: unknown key\" >&2; exit 2;; esac\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	e := &benchEnv{b: &bed{tp: &testbed.Topology{Dir: dir}}, c: config{bin: bin}, p: newPrinter(&out), hasDataPath: true}
+	if err := e.writeInspectConfigs(t.Context(), gatewayConfig("proxy")); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.writeQueuedConfig(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if e.observeNA != "" || e.icapNA != "" {
+		t.Errorf("inspection rows n/a: %q, %q", e.observeNA, e.icapNA)
+	}
+	if want := "n/a (ftpgate check: policies.p.packet_filter: unknown key)"; e.queuedNA != want {
+		t.Errorf("packet filter row: %q, want %q\n%s", e.queuedNA, want, out.String())
+	}
+	for _, f := range []string{e.observeConfig, e.icapConfig, e.queuedConfig} {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("configuration not written: %v", err)
+		}
+	}
+	e.hasDataPath = false
+	if err := e.writeQueuedConfig(t.Context()); err != nil || e.queuedNA != kernelNA {
+		t.Errorf("without the kernel path: %q, %v; want %q", e.queuedNA, err, kernelNA)
+	}
+}
+
 func TestStampFiles(t *testing.T) {
 	root, dir := t.TempDir(), t.TempDir()
 	e := &benchEnv{b: &bed{srv: &testbed.FTPServer{Root: root}, tp: &testbed.Topology{Dir: dir}}}

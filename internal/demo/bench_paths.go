@@ -16,8 +16,9 @@ import (
 	"github.com/ftpgate/ftpgate/internal/testbed"
 )
 
-// errRowNA marks a row that cannot be measured with this ftpgate (the kernel data path not
-// available yet); the row is printed as n/a and the bench goes on.
+// errRowNA marks a row that cannot be measured with this ftpgate or on this kernel (the
+// kernel data path, the packet filter's queues not available; naError says why); the row is
+// printed as n/a and the bench goes on.
 var errRowNA = errors.New("row not available")
 
 // kernelNA is the kernel row's cell when ftpgate refuses data_path: kernel.
@@ -40,6 +41,9 @@ type benchEnv struct {
 	// proxiedText (the proxied row's); observeNA and icapNA say why ftpgate refused them.
 	observeConfig, icapConfig, proxiedText string
 	observeNA, icapNA                      string
+	// queuedConfig is the packet filter row's configuration file; queuedNA says why the
+	// row cannot run (ftpgate refused it, or has no kernel data path).
+	queuedConfig, queuedNA string
 	// scanner is the ICAP row's c-icap + clamd while it runs; stamps counts the ICAP row's
 	// runs, whose files get unique contents (stampFiles).
 	scanner *testbed.Scanner
@@ -54,8 +58,8 @@ type benchEnv struct {
 }
 
 // newBenchEnv writes the gateway configurations, asks ftpgate (`ftpgate check`) whether it
-// knows data_path and transfer_hash and accepts the inspection rows' configurations, and
-// prepares the FTPS certificates.
+// knows data_path and transfer_hash and accepts the inspection and packet filter rows'
+// configurations, and prepares the FTPS certificates.
 func newBenchEnv(ctx context.Context, p *printer, b *bed, c config) (*benchEnv, error) {
 	e := &benchEnv{b: b, c: c, p: p,
 		proxyConfig:  filepath.Join(b.tp.Dir, "ftpgate-proxy.yaml"),
@@ -99,6 +103,9 @@ func newBenchEnv(ctx context.Context, p *printer, b *bed, c config) (*benchEnv, 
 	if err := e.writeInspectConfigs(ctx, plain); err != nil {
 		return nil, err
 	}
+	if err := e.writeQueuedConfig(ctx); err != nil {
+		return nil, err
+	}
 	e.ftps, err = newFTPSSetup(filepath.Join(b.tp.Dir, "ftps"), []netip.Addr{b.tp.ServerV4, b.tp.ServerV6})
 	if err != nil {
 		return nil, err
@@ -117,6 +124,8 @@ func (e *benchEnv) gatewayArgs(id rowID) []string {
 	switch id {
 	case rowKernel:
 		return []string{"-c", e.kernelConfig}
+	case rowQueued:
+		return []string{"-c", e.queuedConfig}
 	case rowHashed:
 		return []string{"-c", e.hashedConfig}
 	case rowObserve:
@@ -180,8 +189,8 @@ func (e *benchEnv) openRow(ctx context.Context, id rowID) (*scenario.Gateway, fu
 	}
 	g, err := e.b.startGateway(ctx, e.c.bin, e.gatewayArgs(id)...)
 	if err != nil {
-		if id == rowKernel && strings.Contains(err.Error(), "data_path") {
-			return nil, nil, fmt.Errorf("%w: %w", errRowNA, err)
+		if na := rowUnavailable(id, err); na != nil {
+			return nil, nil, na
 		}
 		return nil, nil, err
 	}
@@ -218,12 +227,13 @@ func (e *benchEnv) clearTimeWait(ctx context.Context) error {
 }
 
 // checkPath proves that a run's transfers took the row's path: through ftpgate, the transfer
-// records show every byte (and, on the inspection rows, the hook's verdict); under the
-// conntrack helper, its related rule let the data connections through.
+// records show every byte (and, on the inspection rows, the hook's verdict; on the packet
+// filter row, the kernel path and the filter's account of every byte); under the conntrack
+// helper, its related rule let the data connections through.
 func (e *benchEnv) checkPath(ctx context.Context, id rowID, g *scenario.Gateway, size int64) error {
 	if g != nil {
 		if err := errors.Join(checkTransferRecord(g, "RETR", benchFile, size),
-			checkTransferRecord(g, "STOR", uploadName, size), checkVerdicts(g, id)); err != nil {
+			checkTransferRecord(g, "STOR", uploadName, size), checkVerdicts(g, id), checkFiltered(g, id, size)); err != nil {
 			return err
 		}
 	}

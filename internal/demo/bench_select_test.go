@@ -21,6 +21,9 @@ func TestParseRows(t *testing.T) {
 	if rows, err := parseRows("observe,icap"); err != nil || rows != (rowSet{rowObserve: true, rowICAP: true}) {
 		t.Errorf("parseRows(observe,icap) = %v, %v", rows, err)
 	}
+	if rows, err := parseRows("kernel,queued"); err != nil || rows != (rowSet{rowKernel: true, rowQueued: true}) {
+		t.Errorf("parseRows(kernel,queued) = %v, %v", rows, err)
+	}
 	var every rowSet
 	for i := range every {
 		every[i] = true
@@ -30,7 +33,7 @@ func TestParseRows(t *testing.T) {
 			t.Errorf("parseRows(%q) = %v, %v; want every row", in, rows, err)
 		}
 	}
-	for _, in := range []string{"forward", ",", "kernel,x"} {
+	for _, in := range []string{"forward", ",", "kernel,x", "nfqueue"} {
 		if _, err := parseRows(in); err == nil || !strings.Contains(err.Error(), "-rows") {
 			t.Errorf("parseRows(%q) = %v, want an error naming -rows", in, err)
 		}
@@ -45,13 +48,16 @@ func TestParseMeasures(t *testing.T) {
 	if _, err := parseMeasures("pasv"); err == nil || !strings.Contains(err.Error(), "transfer,noop,logins,mirror,setups,rss") {
 		t.Errorf("parseMeasures(pasv) = %v, want the known keys listed", err)
 	}
-	if rowKeys()[rowFTPSGate] != "ftps-gw" || !(rowSet{rowHelper: true}).has(rowForward, rowHelper) {
+	if rowKeys()[rowFTPSGate] != "ftps-gw" || rowKeys()[rowQueued] != "queued" || !(rowSet{rowHelper: true}).has(rowForward, rowHelper) {
 		t.Error("rowKeys or has")
 	}
 }
 
 func TestParseFlags(t *testing.T) {
 	c, code := parseFlags([]string{"-bench", "-rows", "kernel", "-measure", "mirror,rss", "-sessions", "", "-mirror-files", "20"}, io.Discard)
+	if c.rows[rowQueued] {
+		t.Error("-rows kernel selected the packet filter row too")
+	}
 	if code != -1 || !c.rows[rowKernel] || c.rows[rowForward] || !c.measure[measMirror] || c.measure[measRSS] || c.mirrorFiles != 20 {
 		t.Errorf("parseFlags = %+v, %d; want kernel only, mirror of 20 (rss off without sessions)", c, code)
 	}
@@ -75,7 +81,11 @@ func TestApplies(t *testing.T) {
 		// The inspection rows measure transfers only.
 		{measTransfer, rowObserve, true}, {measTransfer, rowICAP, true}, {measNoop, rowObserve, false},
 		{measLogins, rowICAP, false}, {measMirror, rowObserve, false}, {measSetups, rowICAP, false},
-		{measRSS, rowObserve, false}, {measRSS, rowICAP, false}} {
+		{measRSS, rowObserve, false}, {measRSS, rowICAP, false},
+		// So does the packet filter row; the kernel row everything.
+		{measTransfer, rowQueued, true}, {measNoop, rowQueued, false}, {measLogins, rowQueued, false},
+		{measMirror, rowQueued, false}, {measSetups, rowQueued, false}, {measRSS, rowQueued, false},
+		{measMirror, rowKernel, true}, {measRSS, rowKernel, true}} {
 		if got := applies(tc.m, tc.id); got != tc.want {
 			t.Errorf("applies(%s, %s) = %v", measureKeys[tc.m], rowSpecs[tc.id].key, got)
 		}

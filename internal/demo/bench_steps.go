@@ -62,10 +62,12 @@ func (e *benchEnv) measureRun(ctx context.Context, id rowID, r *rowResult) (err 
 	return nil
 }
 
-// stepTransfer measures RETR (with the CPU it costs) and STOR with curl; on the ICAP row, of
-// files made unique first (stampFiles). Through ftpgate, the transfer records must show that
-// every byte passed (and on the inspection rows, that the hook allowed it); under the
-// conntrack helper, its related rule must have let the data connections through.
+// stepTransfer measures RETR (with the CPU it costs: the machine's, and ftpgate's own for the
+// progress line) and STOR with curl; on the ICAP row, of files made unique first
+// (stampFiles). Through ftpgate, the transfer records must show that every byte passed (and
+// on the inspection rows, that the hook allowed it; on the packet filter row, that the
+// filter judged every byte: its account goes in the progress line too); under the conntrack
+// helper, its related rule must have let the data connections through.
 func (e *benchEnv) stepTransfer(ctx context.Context, id rowID, g *scenario.Gateway, r *rowResult) (string, error) {
 	size, ca, slack := e.c.size, e.caFile(id), hookTimeout(id)
 	if id == rowICAP {
@@ -73,10 +75,12 @@ func (e *benchEnv) stepTransfer(ctx context.Context, id rowID, g *scenario.Gatew
 			return "", err
 		}
 	}
+	gw0, ok0 := gatewayCPU(g)
 	rs, cpu, err := retr(ctx, e.b, ca, size, slack)
 	if err != nil {
 		return "", e.withScannerLogs(id, err)
 	}
+	gw1, ok1 := gatewayCPU(g)
 	ss, err := stor(ctx, e.b, ca, size, slack)
 	if err != nil {
 		return "", e.withScannerLogs(id, err)
@@ -85,7 +89,12 @@ func (e *benchEnv) stepTransfer(ctx context.Context, id rowID, g *scenario.Gatew
 		return "", e.withScannerLogs(id, err)
 	}
 	r.retr, r.stor, r.cpu = append(r.retr, rs), append(r.stor, ss), append(r.cpu, cpu)
-	return fmt.Sprintf("RETR %5.0f MiB/s  STOR %5.0f MiB/s  CPU %.2f s/GiB", rs/(1<<20), ss/(1<<20), cpu), nil
+	own := ""
+	if ok0 && ok1 {
+		own = fmt.Sprintf(" (ftpgate %.2f)", (gw1-gw0)/(float64(size)/gib))
+	}
+	return fmt.Sprintf("RETR %5.0f MiB/s  STOR %5.0f MiB/s  CPU %.2f s/GiB%s%s", rs/(1<<20), ss/(1<<20), cpu, own,
+		filterNote(g, id, size)), nil
 }
 
 // stepNoop measures the NOOP round trips on one logged-in connection.

@@ -19,6 +19,7 @@ const (
 	rowObserve               // ftpgate proxied, every object handed to an exec hook (sha256sum) after it passed
 	rowICAP                  // ftpgate proxied, every object stored and scanned by ICAP (c-icap + clamd) first
 	rowKernel                // ftpgate, data_path: kernel
+	rowQueued                // ftpgate, data_path: kernel with a packet filter (every data packet through NFQUEUE)
 	rowRelay                 // a bare transparent Go relay of every connection: the floor of any user-space hop
 	rowFTPSGate              // FTPS through ftpgate (TLS terminated on both legs)
 	rowFTPSFwd               // FTPS through plain forwarding
@@ -28,7 +29,8 @@ const (
 // rowSpec describes a row: its name in the table, its -rows key, its label in the chart, the
 // row its ratios are relative to, whether ftpgate carries it (only those get an RSS figure),
 // whether it is FTPS and whether only the transfer measurement applies to it (the
-// inspection rows: their hooks see objects, nothing else).
+// inspection rows: their hooks see objects, nothing else; the packet filter row: its filter
+// sees data channels only).
 type rowSpec struct {
 	name, key, label string
 	base             rowID
@@ -46,6 +48,7 @@ var rowSpecs = [numRows]rowSpec{
 	rowObserve:  {name: "ftpgate observe (sha256 hook)", key: "observe", label: "OBSERVE", base: rowProxy, transferOnly: true},
 	rowICAP:     {name: "ftpgate inspect (ICAP + ClamAV)", key: "icap", label: "ICAP", base: rowProxy, transferOnly: true},
 	rowKernel:   {name: "ftpgate kernel path", key: "kernel", label: "KERNEL", base: rowForward, gateway: true},
+	rowQueued:   {name: "ftpgate kernel path + packet filter (NFQUEUE)", key: "queued", label: "NFQUEUE", base: rowKernel, transferOnly: true},
 	rowRelay:    {name: "bare Go relay (floor)", key: "relay", label: "RELAY", base: rowForward},
 	rowFTPSGate: {name: "FTPS via ftpgate", key: "ftps-gw", label: "FTPS GW", base: rowFTPSFwd, gateway: true, tls: true},
 	rowFTPSFwd:  {name: "FTPS forwarded", key: "ftps-fwd", label: "FTPS FWD", base: rowFTPSFwd, tls: true},
@@ -287,7 +290,7 @@ func (t benchTable) markdown() string {
 
 // tableNotes explains the columns, below the table.
 const tableNotes = `× = median of the per-run ratios to "forwarding" (FTPS rows: to "FTPS forwarded"; sha256, observe and
-ICAP rows: to "ftpgate proxied"), runs interleaved.
+ICAP rows: to "ftpgate proxied"; packet filter row: to "ftpgate kernel path"), runs interleaved.
 MiB/s: curl EPSV, RETR to /dev/null and STOR from a file, median of the runs. NOOP: round trips on one
 logged-in control connection. logins/s: connect+USER/PASS+QUIT loops (FTPS rows: with AUTH TLS).
 mirror files/s: lftp mirror --parallel=4 (EPSV) of a directory of 1-KiB files into an empty one.
@@ -297,5 +300,7 @@ during RETR. KiB/sess @N: ftpgate's VmRSS growth per idle logged-in session with
 observe: each object goes to an exec hook (sha256sum) after it passed; inspect (ICAP + ClamAV): each
 object is spooled, scanned by c-icap + clamd over ICAP (RESPMOD/REQMOD), and only then sent on (each
 run's files made unique; measured only once the scanner refused EICAR at the end of an object of the
-file's size); these two rows measure transfers only.
+file's size); packet filter (NFQUEUE): the kernel path with a packet_filter (one pattern not in the
+file, queue_bypass: false), every data packet judged by ftpgate through an NFQUEUE queue; these three
+rows measure transfers only.
 – = does not apply or not measured; error: = that measurement failed (see the progress lines).`

@@ -15,6 +15,9 @@ import (
 	"unicode/utf8"
 )
 
+// queuedOffNA is the packet filter row's cell on a kernel without a queue statement.
+const queuedOffNA = "n/a (packet filter off: the nftables table has no queue chain)"
+
 // sampleResults are results as two runs of the bench could leave them.
 func sampleResults() []*rowResult {
 	res := newResults()
@@ -39,6 +42,7 @@ func sampleResults() []*rowResult {
 	res[rowICAP].cpu = []float64{9, 10}
 	res[rowProxy].rss = []rssCell{{sessions: 1000, perSession: 20 * 1024}, {sessions: 10000, na: "too few free PIDs"}}
 	res[rowKernel].na = kernelNA
+	res[rowQueued].na = queuedOffNA
 	set(rowRelay, []float64{600 * mb, 700 * mb}, []float64{500 * mb, 500 * mb}, 80)
 	set(rowFTPSGate, []float64{200 * mb, 200 * mb}, []float64{100 * mb, 100 * mb}, 10)
 	res[rowFTPSGate].rss = []rssCell{{sessions: 1000, perSession: 40 * 1024}}
@@ -91,6 +95,9 @@ func TestBuildTable(t *testing.T) {
 	if got := tb.rows[rowKernel]; len(got) != 2 || got[1] != kernelNA {
 		t.Errorf("kernel row %q, want a note row", got)
 	}
+	if got := tb.rows[rowQueued]; len(got) != 2 || got[0] != "ftpgate kernel path + packet filter (NFQUEUE)" || got[1] != queuedOffNA {
+		t.Errorf("packet filter row %q, want a note row", got)
+	}
 }
 
 func TestBuildTableSelection(t *testing.T) {
@@ -104,14 +111,14 @@ func TestBuildTableSelection(t *testing.T) {
 		names = append(names, row[0])
 	}
 	if got := strings.Join(names, ","); got != "forwarding,ftpgate proxied,ftpgate proxied + sha256,ftpgate observe (sha256 hook),"+
-		"ftpgate inspect (ICAP + ClamAV),ftpgate kernel path,bare Go relay (floor),FTPS via ftpgate" {
+		"ftpgate inspect (ICAP + ClamAV),ftpgate kernel path,ftpgate kernel path + packet filter (NFQUEUE),bare Go relay (floor),FTPS via ftpgate" {
 		t.Errorf("rows %s: skipped rows must be left out", got)
 	}
 	// RSS was not measured: a dash, not "n/a".
 	if got := tb.rows[1][len(tb.header)-1]; got != dash {
 		t.Errorf("proxied RSS cell %q when rss is not measured, want %s", got, dash)
 	}
-	if n := len(chartGroups(res)); n != 6 { // proxied, sha256, observe, icap, relay, FTPS via ftpgate
+	if n := len(chartGroups(res)); n != 6 { // proxied, sha256, observe, icap, relay, FTPS via ftpgate; not the n/a rows
 		t.Errorf("%d chart groups with skipped rows, want 6", n)
 	}
 }
@@ -123,8 +130,10 @@ func TestTableText(t *testing.T) {
 		t.Fatalf("%d lines, want %d:\n%s", len(lines), 2+numRows, text)
 	}
 	width := utf8.RuneCountInString(lines[0])
+	notes := 0
 	for i, l := range lines {
-		if strings.Contains(l, kernelNA) {
+		if strings.Contains(l, kernelNA) || strings.Contains(l, queuedOffNA) {
+			notes++
 			if !strings.HasPrefix(l, "ftpgate kernel path") {
 				t.Errorf("note row %q", l)
 			}
@@ -133,6 +142,9 @@ func TestTableText(t *testing.T) {
 		if n := utf8.RuneCountInString(l); n != width {
 			t.Errorf("line %d is %d wide, want %d (aligned):\n%s", i, n, width, text)
 		}
+	}
+	if notes != 2 {
+		t.Errorf("%d note rows, want 2 (kernel, packet filter):\n%s", notes, text)
 	}
 	// Numbers are right-aligned: the header's last column ends where the values end.
 	if !strings.HasSuffix(lines[0], "KiB/sess @1000") || !strings.HasSuffix(lines[2], dash) {
@@ -268,6 +280,19 @@ func TestChart(t *testing.T) {
 	}
 	if !hasColour(img, colRETR) {
 		t.Error("no RETR bar in the chart")
+	}
+	// The title names the base rows and fits in the chart (the font has no lower case and
+	// draws unknown signs as blanks).
+	if w := textWidth(chartTitle, textScale); w > chartW-chartLeft-chartRight {
+		t.Errorf("title is %d pixels wide, room for %d", w, chartW-chartLeft-chartRight)
+	}
+	for _, r := range chartTitle {
+		if _, ok := glyphs[r]; !ok && r != ' ' {
+			t.Errorf("title sign %q has no glyph", r)
+		}
+	}
+	if !strings.Contains(chartTitle, rowSpecs[rowQueued].label+": TO KERNEL") {
+		t.Errorf("title %q does not say the packet filter row is read against the kernel row", chartTitle)
 	}
 	// An empty chart (every row n/a) is still a valid image.
 	if img := drawChart(nil); img.Bounds().Dx() != chartW {
