@@ -376,9 +376,15 @@ func (ch *Channel) Done(dir wire.Direction) <-chan struct{} {
 	return ch.clientDone
 }
 
-// Result returns what the channel carried so far.
+// Result returns what the channel carried so far (with the packet filter's account so far,
+// when the channel has not ended yet).
 func (ch *Channel) Result() Result {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
-	return ch.res
+	res := ch.res
+	if res.Packets == nil && ch.pjudge != nil {
+		st := ch.pjudge.Stats()
+		res.Packets = &st
+	}
+	return res
 }

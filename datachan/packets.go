@@ -156,6 +156,7 @@ func (ch *Channel) endPackets(toServer, toClient int64) (int64, int64) {
 	if j == nil || done {
 		return toServer, toClient
 	}
+	j.Finish()
 	st := j.Stats()
 	ch.mu.Lock()
 	ch.res.Packets = &st

@@ -282,6 +282,19 @@ func (j *Judge) callFailed(p *Packet, name string, err error) Verdict {
 	return Verdict{}
 }
 
+// Finish ends the digests (their goroutines go): Stats has the transfer's SHA-256 from now
+// on, and bytes that pass later are not hashed. Call it once the connection is done.
+func (j *Judge) Finish() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, st := range j.streams {
+		if st.sum != nil && !st.summed {
+			st.sum.finish()
+			st.summed = true
+		}
+	}
+}
+
 // held records that a packet waited hold in ftpgate for its verdict.
 func (j *Judge) held(hold time.Duration) {
 	j.mu.Lock()
@@ -313,8 +326,8 @@ func (j *Judge) Stats() Stats {
 	if j.haveData {
 		st := j.streams[j.data]
 		s.DataBytes = st.nextOff
-		if st.sum != nil && st.started {
-			s.SHA256 = hex.EncodeToString(st.sum.Sum(nil))
+		if st.sum != nil && st.started && st.summed {
+			s.SHA256 = hex.EncodeToString(st.sum.finish())
 		}
 	}
 	return s

@@ -46,6 +46,7 @@ func FuzzJudge(f *testing.F) {
 				}
 				now = now.Add(time.Millisecond)
 			}
+			j.Finish()
 			if st := j.Stats(); st.DataBytes > st.Bytes+st.Unjudged {
 				t.Fatalf("%d bytes passed in order, more than the %d judged and %d unjudged", st.DataBytes, st.Bytes, st.Unjudged)
 			}

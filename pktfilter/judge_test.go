@@ -57,6 +57,7 @@ func TestJudgeCleanStream(t *testing.T) {
 			t.Errorf("piece %d: %+v, want accept", i, v)
 		}
 	}
+	j.Finish()
 	st := j.Stats()
 	whole := strings.Join(pieces, "")
 	sum := sha256.Sum256([]byte(whole))
@@ -138,6 +139,7 @@ func TestJudgeRewriteAndRetransmission(t *testing.T) {
 	if cb.calls != 3 {
 		t.Errorf("callback calls %d, want 3 (a retransmission's old bytes are not shown again)", cb.calls)
 	}
+	j.Finish()
 	st := j.Stats()
 	sum := sha256.Sum256([]byte("$$$abc##"))
 	if st.SHA256 != hex.EncodeToString(sum[:]) {
@@ -284,6 +286,7 @@ func TestJudgeOwnHoles(t *testing.T) {
 			t.Fatalf("step %d (%s): %v, want %v", i, c.data, v.Action, c.want)
 		}
 	}
+	j.Finish()
 	st := j.Stats()
 	sum := sha256.Sum256([]byte("aaabbbccc"))
 	if st.Unjudged != 0 || st.SHA256 != hex.EncodeToString(sum[:]) {

@@ -8,8 +8,6 @@ import (
 	"net/netip"
 	"sync"
 	"time"
-
-	nfqueue "github.com/florianl/go-nfqueue/v2"
 )
 
 // QueueConfig configures the packet filter's queues.
@@ -217,27 +215,15 @@ func (q *Queue) Close() error {
 	return errors.Join(errs...)
 }
 
-// open binds queue num.
+// open binds queue num and starts reading it.
 func (q *Queue) open(ctx context.Context, num uint16, bypass bool) (*reader, error) {
-	flags := uint32(nfqueue.NfQaCfgFlagGSO)
-	if bypass {
-		flags |= nfqueue.NfQaCfgFlagFailOpen // a full queue lets packets pass too
-	}
-	nf, err := nfqueue.Open(&nfqueue.Config{NfQueue: num, MaxPacketLen: 0xffff, MaxQueueLen: q.cfg.MaxLen,
-		Copymode: nfqueue.NfQnlCopyPacket, Flags: flags, WriteTimeout: time.Second})
+	// The bypass queue also lets packets pass when it is full.
+	n, err := openNFQ(num, q.cfg.MaxLen, bypass)
 	if err != nil {
 		return nil, fmt.Errorf("pktfilter: open queue %d: %w", num, err)
 	}
-	r := &reader{q: q, nf: nf, num: num, bypass: bypass}
-	if err := r.tune(); err != nil {
-		nf.Close()
-		return nil, fmt.Errorf("pktfilter: queue %d: %w", num, err)
-	}
+	r := &reader{q: q, nfq: n, num: num, bypass: bypass, done: make(chan struct{})}
 	r.ctx, r.cancel = context.WithCancel(ctx)
-	if err := nf.RegisterWithErrorFunc(r.ctx, r.handle, r.failed); err != nil {
-		r.cancel()
-		nf.Close()
-		return nil, fmt.Errorf("pktfilter: bind queue %d: %w", num, err)
-	}
+	go r.run()
 	return r, nil
 }

@@ -83,6 +83,7 @@ func TestJudgeComplete(t *testing.T) {
 	if !j.Complete() {
 		t.Fatal("not complete after the missing bytes came")
 	}
+	j.Finish()
 	if st := j.Stats(); st.DataBytes != 7 || st.SHA256 == "" {
 		t.Errorf("stats %+v", st)
 	}

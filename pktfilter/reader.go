@@ -3,18 +3,14 @@ package pktfilter
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"sync"
 	"syscall"
 	"time"
-
-	nfqueue "github.com/florianl/go-nfqueue/v2"
-	"golang.org/x/sys/unix"
 )
 
 // reader is one bound queue. Its packets are handled one at a time, in the order the kernel
-// queued them, by go-nfqueue's goroutine.
+// queued them, by the reader's goroutine.
 //
 // Verdicts are batched: a packet that simply passes is not answered at once while more
 // packets wait in the socket; one NFQNL_MSG_VERDICT_BATCH then lets pass every packet up to
@@ -22,12 +18,12 @@ import (
 // packet waits for the rate cap (delayed) every verdict is sent on its own.
 type reader struct {
 	q      *Queue
-	nf     *nfqueue.Nfqueue
-	raw    syscall.RawConn
+	nfq    *nfq
 	num    uint16
 	bypass bool
 	ctx    context.Context
 	cancel context.CancelFunc
+	done   chan struct{} // closed when run returns
 
 	mu         sync.Mutex // guards the fields below and orders verdicts
 	pending    bool       // accepts not sent yet, up to pendingMax
@@ -35,6 +31,8 @@ type reader struct {
 	delayed    int // packets waiting for the rate cap
 	closed     bool
 	timers     map[*time.Timer]delayed
+	lastWarn   time.Time // of a receive error, to log them once a minute
+	releaseBy  time.Time // when the last packet held back by the rate cap passes
 }
 
 // delayed is a packet waiting for the rate cap.
@@ -43,54 +41,55 @@ type delayed struct {
 	pkt []byte
 }
 
-// tune gives the socket a receive buffer for bursts of GSO packets (beyond rmem_max: root
-// may) and keeps its raw connection for peeking.
-func (r *reader) tune() error {
-	raw, err := r.nf.Con.SyscallConn()
-	if err != nil {
-		return err
+// recvBuffer holds one packet message: a GSO packet of up to 64 KiB and its attributes.
+const recvBuffer = 128 << 10
+
+// run reads the queue until it is closed.
+func (r *reader) run() {
+	defer close(r.done)
+	buf := make([]byte, recvBuffer)
+	for {
+		n, err := r.nfq.recv(buf)
+		if err != nil {
+			if r.ctx.Err() != nil || errors.Is(err, os.ErrClosed) {
+				return
+			}
+			r.failed(err)
+			continue
+		}
+		if id, payload, ok := packet(buf[:n]); ok {
+			r.handle(id, payload)
+		}
 	}
-	r.raw = raw
-	var serr error
-	if err := raw.Control(func(fd uintptr) {
-		serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, readBuffer)
-	}); err != nil {
-		return err
-	}
-	if serr != nil { // without CAP_NET_ADMIN: what rmem_max allows
-		return r.nf.Con.SetReadBuffer(readBuffer)
-	}
-	return nil
 }
 
-// moreWaiting reports whether another packet waits in the socket already.
-func (r *reader) moreWaiting() bool {
-	more := false
-	var b [1]byte
-	r.raw.Control(func(fd uintptr) {
-		n, _, err := unix.Recvfrom(int(fd), b[:], unix.MSG_PEEK|unix.MSG_DONTWAIT)
-		more = err == nil && n > 0
-	})
-	return more
+// failed logs a receive error (ENOBUFS: the socket overflowed and packets were dropped, or
+// passed unjudged with bypass), at most once a minute.
+func (r *reader) failed(err error) {
+	r.mu.Lock()
+	warn := time.Since(r.lastWarn) > time.Minute
+	if warn {
+		r.lastWarn = time.Now()
+	}
+	r.mu.Unlock()
+	if warn {
+		r.q.log.Warn("packet filter: reading the queue", "queue", r.num, "err", err.Error())
+	}
+	if !errors.Is(err, syscall.ENOBUFS) {
+		time.Sleep(10 * time.Millisecond) // no busy loop on a persistent error
+	}
 }
 
-// handle judges one packet (go-nfqueue's hook); it always goes on reading.
-func (r *reader) handle(a nfqueue.Attribute) int {
+// handle judges one packet.
+func (r *reader) handle(id uint32, raw []byte) {
 	now := time.Now()
-	if a.PacketID == nil {
-		return 0
-	}
-	id := *a.PacketID
 	var (
 		e *entry
 		d Dir
-		p Packet
 	)
-	if a.Payload != nil {
-		var err error
-		if p, err = Parse(*a.Payload); err == nil {
-			e, d = r.q.lookup(&p)
-		}
+	p, err := Parse(raw)
+	if err == nil {
+		e, d = r.q.lookup(&p)
 	}
 	if e == nil {
 		if o := r.q.cfg.Observe; o != nil {
@@ -99,20 +98,17 @@ func (r *reader) handle(a nfqueue.Attribute) int {
 		if r.bypass {
 			r.accept(id)
 		} else {
-			r.send(id, nfqueue.NfDrop, nil)
+			r.send(id, verdictDrop, nil)
 		}
-		return 0
+		return
 	}
-	ctx, cancel := context.WithDeadline(r.ctx, now.Add(e.j.s.Timeout))
-	v := e.j.judgeParsed(ctx, &p, d, now)
-	cancel()
+	v := e.j.judgeParsed(r.ctx, &p, d, now)
 	hold := time.Since(now) + v.Delay
 	e.j.held(hold)
 	if o := r.q.cfg.Observe; o != nil {
 		o.Judged(v.Action, len(p.Raw)-p.PayloadOff, hold)
 	}
 	r.apply(id, v, e)
-	return 0
 }
 
 // apply sends the verdict v on packet id.
@@ -120,10 +116,13 @@ func (r *reader) apply(id uint32, v Verdict, e *entry) {
 	switch {
 	case v.Action == Stop:
 		e.once.Do(func() { e.onStop(v.Reason) }) // before the receiver learns it
-		r.send(id, nfqueue.NfDrop, nil)
-		r.q.reset(v.Packet)
+		r.send(id, verdictDrop, nil)
+		r.mu.Lock()
+		r.flushLocked() // the packets before it reach the receiver before its reset
+		r.mu.Unlock()
+		r.resetAfterDelays(v.Packet)
 	case v.Action == Drop:
-		r.send(id, nfqueue.NfDrop, nil)
+		r.send(id, verdictDrop, nil)
 	case v.Delay > 0:
 		var pkt []byte
 		if v.Action == Rewrite {
@@ -131,7 +130,7 @@ func (r *reader) apply(id uint32, v Verdict, e *entry) {
 		}
 		r.delay(id, v.Delay, pkt)
 	case v.Action == Rewrite:
-		r.send(id, nfqueue.NfAccept, v.Packet)
+		r.send(id, verdictAccept, v.Packet)
 	default:
 		r.accept(id)
 	}
@@ -142,29 +141,46 @@ func (r *reader) accept(id uint32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.delayed > 0 {
-		r.verdictLocked(id, nfqueue.NfAccept, nil)
+		r.verdictLocked(id, verdictAccept, nil)
 		return
 	}
 	r.pending, r.pendingMax = true, id
-	if !r.moreWaiting() {
+	if !r.nfq.pending() {
 		r.flushLocked()
 	}
 }
 
-// send gives packet id the verdict at once (a new payload when pkt is not nil).
-func (r *reader) send(id uint32, verdict int, pkt []byte) {
+// send gives packet id the verdict at once (a new packet when pkt is not nil).
+func (r *reader) send(id uint32, verdict uint32, pkt []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.verdictLocked(id, verdict, pkt)
-	if !r.moreWaiting() {
+	if !r.nfq.pending() {
 		r.flushLocked()
 	}
 }
 
-// delay lets packet id pass after wait (with the new payload pkt when not nil).
+// resetAfterDelays sends a stopped transfer's reset once the packets the rate cap holds
+// back have passed (the batch of accepted ones was sent already): a reset that overtook
+// them would not be in sequence at the receiver, which ignores it.
+func (r *reader) resetAfterDelays(pkt []byte) {
+	r.mu.Lock()
+	wait := time.Until(r.releaseBy)
+	r.mu.Unlock()
+	if wait <= 0 {
+		r.q.reset(pkt)
+		return
+	}
+	time.AfterFunc(wait+5*time.Millisecond, func() { r.q.reset(pkt) })
+}
+
+// delay lets packet id pass after wait (with the new packet pkt when not nil).
 func (r *reader) delay(id uint32, wait time.Duration, pkt []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if at := time.Now().Add(wait); at.After(r.releaseBy) {
+		r.releaseBy = at
+	}
 	r.flushLocked() // the batch must not cover the delayed packet
 	r.delayed++
 	if r.timers == nil {
@@ -176,7 +192,7 @@ func (r *reader) delay(id uint32, wait time.Duration, pkt []byte) {
 		defer r.mu.Unlock()
 		delete(r.timers, t)
 		r.delayed--
-		r.verdictLocked(id, nfqueue.NfAccept, pkt)
+		r.verdictLocked(id, verdictAccept, pkt)
 	})
 	r.timers[t] = delayed{id: id, pkt: pkt}
 }
@@ -187,54 +203,35 @@ func (r *reader) flushLocked() {
 		return
 	}
 	r.pending = false
-	if err := r.nf.SetVerdictBatch(r.pendingMax, nfqueue.NfAccept); err != nil {
+	if err := r.nfq.verdict(r.pendingMax, verdictAccept, true, nil); err != nil {
 		r.q.log.Warn("packet filter: batch verdict", "queue", r.num, "err", err.Error())
 	}
 }
 
 // verdictLocked sends one verdict.
-func (r *reader) verdictLocked(id uint32, verdict int, pkt []byte) {
+func (r *reader) verdictLocked(id uint32, verdict uint32, pkt []byte) {
 	if r.closed {
 		return
 	}
-	var err error
-	if pkt != nil {
-		err = r.nf.SetVerdictModPacket(id, verdict, pkt)
-	} else {
-		err = r.nf.SetVerdict(id, verdict)
-	}
-	if err != nil {
+	if err := r.nfq.verdict(id, verdict, false, pkt); err != nil {
 		r.q.log.Warn("packet filter: verdict", "queue", r.num, "err", err.Error())
 	}
 }
 
-// failed is go-nfqueue's error hook: it logs and goes on reading, unless the queue closes.
-func (r *reader) failed(err error) int {
-	if r.ctx.Err() != nil {
-		return 1
-	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return 0
-	}
-	r.q.log.Warn("packet filter: reading the queue", "queue", r.num, "err", err.Error())
-	return 0
-}
-
-// close sends what is pending, ends the delays (their packets pass now: a closing queue
-// drops what it holds) and lets go of the socket.
+// close sends what is pending, lets the delayed packets pass now (a closing queue drops what
+// it holds) and lets go of the socket.
 func (r *reader) close() error {
 	r.mu.Lock()
 	r.flushLocked()
 	for t, d := range r.timers {
 		if t.Stop() {
-			r.verdictLocked(d.id, nfqueue.NfAccept, d.pkt)
+			r.verdictLocked(d.id, verdictAccept, d.pkt)
 		}
 	}
 	r.closed = true
 	r.mu.Unlock()
 	r.cancel()
-	if err := r.nf.Close(); err != nil {
-		return fmt.Errorf("pktfilter: close queue %d: %w", r.num, err)
-	}
-	return nil
+	err := r.nfq.close() // ends the reader's wait
+	<-r.done
+	return err
 }

@@ -1,10 +1,5 @@
 package pktfilter
 
-import (
-	"crypto/sha256"
-	"hash"
-)
-
 // stream is one direction of a queued connection as the filter saw it: where its bytes
 // stand (TCP sequence numbers made offsets from the first byte after the SYN), the matcher
 // that carries patterns across packets, and the digest of the bytes delivered.
@@ -13,7 +8,8 @@ type stream struct {
 	next    uint32 // the sequence number of the next byte not judged yet
 	nextOff int64  // its stream offset
 	matcher *Matcher
-	sum     hash.Hash // nil: no digest (not asked for, or the stream has a hole)
+	sum     *digest // nil: no digest (not asked for, or the stream has a hole)
+	summed  bool    // sum finished: no more bytes go to it
 	// dropped: the filter dropped bytes up to sequence number dropEnd that have not all
 	// passed since; a packet beyond a gap below dropEnd waits for them even where gaps are
 	// allowed (Bypass), as the gap is the filter's own.
@@ -79,7 +75,7 @@ func (st *stream) repeat(off int64, b []byte) bool {
 func newStream(patterns []Pattern, digest bool) *stream {
 	st := &stream{matcher: NewMatcher(patterns)}
 	if digest {
-		st.sum = sha256.New()
+		st.sum = newDigest()
 	}
 	return st
 }
@@ -148,7 +144,10 @@ func (st *stream) skip(sg segment) {
 	st.next += uint32(sg.gap)
 	st.nextOff += sg.gap
 	st.matcher.Reset(st.nextOff)
-	st.sum = nil
+	if st.sum != nil {
+		st.sum.finish() // lets its goroutine go
+		st.sum = nil
+	}
 }
 
 // advance records that the segment's new bytes (fresh, as delivered) passed.
@@ -158,7 +157,7 @@ func (st *stream) advance(fresh []byte) {
 	}
 	st.next += uint32(len(fresh))
 	st.nextOff += int64(len(fresh))
-	if st.sum != nil {
-		st.sum.Write(fresh)
+	if st.sum != nil && !st.summed {
+		st.sum.write(fresh)
 	}
 }

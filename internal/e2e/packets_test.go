@@ -174,6 +174,11 @@ func TestPacketFilter(t *testing.T) {
 			if err == nil {
 				t.Fatalf("curl got the file with the forbidden pattern:\n%s", tail(tr, 10))
 			}
+			// The client learns at once, from the reset the filter sends in the stopped
+			// packet's place (not from its own timeout).
+			if !strings.Contains(tr, "Connection reset by peer") {
+				t.Errorf("curl did not see the data connection reset:\n%s", tail(tr, 10))
+			}
 			if st, err := os.Stat(dst); err == nil && st.Size() >= size {
 				t.Errorf("the client has all %d bytes", st.Size())
 			}
@@ -221,7 +226,7 @@ func TestPacketFilter(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !strings.Contains(fmt.Sprint(pf["stopped"]), "callback judge failed") {
+			if err == nil || !strings.Contains(fmt.Sprint(pf["stopped"]), "callback judge failed") || !strings.Contains(tr, "Connection reset by peer") {
 				t.Errorf("fail-closed: %v, record %v\n%s", err, r, tail(tr, 10))
 			}
 		})
@@ -250,8 +255,8 @@ func TestPacketFilter(t *testing.T) {
 		dst := filepath.Join(b.tp.Dir, "split.bin")
 		ftpURL := fmt.Sprintf("ftp://%s:%s@%s:2121/split.bin", b.srv.User, b.srv.Pass, b.tp.ServerV4)
 		tr, err := scenario.Curl(ctx, b.tp, scenario.EPSV, "-o", dst, ftpURL)
-		if err == nil {
-			t.Errorf("curl: %v\n%s", err, tail(tr, 10))
+		if err == nil || !strings.Contains(tr, "Connection reset by peer") {
+			t.Errorf("curl: %v, want the data connection reset\n%s", err, tail(tr, 10))
 		}
 		if got, _ := os.ReadFile(dst); len(got) > 1000+half {
 			t.Errorf("the client got %d bytes, more than the first packet's %d", len(got), 1000+half)
