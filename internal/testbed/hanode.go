@@ -145,6 +145,13 @@ func (tp *Topology) StartHANode(ctx context.Context, i, priority int, notify str
 			return nil, fmt.Errorf("testbed: %w", err)
 		}
 	}
+	// A conntrackd that was killed leaves its lock file, and a new one refuses to start while
+	// it exists (deploy/ha's notes say the same for a gateway that crashed).
+	for _, stale := range []string{"conntrackd.lock", "conntrackd.ctl"} {
+		if err := os.Remove(filepath.Join(n.dir, stale)); err != nil && !os.IsNotExist(err) {
+			return nil, fmt.Errorf("testbed: %w", err)
+		}
+	}
 	var err error
 	if n.Conntrackd, err = tp.Start(n.NS, "conntrackd", "-C", n.ConntrackdConf); err != nil {
 		return nil, err

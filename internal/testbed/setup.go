@@ -53,6 +53,11 @@ func (tp *Topology) setup(ctx context.Context) error {
 		if slices.Contains(tp.Gateways(), ns) {
 			script += " && echo 1 >/proc/sys/net/ipv4/ip_forward && echo 1 >/proc/sys/net/ipv6/conf/all/forwarding"
 		}
+		if tp.HA != nil && slices.Contains(tp.Gateways(), ns) {
+			// A gateway whose links go down (TestFailover) keeps its IPv6 addresses, as
+			// its IPv4 ones, for when they come back up.
+			script += " && echo 1 >/proc/sys/net/ipv6/conf/all/keep_addr_on_down && echo 1 >/proc/sys/net/ipv6/conf/default/keep_addr_on_down"
+		}
 		if _, _, err := run(ctx, "ip", "netns", "exec", ns, "sh", "-c", script); err != nil {
 			return fmt.Errorf("sysctl: %w", err)
 		}
