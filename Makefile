@@ -65,7 +65,7 @@ deps:
 	         clamav-daemon:/usr/sbin/clamd clamdscan:/usr/bin/clamdscan c-icap:/usr/bin/c-icap \
 	         libc-icap-mod-virus-scan:/usr/lib/x86_64-linux-gnu/c_icap/virus_scan.so \
 	         python3-pyftpdlib:/usr/lib/python3/dist-packages/pyftpdlib/__init__.py \
-	         systemd:/usr/bin/systemd-analyze; do \
+	         systemd:/usr/bin/systemd-analyze keepalived:/usr/sbin/keepalived conntrackd:/usr/sbin/conntrackd; do \
 		p=$${c%%:*}; f=$${c#*:}; \
 		case "$$f" in *.py|*.so) [ -r "$$f" ];; *) [ -x "$$f" ];; esac || missing="$$missing $$p"; \
 	done; \

@@ -23,7 +23,12 @@ type Gateway struct {
 // The gateway has no control socket unless args give one (-control-socket PATH): the
 // default path is shared by every gateway on the host.
 func StartGateway(ctx context.Context, tp *testbed.Topology, bin string, args ...string) (*Gateway, error) {
-	p, err := tp.Start(tp.GW, bin, append([]string{"run", "--log-format", "json", "-control-socket", ""}, args...)...)
+	return StartGatewayIn(ctx, tp, tp.GW, bin, args...)
+}
+
+// StartGatewayIn is StartGateway in namespace ns (the second gateway of an HA topology).
+func StartGatewayIn(ctx context.Context, tp *testbed.Topology, ns, bin string, args ...string) (*Gateway, error) {
+	p, err := tp.Start(ns, bin, append([]string{"run", "--log-format", "json", "-control-socket", ""}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("scenario: start gateway: %w", err)
 	}

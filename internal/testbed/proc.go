@@ -96,6 +96,9 @@ func (tp *Topology) role(ns string) string {
 	case tp.Server:
 		return "server"
 	}
+	if tp.HA != nil && ns == tp.HA.GW2 {
+		return "gw2"
+	}
 	return ns
 }
 

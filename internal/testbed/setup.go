@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -49,12 +50,23 @@ func (tp *Topology) setup(ctx context.Context) error {
 	// stay tentative for about a second.
 	for _, ns := range tp.Namespaces() {
 		script := "echo 0 >/proc/sys/net/ipv6/conf/all/accept_dad && echo 0 >/proc/sys/net/ipv6/conf/default/accept_dad"
-		if ns == tp.GW {
+		if slices.Contains(tp.Gateways(), ns) {
 			script += " && echo 1 >/proc/sys/net/ipv4/ip_forward && echo 1 >/proc/sys/net/ipv6/conf/all/forwarding"
+		}
+		if tp.HA != nil && slices.Contains(tp.Gateways(), ns) {
+			// A gateway whose links go down (TestFailover) keeps its IPv6 addresses, as
+			// its IPv4 ones, for when they come back up.
+			script += " && echo 1 >/proc/sys/net/ipv6/conf/all/keep_addr_on_down && echo 1 >/proc/sys/net/ipv6/conf/default/keep_addr_on_down"
 		}
 		if _, _, err := run(ctx, "ip", "netns", "exec", ns, "sh", "-c", script); err != nil {
 			return fmt.Errorf("sysctl: %w", err)
 		}
+	}
+	if tp.HA != nil {
+		if err := tp.setupHA(ctx); err != nil {
+			return err
+		}
+		return tp.firewall(ctx)
 	}
 	if _, _, err := run(ctx, "ip", "-n", tp.Client, "link", "add", ifClient, "type", "veth",
 		"peer", "name", ifGWClient, "netns", tp.GW); err != nil {
@@ -107,12 +119,20 @@ func (tp *Topology) setup(ctx context.Context) error {
 			return err
 		}
 	}
-	if !tp.opts.Forward {
-		file := filepath.Join(tp.Dir, tp.GW+"-tbfw.nft")
+	return tp.firewall(ctx)
+}
+
+// firewall installs the gateways' forward table unless Options.Forward.
+func (tp *Topology) firewall(ctx context.Context) error {
+	if tp.opts.Forward {
+		return nil
+	}
+	for _, gw := range tp.Gateways() {
+		file := filepath.Join(tp.Dir, gw+"-tbfw.nft")
 		if err := os.WriteFile(file, []byte(firewallRules), 0o644); err != nil {
 			return fmt.Errorf("write firewall: %w", err)
 		}
-		if _, _, err := run(ctx, "ip", "netns", "exec", tp.GW, "nft", "-f", file); err != nil {
+		if _, _, err := run(ctx, "ip", "netns", "exec", gw, "nft", "-f", file); err != nil {
 			return fmt.Errorf("firewall: %w", err)
 		}
 	}

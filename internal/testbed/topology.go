@@ -26,6 +26,10 @@ type Options struct {
 	//
 	// so nothing crosses gw unless a local proxy on gw terminates it.
 	Forward bool
+	// HA builds two gateways (Topology.GW and HA.GW2) on a client LAN and a server LAN with a
+	// sync link between them (see HA); the client and the server route through the shared
+	// addresses, which nobody holds until keepalived adds them.
+	HA bool
 }
 
 // Topology is a client, gw and server network namespace triple.
@@ -43,6 +47,9 @@ type Topology struct {
 
 	// Dir is the per-run directory for configs, files and logs.
 	Dir string
+
+	// HA is the second gateway and the LANs (Options.HA); nil otherwise.
+	HA *HA
 
 	opts Options
 
@@ -140,6 +147,9 @@ func build(ctx context.Context, dir string, opts Options) (_ *Topology, err erro
 		Dir:  dir,
 		opts: opts,
 	}
+	if opts.HA {
+		tp.HA = newHA(base)
+	}
 	defer func() {
 		if err != nil {
 			if cerr := tp.close(); cerr != nil {
@@ -153,8 +163,12 @@ func build(ctx context.Context, dir string, opts Options) (_ *Topology, err erro
 	return tp, nil
 }
 
-// Namespaces returns the three namespace names: client, gw, server.
+// Namespaces returns the namespace names: client, gw, server (and with HA the second
+// gateway and the switch).
 func (tp *Topology) Namespaces() []string {
+	if tp.HA != nil {
+		return []string{tp.Client, tp.GW, tp.Server, tp.HA.GW2, tp.HA.Switch}
+	}
 	return []string{tp.Client, tp.GW, tp.Server}
 }
 
