@@ -22,6 +22,8 @@ var packaged = []string{
 	binPath, unitPath, defaultPath, manPath,
 	"/etc/ftpgate/ftpgate.yaml", "/etc/ftpgate/policy.star",
 	"/usr/share/ftpgate/ftpgate.nft",
+	"/usr/share/ftpgate/ha/ftpgate-ha-notify", "/usr/share/ftpgate/ha/keepalived.conf",
+	"/usr/share/ftpgate/ha/conntrackd.conf", "/usr/share/ftpgate/ha/ha-input.nft",
 	"/usr/lib/sysctl.d/90-ftpgate.conf",
 	"/usr/lib/modules-load.d/ftpgate.conf",
 	"/usr/lib/sysusers.d/ftpgate.conf",
