@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -234,6 +235,9 @@ func TestFailover(t *testing.T) {
 	}
 	if sha(t, pdst) != b.sums["mid.bin"] {
 		t.Errorf("the proxied download is not whole after lftp resumed it")
+	}
+	if log, _ := os.ReadFile(lftpLog); !strings.Contains(string(log), "---> REST ") {
+		t.Errorf("lftp did not resume with REST:\n%s", tail(string(log), 40))
 	}
 	t.Logf("failover: lftp completed the proxied download by resuming %v after the kill", time.Since(killed).Round(10*time.Millisecond))
 
