@@ -227,20 +227,22 @@ func packet(msg []byte) (id uint32, payload []byte, ok bool) {
 	hasID := false
 	for a := msg[nlHeader+nfgenHeader : l]; len(a) >= 4; {
 		al := int(binary.NativeEndian.Uint16(a))
+		if binary.NativeEndian.Uint16(a[2:])&nlaTypeMask == attrPayload {
+			// The payload is the message's last attribute, and the rest of it: its 16-bit
+			// length overflows for a GSO packet of more than 65,531 bytes (the kernel
+			// writes it truncated), so it is not read from there.
+			payload = a[4:]
+			break
+		}
 		if al < 4 || al > len(a) {
 			break
 		}
-		switch binary.NativeEndian.Uint16(a[2:]) & nlaTypeMask {
-		case attrPacketHdr:
-			if al >= 8 {
-				id, hasID = binary.BigEndian.Uint32(a[4:]), true
-			}
-		case attrPayload:
-			payload = a[4:al]
+		if binary.NativeEndian.Uint16(a[2:])&nlaTypeMask == attrPacketHdr && al >= 8 {
+			id, hasID = binary.BigEndian.Uint32(a[4:]), true
 		}
 		a = a[min((al+3)&^3, len(a)):]
 	}
-	return id, payload, hasID
+	return id, payload, hasID && payload != nil
 }
 
 // close closes the socket: the kernel drops the packets still queued.

@@ -94,3 +94,29 @@ func TestJudgeComplete(t *testing.T) {
 		t.Error("not complete after a reset")
 	}
 }
+
+// TestPacketMessage: a queued packet's message gives its id and payload, also when the
+// payload attribute's 16-bit length overflowed (a GSO packet of more than 65,531 bytes).
+func TestPacketMessage(t *testing.T) {
+	payload := make([]byte, 65533)
+	for i := range payload {
+		payload[i] = byte(i)
+	}
+	hdr := attr(attrPacketHdr, []byte{0, 0, 0x12, 0x34, 0x08, 0x00, 3})
+	pl := make([]byte, 4, 4+len(payload))
+	binary.NativeEndian.PutUint16(pl, uint16(4+len(payload))) // overflows: 1
+	binary.NativeEndian.PutUint16(pl[2:], attrPayload)
+	pl = append(pl, payload...)
+	q := &nfq{num: 5}
+	msg := q.message(msgPacket, 0, append(hdr, pl...))
+	id, got, ok := packet(msg)
+	if !ok || id != 0x1234 || len(got) != len(payload) || got[65532] != payload[65532] {
+		t.Fatalf("packet: id %#x, %d bytes, ok %v", id, len(got), ok)
+	}
+	if _, _, ok := packet(q.message(msgPacket, 0, hdr)); ok {
+		t.Error("a message without payload was taken")
+	}
+	if _, _, ok := packet(q.message(msgVerdict, 0, append(hdr, pl...))); ok {
+		t.Error("a message of another type was taken")
+	}
+}
