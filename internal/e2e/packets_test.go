@@ -145,10 +145,10 @@ func TestPacketFilter(t *testing.T) {
 			}
 			r := newRecord(t, b, "clean.bin", len(recordsOf(b, "clean.bin"))-1)
 			pf := filterRecord(t, r)
-			if r["path"] != "kernel" || r["sha256"] != b.sums["clean.bin"] || r["bytes_to_client"] != float64(size) ||
-				pf["stopped"] != nil || pf["packets"].(float64) < 10 || pf["accepted"].(float64) < 10 {
+			if r["path"] != "kernel" || pf["stopped"] != nil || pf["packets"].(float64) < 10 || pf["accepted"].(float64) < 10 {
 				t.Errorf("RETR record: %v", r)
 			}
+			checkFilterDigest(t, r, pf, b.sums["clean.bin"], size, v6)
 			// The rate cap (4 MiB/s, 1 MiB burst) held packets back, or dropped those that
 			// would have waited longer than the timeout; the file still arrived whole.
 			if held := num(pf["delayed"]) + num(pf["rate_dropped"]); v6 != (held > 0) {
@@ -162,9 +162,10 @@ func TestPacketFilter(t *testing.T) {
 				t.Fatal("STOR: checksum differs on the server")
 			}
 			r = newRecord(t, b, up, 0)
-			if r["path"] != "kernel" || r["sha256"] != b.sums["clean.bin"] || filterRecord(t, r)["stopped"] != nil {
+			if r["path"] != "kernel" || filterRecord(t, r)["stopped"] != nil {
 				t.Errorf("STOR record: %v", r)
 			}
+			checkFilterDigest(t, r, filterRecord(t, r), b.sums["clean.bin"], size, v6)
 		})
 		t.Run(fam+"/forbidden pattern", func(t *testing.T) {
 			ctx := b.ctx(t)
@@ -286,4 +287,24 @@ func waitLog(t *testing.T, p *testbed.Proc, text string) {
 func num(v any) float64 {
 	f, _ := v.(float64)
 	return f
+}
+
+// checkFilterDigest checks a clean transfer's record: the filter's digest and exact size are
+// the file's. Under fail-open (queue_bypass) bytes the filter never saw are let pass as
+// unjudged (the queue may have been bypassed), and the record then has no digest: the
+// filter says so in unjudged_bytes instead (seen now and then under the rate cap, whose
+// drops make the sender resend, with the race detector's slower gateway).
+func checkFilterDigest(t *testing.T, r, pf map[string]any, sum string, size int64, failOpen bool) {
+	t.Helper()
+	if failOpen && num(pf["unjudged_bytes"]) > 0 && r["sha256"] == nil {
+		t.Logf("fail-open: %v bytes passed unjudged, no digest in the record", pf["unjudged_bytes"])
+		return
+	}
+	n := r["bytes_to_client"]
+	if r["direction"] == "upload" {
+		n = r["bytes_to_server"]
+	}
+	if r["sha256"] != sum || n != float64(size) {
+		t.Errorf("record: digest %v, %v bytes; want the file's %s, %d bytes: %v", r["sha256"], n, sum, size, r)
+	}
 }
