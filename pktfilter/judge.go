@@ -59,8 +59,12 @@ func NewJudge(s Settings, meta Meta, srcIsClient, digest bool) *Judge {
 	s = s.WithDefaults()
 	j := &Judge{s: s, meta: meta}
 	j.toClient = [2]bool{!srcIsClient, srcIsClient}
+	proto := s.matcher
+	if proto == nil {
+		proto = NewMatcher(s.Patterns)
+	}
 	for d := range j.streams {
-		j.streams[d] = newStream(s.Patterns, digest)
+		j.streams[d] = newStream(proto.Clone(), digest)
 	}
 	if s.MaxRate > 0 {
 		j.bucket = NewBucket(s.MaxRate, max(s.MaxRate/4, 2*65536))

@@ -293,3 +293,17 @@ func TestJudgeOwnHoles(t *testing.T) {
 		t.Errorf("unjudged %d, digest %s; want 0 and %x", st.Unjudged, st.SHA256, sum)
 	}
 }
+
+// TestJudgeCompiled: judges of compiled settings share the compiled patterns, each stream
+// matching on its own.
+func TestJudgeCompiled(t *testing.T) {
+	s := Settings{Enabled: true, Patterns: []Pattern{{Name: "eicar", Bytes: []byte("EICAR-STANDARD")}}}
+	s.Compile()
+	a, b := NewJudge(s, Meta{}, true, false), NewJudge(s, Meta{}, true, false)
+	if vs := feed(t, a, Reply, "xxEICAR-", "STANDARD"); vs[1].Action != Stop {
+		t.Errorf("judge a: %v, want a stop", vs[1].Action)
+	}
+	if vs := feed(t, b, Reply, "xxEICAR-", "other"); vs[1].Action != Accept {
+		t.Errorf("judge b (its own stream): %v, want accept", vs[1].Action)
+	}
+}

@@ -71,9 +71,9 @@ func (st *stream) repeat(off int64, b []byte) bool {
 	return changed
 }
 
-// newStream returns a stream not yet started.
-func newStream(patterns []Pattern, digest bool) *stream {
-	st := &stream{matcher: NewMatcher(patterns)}
+// newStream returns a stream not yet started, matching with m (its own).
+func newStream(m *Matcher, digest bool) *stream {
+	st := &stream{matcher: m}
 	if digest {
 		st.sum = newDigest()
 	}

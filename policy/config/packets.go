@@ -49,6 +49,7 @@ func (b *builder) packetFilter(n *yaml.Node, path string, s *pktfilter.Settings)
 	if len(s.Patterns) == 0 && s.MaxSize == 0 && s.MaxRate == 0 && s.Callback == nil {
 		return b.errAt(n, path, "filters nothing: give patterns, max_size, max_rate or a callback")
 	}
+	s.Compile()
 	return nil
 }
 
