@@ -116,9 +116,11 @@ type PacketFilter struct {
 	Dropped   int64 `json:"dropped"`
 	Rewritten int64 `json:"rewritten,omitempty"`
 	Delayed   int64 `json:"delayed,omitempty"`
-	// RateDropped: dropped by the rate cap; OutOfOrder: dropped because earlier bytes were
-	// missing; Unjudged: bytes that passed without the filter (queue_bypass).
+	// RateDropped: dropped by the rate cap; Reordered: held back until earlier bytes came;
+	// OutOfOrder: dropped because earlier bytes were missing (not within the timeout, or the
+	// filter dropped them); Unjudged: bytes that passed without the filter (queue_bypass).
 	RateDropped int64 `json:"rate_dropped,omitempty"`
+	Reordered   int64 `json:"reordered,omitempty"`
 	OutOfOrder  int64 `json:"out_of_order,omitempty"`
 	Unjudged    int64 `json:"unjudged_bytes,omitempty"`
 	Unparsed    int64 `json:"unparsed,omitempty"`

@@ -116,8 +116,9 @@ func auditPackets(st *pktfilter.Stats) *audit.PacketFilter {
 		return nil
 	}
 	return &audit.PacketFilter{Packets: st.Packets, Bytes: st.Bytes, Accepted: st.Accepted, Dropped: st.Dropped,
-		Rewritten: st.Rewritten, Delayed: st.Delayed, RateDropped: st.RateDropped, OutOfOrder: st.OutOfOrder,
-		Unjudged: st.Unjudged, Unparsed: st.Unparsed, CallbackErrors: st.CallbackErrors, TimedOut: st.TimedOut,
+		Rewritten: st.Rewritten, Delayed: st.Delayed, RateDropped: st.RateDropped, Reordered: st.Reordered,
+		OutOfOrder: st.OutOfOrder,
+		Unjudged:   st.Unjudged, Unparsed: st.Unparsed, CallbackErrors: st.CallbackErrors, TimedOut: st.TimedOut,
 		CallbackOff: st.CallbackOff, CallbackError: st.LastError, Stopped: st.Stopped,
 		MaxHoldMS: float64(st.MaxHold.Microseconds()) / 1000}
 }

@@ -29,6 +29,9 @@ type Verdict struct {
 	Delay time.Duration
 	// Reason says why the transfer stopped (Stop).
 	Reason string
+	// Then are verdicts on packets held back before (Hold) that this one let go, in the
+	// order they must be given, after this packet's.
+	Then []Released
 }
 
 // maxCallbackTimeouts is how many callback timeouts in a row a channel takes before its
@@ -118,8 +121,10 @@ func (j *Judge) stop(p *Packet, reason string) Verdict {
 
 // Judge decides on one packet of direction d, raw from its IP header, that arrived at now;
 // ctx bounds a callback (the queue gives it the packet's deadline). A rewrite changes raw
-// in place and returns it as Verdict.Packet.
-func (j *Judge) Judge(ctx context.Context, raw []byte, d Dir, now time.Time) Verdict {
+// in place and returns it as Verdict.Packet. A packet beyond bytes not seen yet is held
+// (Hold, a copy kept): its verdict comes later, under tag id, in Verdict.Then of the packet
+// that fills the gap, or from Expire.
+func (j *Judge) Judge(ctx context.Context, raw []byte, id uint32, d Dir, now time.Time) Verdict {
 	p, err := Parse(raw)
 	if err != nil {
 		j.mu.Lock()
@@ -128,11 +133,11 @@ func (j *Judge) Judge(ctx context.Context, raw []byte, d Dir, now time.Time) Ver
 		j.stats.Unparsed++
 		return j.failure()
 	}
-	return j.judgeParsed(ctx, &p, d, now)
+	return j.judgeParsed(ctx, &p, id, d, now)
 }
 
 // judgeParsed is Judge for a parsed packet.
-func (j *Judge) judgeParsed(ctx context.Context, p *Packet, d Dir, now time.Time) Verdict {
+func (j *Judge) judgeParsed(ctx context.Context, p *Packet, id uint32, d Dir, now time.Time) Verdict {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.stats.Packets++
@@ -157,17 +162,19 @@ func (j *Judge) judgeParsed(ctx context.Context, p *Packet, d Dir, now time.Time
 	}
 	j.stats.Bytes += int64(len(payload))
 	sg := st.place(p.Seq, len(payload))
+	var then []Released
 	if sg.gap > 0 {
-		if !j.s.Bypass || st.ownGap() {
-			st.drop(p.Seq, len(payload))
-			j.stats.OutOfOrder++
-			j.stats.Dropped++
-			return Verdict{Action: Drop} // TCP sends the missing bytes again, then this
+		var v Verdict
+		if v, sg, then = j.gapLocked(ctx, p, id, d, sg, now); v.Action != Accept {
+			return v
 		}
-		j.stats.Unjudged += sg.gap
-		st.skip(sg)
 	}
-	return j.judgePayload(ctx, p, payload, d, sg, now)
+	v := j.judgePayload(ctx, p, payload, d, sg, now)
+	v.Then = then
+	if len(st.held) > 0 {
+		v.Then = j.releaseLocked(ctx, d, now, v.Then)
+	}
+	return v
 }
 
 // judgePayload applies the caps, the callback and the patterns to a packet with payload.
@@ -348,6 +355,8 @@ type Stats struct {
 	Rewritten, Delayed int64
 	RateDropped        int64 // dropped by the rate cap (would have waited too long)
 	OutOfOrder         int64 // dropped because earlier bytes were missing
+	// Reordered counts packets held back until the bytes before them came (see Hold).
+	Reordered int64
 	// Unjudged counts bytes that passed without the filter (Bypass: the queue was full or
 	// not read); patterns start over after them and the digest is lost.
 	Unjudged int64

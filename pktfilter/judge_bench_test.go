@@ -19,7 +19,7 @@ func BenchmarkJudge(b *testing.B) {
 			j := NewJudge(Settings{Enabled: true, Patterns: []Pattern{{Name: "p", Bytes: []byte("FTPGATE-NEVER-IN-A-FILE")}}}, Meta{}, true, digest)
 			j.Transfer(Meta{}, true)
 			now := time.Unix(1, 0)
-			j.Judge(context.Background(), jpkt(1000, FlagSYN, ""), Reply, now)
+			j.Judge(context.Background(), jpkt(1000, FlagSYN, ""), 0, Reply, now)
 			payload := strings.Repeat("0123456789abcdef", 62<<10/16)
 			raws := make([][]byte, 64)
 			seq := uint32(1001)
@@ -30,7 +30,7 @@ func BenchmarkJudge(b *testing.B) {
 				raws[k] = jpkt(seq, FlagACK, payload)
 				b.StopTimer()
 				b.StartTimer()
-				if v := j.Judge(context.Background(), raws[k], Reply, now); v.Action != Accept {
+				if v := j.Judge(context.Background(), raws[k], 0, Reply, now); v.Action != Accept {
 					b.Fatalf("verdict %v", v.Action)
 				}
 				seq += uint32(len(payload))

@@ -30,21 +30,48 @@ func FuzzJudge(f *testing.F) {
 				MaxSize: 1 << 12, MaxRate: 1 << 14, Callback: rewriteAll{}}, Meta{}, true, true)
 			j.Transfer(Meta{}, true)
 			now := time.Unix(1, 0)
-			for rest := in; len(rest) >= 5; {
+			held := map[uint32]int{} // id: payload length
+			check := func(id uint32, v Verdict, n int) {
+				if v.Action == Rewrite {
+					p, err := Parse(v.Packet)
+					if err != nil || len(p.Payload()) != n {
+						t.Fatalf("rewritten packet %d: %v, %d bytes for %d", id, err, len(p.Payload()), n)
+					}
+				}
+			}
+			releases := func(rels []Released) {
+				for _, r := range rels {
+					n, ok := held[r.ID]
+					if !ok || r.Verdict.Action == Hold || r.Payload != n {
+						t.Fatalf("released %d (%v, %d bytes), not held so", r.ID, r.Verdict.Action, r.Payload)
+					}
+					delete(held, r.ID)
+					check(r.ID, r.Verdict, n)
+				}
+			}
+			var id uint32
+			for rest := in; len(rest) >= 5; id++ {
 				off, flags, dir, n := binary.BigEndian.Uint16(rest), rest[2], Dir(rest[3]&1), int(rest[4])
 				rest = rest[5:]
 				n = min(n, len(rest))
 				payload := string(rest[:n])
 				rest = rest[n:]
 				raw := jpkt(1000+uint32(off), flags, payload)
-				v := j.Judge(context.Background(), raw, dir, now)
-				if v.Action == Rewrite {
-					p, err := Parse(v.Packet)
-					if err != nil || len(p.Payload()) != n {
-						t.Fatalf("rewritten packet: %v, %d bytes for %d", err, len(p.Payload()), n)
-					}
+				v := j.Judge(context.Background(), raw, id, dir, now)
+				if v.Action == Hold {
+					held[id] = n
+				}
+				check(id, v, n)
+				releases(v.Then)
+				if rels, _ := j.Expire(context.Background(), now); len(rels) > 0 {
+					releases(rels)
 				}
 				now = now.Add(time.Millisecond)
+			}
+			rels, next := j.expire(context.Background(), now, true)
+			releases(rels)
+			if len(held) != 0 || !next.IsZero() {
+				t.Fatalf("still held after the last expiry: %v (next %v)", held, next)
 			}
 			j.Finish()
 			if st := j.Stats(); st.DataBytes > st.Bytes+st.Unjudged {

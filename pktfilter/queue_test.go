@@ -75,11 +75,11 @@ func TestJudgeComplete(t *testing.T) {
 	if j.Complete() {
 		t.Fatal("complete before the FIN")
 	}
-	j.Judge(t.Context(), jpkt(1001+3+4, FlagFIN|FlagACK, ""), Reply, now) // FIN beyond 4 missing bytes
+	j.Judge(t.Context(), jpkt(1001+3+4, FlagFIN|FlagACK, ""), 0, Reply, now) // FIN beyond 4 missing bytes
 	if j.Complete() {
 		t.Fatal("complete with bytes before the FIN missing")
 	}
-	j.Judge(t.Context(), jpkt(1001+3, FlagACK, "defg"), Reply, now)
+	j.Judge(t.Context(), jpkt(1001+3, FlagACK, "defg"), 0, Reply, now)
 	if !j.Complete() {
 		t.Fatal("not complete after the missing bytes came")
 	}
@@ -89,7 +89,7 @@ func TestJudgeComplete(t *testing.T) {
 	}
 	r := NewJudge(Settings{Enabled: true, MaxSize: 1}, Meta{}, true, false)
 	r.Transfer(Meta{}, true)
-	r.Judge(t.Context(), jpkt(1000, FlagRST, ""), Reply, now)
+	r.Judge(t.Context(), jpkt(1000, FlagRST, ""), 0, Reply, now)
 	if !r.Complete() {
 		t.Error("not complete after a reset")
 	}

@@ -15,7 +15,8 @@ import (
 // Verdicts are batched: a packet that simply passes is not answered at once while more
 // packets wait in the socket; one NFQNL_MSG_VERDICT_BATCH then lets pass every packet up to
 // the last of them. A batch covers all packets with lower ids still queued, so while a
-// packet waits for the rate cap (delayed) every verdict is sent on its own.
+// packet waits for the rate cap, or is held by its judge until the bytes before it came,
+// every verdict is sent on its own.
 type reader struct {
 	q      *Queue
 	nfq    *nfq
@@ -28,11 +29,12 @@ type reader struct {
 	mu         sync.Mutex // guards the fields below and orders verdicts
 	pending    bool       // accepts not sent yet, up to pendingMax
 	pendingMax uint32
-	delayed    int // packets waiting for the rate cap
+	delayed    int // packets waiting for the rate cap or held by a judge (Hold)
 	closed     bool
 	timers     map[*time.Timer]delayed
-	lastWarn   time.Time // of a receive error, to log them once a minute
-	releaseBy  time.Time // when the last packet held back by the rate cap passes
+	holds      map[*entry]*time.Timer // entries whose judges hold packets: their expiry
+	lastWarn   time.Time              // of a receive error, to log them once a minute
+	releaseBy  time.Time              // when the last packet held back by the rate cap passes
 }
 
 // delayed is a packet waiting for the rate cap.
@@ -102,13 +104,23 @@ func (r *reader) handle(id uint32, raw []byte) {
 		}
 		return
 	}
-	v := e.j.judgeParsed(r.ctx, &p, d, now)
-	hold := time.Since(now) + v.Delay
+	v := e.j.judgeParsed(r.ctx, &p, id, d, now)
+	if v.Action == Hold {
+		r.hold(e)
+		return
+	}
+	r.judged(e, v, len(p.Raw)-p.PayloadOff, now)
+	r.apply(id, v, e)
+	r.release(e, v.Then)
+}
+
+// judged records the verdict v on a packet of payload bytes that came at arrived.
+func (r *reader) judged(e *entry, v Verdict, payload int, arrived time.Time) {
+	hold := time.Since(arrived) + v.Delay
 	e.j.held(hold)
 	if o := r.q.cfg.Observe; o != nil {
-		o.Judged(v.Action, len(p.Raw)-p.PayloadOff, hold)
+		o.Judged(v.Action, payload, hold)
 	}
-	r.apply(id, v, e)
 }
 
 // apply sends the verdict v on packet id.
@@ -140,8 +152,11 @@ func (r *reader) apply(id uint32, v Verdict, e *entry) {
 func (r *reader) accept(id uint32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.delayed > 0 {
-		r.verdictLocked(id, verdictAccept, nil)
+	if r.delayed > 0 || r.pending && int32(id-r.pendingMax) < 0 {
+		r.verdictLocked(id, verdictAccept, nil) // a batch up to id would not cover the pending ones
+		if !r.nfq.pending() {
+			r.flushLocked()
+		}
 		return
 	}
 	r.pending, r.pendingMax = true, id
@@ -228,6 +243,7 @@ func (r *reader) close() error {
 			r.verdictLocked(d.id, verdictAccept, d.pkt)
 		}
 	}
+	r.closeHoldsLocked()
 	r.closed = true
 	r.mu.Unlock()
 	r.cancel()

@@ -114,6 +114,9 @@ const (
 	Drop                  // the packet is dropped (TCP sends it again)
 	Rewrite               // the packet passes with Decision.Data as its payload (same length)
 	Stop                  // the transfer ends: reset at the box, Decision.Reason in its record
+	// Hold is the judge's own verdict, never a callback's: the packet waits for bytes
+	// before it; its verdict comes with a later one's (Verdict.Then) or from Judge.Expire.
+	Hold
 )
 
 // Decision is a callback's verdict on one packet.

@@ -21,6 +21,9 @@ type stream struct {
 	// patches are the rewritten bytes that passed, oldest first, for retransmissions.
 	patches      []patch
 	patchedBytes int
+	// held are packets beyond a gap waiting for it, in sequence order (see reorder.go).
+	held      []heldPacket
+	heldBytes int
 }
 
 // patch is a run of rewritten bytes that passed at stream offset off.

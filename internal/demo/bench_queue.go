@@ -185,8 +185,9 @@ func num(m map[string]any, key string) float64 {
 }
 
 // filterNote is the packet filter row's part of the progress line: per transfer, the packets
-// the filter judged, their mean payload (the GSO packets' size), the drops (out of order:
-// earlier bytes missing) and the longest wait for a verdict; "" on other rows.
+// the filter judged, their mean payload (the GSO packets' size), those held until earlier
+// bytes came (reordered), the drops (out of order: earlier bytes missing) and the longest
+// wait for a verdict; "" on other rows.
 func filterNote(g *scenario.Gateway, id rowID, size int64) string {
 	if id != rowQueued {
 		return ""
@@ -198,8 +199,9 @@ func filterNote(g *scenario.Gateway, id rowID, size int64) string {
 			continue // checkFiltered said so
 		}
 		pkts := num(pf, "packets")
-		s = append(s, fmt.Sprintf("%s %.0f pkts of %.1f KiB, %.0f dropped (%.0f out of order), hold ≤%.1f ms",
-			t.command, pkts, num(pf, "bytes")/max(pkts, 1)/1024, num(pf, "dropped"), num(pf, "out_of_order"), num(pf, "max_hold_ms")))
+		s = append(s, fmt.Sprintf("%s %.0f pkts of %.1f KiB, %.0f reordered, %.0f dropped (%.0f out of order), hold ≤%.1f ms",
+			t.command, pkts, num(pf, "bytes")/max(pkts, 1)/1024, num(pf, "reordered"), num(pf, "dropped"),
+			num(pf, "out_of_order"), num(pf, "max_hold_ms")))
 	}
 	return "  filter: " + strings.Join(s, "; ")
 }

@@ -259,7 +259,7 @@ func TestCheckFilteredAndNote(t *testing.T) {
 		t.Errorf("checkFiltered: %v", err)
 	}
 	note := filterNote(g, rowQueued, size)
-	for _, w := range []string{"RETR 64 pkts of 16.0 KiB, 0 dropped (0 out of order), hold ≤1.5 ms", "STOR 256 pkts of 4.0 KiB"} {
+	for _, w := range []string{"RETR 64 pkts of 16.0 KiB, 0 reordered, 0 dropped (0 out of order), hold ≤1.5 ms", "STOR 256 pkts of 4.0 KiB"} {
 		if !strings.Contains(note, w) {
 			t.Errorf("note %q: no %q", note, w)
 		}
