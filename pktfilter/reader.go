@@ -19,7 +19,7 @@ import (
 // every verdict is sent on its own.
 type reader struct {
 	q      *Queue
-	nfq    *nfq
+	nfq    queueConn
 	num    uint16
 	bypass bool
 	ctx    context.Context
@@ -35,6 +35,18 @@ type reader struct {
 	holds      map[*entry]*time.Timer // entries whose judges hold packets: their expiry
 	lastWarn   time.Time              // of a receive error, to log them once a minute
 	releaseBy  time.Time              // when the last packet held back by the rate cap passes
+}
+
+// queueConn is a bound queue's socket as the reader uses it (*nfq; a fake in tests).
+type queueConn interface {
+	// recv reads one message into buf.
+	recv(buf []byte) (int, error)
+	// pending reports whether more messages wait in the socket.
+	pending() bool
+	// verdict gives packet id the verdict (with a new packet when pkt is not nil); batch
+	// gives it to every packet up to id still queued.
+	verdict(id uint32, verdict uint32, batch bool, pkt []byte) error
+	close() error
 }
 
 // delayed is a packet waiting for the rate cap.

@@ -118,7 +118,7 @@ func machineLine(now time.Time, c config) string {
 }
 
 // plainRows are the rows of the plain FTP sitting.
-var plainRows = []rowID{rowForward, rowHelper, rowProxy, rowHashed, rowObserve, rowICAP, rowKernel, rowQueued, rowRelay}
+var plainRows = []rowID{rowForward, rowHelper, rowProxy, rowHashed, rowObserve, rowICAP, rowKernel, rowQueued, rowQueuedHashed, rowRelay}
 
 // benchAll measures in two sittings, so that vsftpd restarts once: plain FTP (forwarding,
 // conntrack helper, ftpgate proxied with and without sha256, with an observing exec hook and
@@ -141,8 +141,10 @@ func benchAll(ctx context.Context, p *printer, b *bed, c config, res []*rowResul
 		res[rowHashed].na = hashNA
 	}
 	e.markInspectNA(res)
-	if e.queuedNA != "" {
-		res[rowQueued].na = e.queuedNA
+	for i, id := range []rowID{rowQueued, rowQueuedHashed} {
+		if e.queuedNA[i] != "" {
+			res[id].na = e.queuedNA[i]
+		}
 	}
 	stopScanner, err := e.startScanner(ctx, res)
 	if err != nil {

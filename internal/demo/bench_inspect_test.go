@@ -155,16 +155,16 @@ func TestCheckConfigs(t *testing.T) {
 	if e.observeNA != "" || e.icapNA != "" {
 		t.Errorf("inspection rows n/a: %q, %q", e.observeNA, e.icapNA)
 	}
-	if want := "n/a (ftpgate check: policies.p.packet_filter: unknown key)"; e.queuedNA != want {
+	if want := "n/a (ftpgate check: policies.p.packet_filter: unknown key)"; e.queuedNA != [2]string{want, want} {
 		t.Errorf("packet filter row: %q, want %q\n%s", e.queuedNA, want, out.String())
 	}
-	for _, f := range []string{e.observeConfig, e.icapConfig, e.queuedConfig} {
+	for _, f := range []string{e.observeConfig, e.icapConfig, e.queuedConfig[0], e.queuedConfig[1]} {
 		if _, err := os.Stat(f); err != nil {
 			t.Errorf("configuration not written: %v", err)
 		}
 	}
 	e.hasDataPath = false
-	if err := e.writeQueuedConfig(t.Context()); err != nil || e.queuedNA != kernelNA {
+	if err := e.writeQueuedConfig(t.Context()); err != nil || e.queuedNA != [2]string{kernelNA, kernelNA} {
 		t.Errorf("without the kernel path: %q, %v; want %q", e.queuedNA, err, kernelNA)
 	}
 }

@@ -41,9 +41,10 @@ type benchEnv struct {
 	// proxiedText (the proxied row's); observeNA and icapNA say why ftpgate refused them.
 	observeConfig, icapConfig, proxiedText string
 	observeNA, icapNA                      string
-	// queuedConfig is the packet filter row's configuration file; queuedNA says why the
-	// row cannot run (ftpgate refused it, or has no kernel data path).
-	queuedConfig, queuedNA string
+	// queuedConfig are the packet filter rows' configuration files (without and with
+	// sha256); queuedNA say why a row cannot run (ftpgate refused it, or has no kernel data
+	// path).
+	queuedConfig, queuedNA [2]string
 	// scanner is the ICAP row's c-icap + clamd while it runs; stamps counts the ICAP row's
 	// runs, whose files get unique contents (stampFiles).
 	scanner *testbed.Scanner
@@ -125,7 +126,9 @@ func (e *benchEnv) gatewayArgs(id rowID) []string {
 	case rowKernel:
 		return []string{"-c", e.kernelConfig}
 	case rowQueued:
-		return []string{"-c", e.queuedConfig}
+		return []string{"-c", e.queuedConfig[0]}
+	case rowQueuedHashed:
+		return []string{"-c", e.queuedConfig[1]}
 	case rowHashed:
 		return []string{"-c", e.hashedConfig}
 	case rowObserve:

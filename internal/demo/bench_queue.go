@@ -22,27 +22,41 @@ import (
 // finds it, so every packet passes after a full judgement.
 const queuePattern = "FTPGATE-NFQUEUE-BENCH-NEVER-IN-A-FILE"
 
-// queuedConfig is the packet filter row's configuration: the kernel row's (data_path:
-// kernel) with a packet_filter: of queuePattern, fail-closed (queue_bypass: false: a packet
-// ftpgate does not judge is dropped, never let through unjudged). transfer_hash stays at its
-// default (sha256): the filter then also digests the transfer's bytes for its record.
-func queuedConfig() string {
-	return gatewayConfig("kernel") + fmt.Sprintf("    packet_filter:\n      patterns: [%q]\n      queue_bypass: false\n", queuePattern)
+// queuedConfig is a packet filter row's configuration: the kernel row's (data_path: kernel)
+// with a packet_filter: of queuePattern, fail-closed (queue_bypass: false: a packet ftpgate
+// does not judge is dropped, never let through unjudged). The packet filter row has
+// transfer_hash: none, so that it does what the kernel row does plus the filter: the
+// packets scanned, no digest. The row "+ sha256" (hashed) keeps the default (sha256): the
+// filter then also digests the transfer's bytes for its record.
+func queuedConfig(hashed bool) string {
+	cfg := gatewayConfig("kernel")
+	if !hashed {
+		cfg += "    transfer_hash: none\n"
+	}
+	return cfg + fmt.Sprintf("    packet_filter:\n      patterns: [%q]\n      queue_bypass: false\n", queuePattern)
 }
 
-// writeQueuedConfig writes the packet filter row's configuration and asks ftpgate (`ftpgate
-// check`) whether it accepts it; a refusal, or a gateway without the kernel data path, puts
-// the row's reason in queuedNA. Whether the packet filter can run (its queue chain, its
-// queues) only the gateway's start tells: see rowUnavailable.
+// isQueued reports whether row id is a packet filter row.
+func isQueued(id rowID) bool { return id == rowQueued || id == rowQueuedHashed }
+
+// writeQueuedConfig writes the packet filter rows' configurations and asks ftpgate
+// (`ftpgate check`) whether it accepts them; a refusal, or a gateway without the kernel data
+// path, puts the row's reason in queuedNA. Whether the packet filter can run (its queue
+// chain, its queues) only the gateway's start tells: see rowUnavailable.
 func (e *benchEnv) writeQueuedConfig(ctx context.Context) error {
-	e.queuedConfig = filepath.Join(e.b.tp.Dir, "ftpgate-queued.yaml")
-	if !e.hasDataPath {
-		e.queuedNA = kernelNA
-		return nil
+	for i, name := range []string{"ftpgate-queued.yaml", "ftpgate-queued-sha256.yaml"} {
+		e.queuedConfig[i] = filepath.Join(e.b.tp.Dir, name)
+		if !e.hasDataPath {
+			e.queuedNA[i] = kernelNA
+			continue
+		}
+		na, err := e.checkConfig(ctx, e.queuedConfig[i], queuedConfig(i == 1))
+		if err != nil {
+			return err
+		}
+		e.queuedNA[i] = na
 	}
-	na, err := e.checkConfig(ctx, e.queuedConfig, queuedConfig())
-	e.queuedNA = na
-	return err
+	return nil
 }
 
 // checkConfig writes a row's configuration text to path and asks ftpgate (`ftpgate check`)
@@ -85,12 +99,12 @@ func (e *naError) Unwrap() error { return e.err }
 // refuses a packet_filter: it cannot apply). It returns nil for any other failure.
 func rowUnavailable(id rowID, err error) error {
 	msg := err.Error()
-	if id == rowQueued {
+	if isQueued(id) {
 		if na := packetFilterNA(msg); na != "" {
 			return &naError{cell: na, err: err}
 		}
 	}
-	if (id == rowKernel || id == rowQueued) && strings.Contains(msg, "data_path") {
+	if (id == rowKernel || isQueued(id)) && strings.Contains(msg, "data_path") {
 		return &naError{cell: kernelNA, err: err}
 	}
 	return nil
@@ -124,15 +138,21 @@ func packetFilterNA(log string) string {
 // benchTransfers are the commands and file names of a run's transfers.
 var benchTransfers = []struct{ command, name string }{{"RETR", benchFile}, {"STOR", uploadName}}
 
-// checkFiltered proves, on the packet filter row, that the run's RETR and STOR took the
-// kernel path under the filter (filterAccount); other rows pass.
+// checkFiltered proves, on a packet filter row, that the run's RETR and STOR took the
+// kernel path under the filter (filterAccount), and on the "+ sha256" row that the filter
+// digested them; other rows pass.
 func checkFiltered(g *scenario.Gateway, id rowID, size int64) error {
-	if id != rowQueued {
+	if !isQueued(id) {
 		return nil
 	}
 	var errs []error
 	for _, t := range benchTransfers {
-		if _, err := filterAccount(lastRecord(g.Logs("transfer"), t.command, t.name), size); err != nil {
+		rec := lastRecord(g.Logs("transfer"), t.command, t.name)
+		_, err := filterAccount(rec, size)
+		if err == nil && id == rowQueuedHashed && rec["sha256"] == nil {
+			err = errors.New("no sha256: the filter did not digest it")
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("transfer record of %s %s: %w", t.command, t.name, err))
 		}
 	}
@@ -189,7 +209,7 @@ func num(m map[string]any, key string) float64 {
 // bytes came (reordered), the drops (out of order: earlier bytes missing) and the longest
 // wait for a verdict; "" on other rows.
 func filterNote(g *scenario.Gateway, id rowID, size int64) string {
-	if id != rowQueued {
+	if !isQueued(id) {
 		return ""
 	}
 	var s []string

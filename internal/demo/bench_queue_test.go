@@ -20,27 +20,32 @@ import (
 )
 
 func TestQueuedConfig(t *testing.T) {
-	cfg := queuedConfig()
-	if !strings.HasPrefix(cfg, gatewayConfig("kernel")) {
-		t.Errorf("does not start with the kernel row's configuration:\n%s", cfg)
-	}
-	want := "    packet_filter:\n      patterns: [\"" + queuePattern + "\"]\n      queue_bypass: false\n"
-	if !strings.HasSuffix(cfg, want) {
-		t.Errorf("no %q at the end of\n%s", want, cfg)
-	}
-	// ftpgate's own parser takes it (the bench asks the binary too: ftpgate check).
-	c, err := policyconfig.Parse("queued.yaml", []byte(cfg), nil)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, cfg)
-	}
-	p := c.Policies["p"]
-	if p == nil {
-		t.Fatalf("no policy p in %+v", c.Policies)
-	}
-	s := p.Packets
-	if !s.Enabled || s.Bypass || len(s.Patterns) != 1 || string(s.Patterns[0].Bytes) != queuePattern ||
-		s.MaxSize != 0 || s.MaxRate != 0 || s.Callback != nil || p.Data.Path != policy.PathKernel {
-		t.Errorf("policy: data_path %v, packet filter %+v", p.Data.Path, s)
+	for _, hashed := range []bool{false, true} {
+		cfg := queuedConfig(hashed)
+		if !strings.HasPrefix(cfg, gatewayConfig("kernel")) {
+			t.Errorf("does not start with the kernel row's configuration:\n%s", cfg)
+		}
+		want := "    packet_filter:\n      patterns: [\"" + queuePattern + "\"]\n      queue_bypass: false\n"
+		if !strings.HasSuffix(cfg, want) {
+			t.Errorf("no %q at the end of\n%s", want, cfg)
+		}
+		// ftpgate's own parser takes it (the bench asks the binary too: ftpgate check).
+		c, err := policyconfig.Parse("queued.yaml", []byte(cfg), nil)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, cfg)
+		}
+		p := c.Policies["p"]
+		if p == nil {
+			t.Fatalf("no policy p in %+v", c.Policies)
+		}
+		s := p.Packets
+		if !s.Enabled || s.Bypass || len(s.Patterns) != 1 || string(s.Patterns[0].Bytes) != queuePattern ||
+			s.MaxSize != 0 || s.MaxRate != 0 || s.Callback != nil || p.Data.Path != policy.PathKernel {
+			t.Errorf("policy: data_path %v, packet filter %+v", p.Data.Path, s)
+		}
+		if got := p.Data.Hash != policy.HashNone; got != hashed {
+			t.Errorf("hashed %v: transfer_hash %v", hashed, p.Data.Hash)
+		}
 	}
 	if n := len(queuePattern); n < 32 || n > pktfilter.MaxPatternLen {
 		t.Errorf("pattern of %d bytes: too short to be absent from random bytes, or too long", n)
@@ -83,15 +88,22 @@ func TestQueuedRow(t *testing.T) {
 	if n := len(e.stepsFor(rowQueued)); n != 1 {
 		t.Errorf("%d steps, want 1 (transfer)", n)
 	}
-	if e.gatewayArgs(rowQueued)[1] != e.queuedConfig || !strings.Contains(strings.Join(rowKeys(), ","), "kernel,queued,relay") {
+	e.queuedConfig = [2]string{"q.yaml", "qh.yaml"}
+	if e.gatewayArgs(rowQueued)[1] != "q.yaml" || e.gatewayArgs(rowQueuedHashed)[1] != "qh.yaml" ||
+		!strings.Contains(strings.Join(rowKeys(), ","), "kernel,queued,queued-sha256,relay") {
 		t.Errorf("arguments %q, keys %q", e.gatewayArgs(rowQueued), rowKeys())
 	}
-	found := false
+	found := 0
 	for _, id := range plainRows {
-		found = found || id == rowQueued
+		if isQueued(id) {
+			found++
+		}
 	}
-	if !found {
-		t.Error("the packet filter row is not in the plain sitting")
+	if found != 2 {
+		t.Errorf("%d packet filter rows in the plain sitting, want 2", found)
+	}
+	if h := rowSpecs[rowQueuedHashed]; h.key != "queued-sha256" || h.base != rowKernel || !h.transferOnly || h.gateway {
+		t.Errorf("spec %+v: want key queued-sha256, base kernel, transfers only, no RSS", h)
 	}
 	// Its ratios are to the kernel row, run by run: 900/1800, 1200/2000; 450/900, 300/1000.
 	mb := float64(1 << 20)

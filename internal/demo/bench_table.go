@@ -12,17 +12,18 @@ type rowID int
 
 // The rows, in table order.
 const (
-	rowForward  rowID = iota // plain kernel forwarding, gateway stopped
-	rowHelper                // forwarding with the conntrack FTP helper, forward chain strict
-	rowProxy                 // ftpgate, data relayed in userspace (splice)
-	rowHashed                // ftpgate, data relayed in userspace through a SHA-256 (transfer_hash: sha256)
-	rowObserve               // ftpgate proxied, every object handed to an exec hook (sha256sum) after it passed
-	rowICAP                  // ftpgate proxied, every object stored and scanned by ICAP (c-icap + clamd) first
-	rowKernel                // ftpgate, data_path: kernel
-	rowQueued                // ftpgate, data_path: kernel with a packet filter (every data packet through NFQUEUE)
-	rowRelay                 // a bare transparent Go relay of every connection: the floor of any user-space hop
-	rowFTPSGate              // FTPS through ftpgate (TLS terminated on both legs)
-	rowFTPSFwd               // FTPS through plain forwarding
+	rowForward      rowID = iota // plain kernel forwarding, gateway stopped
+	rowHelper                    // forwarding with the conntrack FTP helper, forward chain strict
+	rowProxy                     // ftpgate, data relayed in userspace (splice)
+	rowHashed                    // ftpgate, data relayed in userspace through a SHA-256 (transfer_hash: sha256)
+	rowObserve                   // ftpgate proxied, every object handed to an exec hook (sha256sum) after it passed
+	rowICAP                      // ftpgate proxied, every object stored and scanned by ICAP (c-icap + clamd) first
+	rowKernel                    // ftpgate, data_path: kernel
+	rowQueued                    // ftpgate, data_path: kernel with a packet filter (every data packet through NFQUEUE)
+	rowQueuedHashed              // the same, the filter also digesting the transfers (transfer_hash: sha256)
+	rowRelay                     // a bare transparent Go relay of every connection: the floor of any user-space hop
+	rowFTPSGate                  // FTPS through ftpgate (TLS terminated on both legs)
+	rowFTPSFwd                   // FTPS through plain forwarding
 	numRows
 )
 
@@ -41,14 +42,16 @@ type rowSpec struct {
 
 // rowSpecs are the rows of the table.
 var rowSpecs = [numRows]rowSpec{
-	rowForward:  {name: "forwarding", key: "forwarding", label: "FORWARD", base: rowForward},
-	rowHelper:   {name: "conntrack helper", key: "helper", label: "CT HELPER", base: rowForward},
-	rowProxy:    {name: "ftpgate proxied", key: "proxied", label: "PROXIED", base: rowForward, gateway: true},
-	rowHashed:   {name: "ftpgate proxied + sha256", key: "sha256", label: "SHA256", base: rowProxy},
-	rowObserve:  {name: "ftpgate observe (sha256 hook)", key: "observe", label: "OBSERVE", base: rowProxy, transferOnly: true},
-	rowICAP:     {name: "ftpgate inspect (ICAP + ClamAV)", key: "icap", label: "ICAP", base: rowProxy, transferOnly: true},
-	rowKernel:   {name: "ftpgate kernel path", key: "kernel", label: "KERNEL", base: rowForward, gateway: true},
-	rowQueued:   {name: "ftpgate kernel path + packet filter (NFQUEUE)", key: "queued", label: "NFQUEUE", base: rowKernel, transferOnly: true},
+	rowForward: {name: "forwarding", key: "forwarding", label: "FORWARD", base: rowForward},
+	rowHelper:  {name: "conntrack helper", key: "helper", label: "CT HELPER", base: rowForward},
+	rowProxy:   {name: "ftpgate proxied", key: "proxied", label: "PROXIED", base: rowForward, gateway: true},
+	rowHashed:  {name: "ftpgate proxied + sha256", key: "sha256", label: "SHA256", base: rowProxy},
+	rowObserve: {name: "ftpgate observe (sha256 hook)", key: "observe", label: "OBSERVE", base: rowProxy, transferOnly: true},
+	rowICAP:    {name: "ftpgate inspect (ICAP + ClamAV)", key: "icap", label: "ICAP", base: rowProxy, transferOnly: true},
+	rowKernel:  {name: "ftpgate kernel path", key: "kernel", label: "KERNEL", base: rowForward, gateway: true},
+	rowQueued:  {name: "ftpgate kernel path + packet filter (NFQUEUE)", key: "queued", label: "NFQUEUE", base: rowKernel, transferOnly: true},
+	rowQueuedHashed: {name: "ftpgate kernel path + packet filter + sha256", key: "queued-sha256", label: "NFQ SHA256",
+		base: rowKernel, transferOnly: true},
 	rowRelay:    {name: "bare Go relay (floor)", key: "relay", label: "RELAY", base: rowForward},
 	rowFTPSGate: {name: "FTPS via ftpgate", key: "ftps-gw", label: "FTPS GW", base: rowFTPSFwd, gateway: true, tls: true},
 	rowFTPSFwd:  {name: "FTPS forwarded", key: "ftps-fwd", label: "FTPS FWD", base: rowFTPSFwd, tls: true},

@@ -42,7 +42,7 @@ func sampleResults() []*rowResult {
 	res[rowICAP].cpu = []float64{9, 10}
 	res[rowProxy].rss = []rssCell{{sessions: 1000, perSession: 20 * 1024}, {sessions: 10000, na: "too few free PIDs"}}
 	res[rowKernel].na = kernelNA
-	res[rowQueued].na = queuedOffNA
+	res[rowQueued].na, res[rowQueuedHashed].na = queuedOffNA, queuedOffNA
 	set(rowRelay, []float64{600 * mb, 700 * mb}, []float64{500 * mb, 500 * mb}, 80)
 	set(rowFTPSGate, []float64{200 * mb, 200 * mb}, []float64{100 * mb, 100 * mb}, 10)
 	res[rowFTPSGate].rss = []rssCell{{sessions: 1000, perSession: 40 * 1024}}
@@ -111,7 +111,7 @@ func TestBuildTableSelection(t *testing.T) {
 		names = append(names, row[0])
 	}
 	if got := strings.Join(names, ","); got != "forwarding,ftpgate proxied,ftpgate proxied + sha256,ftpgate observe (sha256 hook),"+
-		"ftpgate inspect (ICAP + ClamAV),ftpgate kernel path,ftpgate kernel path + packet filter (NFQUEUE),bare Go relay (floor),FTPS via ftpgate" {
+		"ftpgate inspect (ICAP + ClamAV),ftpgate kernel path,ftpgate kernel path + packet filter (NFQUEUE),ftpgate kernel path + packet filter + sha256,bare Go relay (floor),FTPS via ftpgate" {
 		t.Errorf("rows %s: skipped rows must be left out", got)
 	}
 	// RSS was not measured: a dash, not "n/a".
@@ -143,8 +143,8 @@ func TestTableText(t *testing.T) {
 			t.Errorf("line %d is %d wide, want %d (aligned):\n%s", i, n, width, text)
 		}
 	}
-	if notes != 2 {
-		t.Errorf("%d note rows, want 2 (kernel, packet filter):\n%s", notes, text)
+	if notes != 3 {
+		t.Errorf("%d note rows, want 3 (kernel, both packet filter rows):\n%s", notes, text)
 	}
 	// Numbers are right-aligned: the header's last column ends where the values end.
 	if !strings.HasSuffix(lines[0], "KiB/sess @1000") || !strings.HasSuffix(lines[2], dash) {
