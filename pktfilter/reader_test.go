@@ -24,7 +24,9 @@ type given struct {
 	verdict uint32
 }
 
-func newFakeConn() *fakeConn { return &fakeConn{queued: map[uint32]bool{}, closed: make(chan struct{})} }
+func newFakeConn() *fakeConn {
+	return &fakeConn{queued: map[uint32]bool{}, closed: make(chan struct{})}
+}
 
 func (f *fakeConn) recv([]byte) (int, error) {
 	<-f.closed
