@@ -164,11 +164,8 @@ func (r *reader) apply(id uint32, v Verdict, e *entry) {
 func (r *reader) accept(id uint32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.delayed > 0 || r.pending && int32(id-r.pendingMax) < 0 {
-		r.verdictLocked(id, verdictAccept, nil) // a batch up to id would not cover the pending ones
-		if !r.nfq.pending() {
-			r.flushLocked()
-		}
+	if r.delayed > 0 {
+		r.verdictLocked(id, verdictAccept, nil)
 		return
 	}
 	r.pending, r.pendingMax = true, id

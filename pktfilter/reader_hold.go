@@ -20,14 +20,16 @@ func (r *reader) hold(e *entry) {
 	r.holds[e] = time.AfterFunc(e.j.Settings().Timeout, func() { r.expire(e) })
 }
 
-// release gives the verdicts on packets that e's judge held back.
+// release gives the verdicts on packets that e's judge held back. Each still counts as
+// delayed while its verdict goes out, so that it gets a verdict of its own: a batch up to
+// its id could miss packets with higher ids accepted meanwhile.
 func (r *reader) release(e *entry, rels []Released) {
 	for _, rel := range rels {
+		r.judged(e, rel.Verdict, rel.Payload, rel.Arrived)
+		r.apply(rel.ID, rel.Verdict, e)
 		r.mu.Lock()
 		r.delayed--
 		r.mu.Unlock()
-		r.judged(e, rel.Verdict, rel.Payload, rel.Arrived)
-		r.apply(rel.ID, rel.Verdict, e)
 	}
 }
 
