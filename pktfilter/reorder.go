@@ -16,8 +16,13 @@ import (
 // come again); under Bypass the gap is let go (its bytes passed unjudged, as when the queue
 // was full) and the held packets are judged from there.
 
-// maxHeldBytes bounds the packets one stream holds back (whole packets, headers included).
-const maxHeldBytes = 4 << 20
+// maxHeldBytes and maxHeldPackets bound the packets one stream holds back (whole packets,
+// headers included): they are kept in sequence order by insertion, so their number is
+// bounded too, whatever their size.
+const (
+	maxHeldBytes   = 4 << 20
+	maxHeldPackets = 1024
+)
 
 // Released is a held packet's verdict, once given.
 type Released struct {
@@ -41,7 +46,7 @@ type heldPacket struct {
 // hold keeps a copy of packet p (tag id, payload n bytes) in sequence order; false when the
 // stream holds too much already.
 func (st *stream) hold(p *Packet, id uint32, n int, now time.Time) bool {
-	if st.heldBytes+len(p.Raw) > maxHeldBytes {
+	if st.heldBytes+len(p.Raw) > maxHeldBytes || len(st.held) >= maxHeldPackets {
 		return false
 	}
 	h := heldPacket{id: id, raw: append([]byte(nil), p.Raw...), seq: p.Seq, n: n, at: now}

@@ -138,3 +138,21 @@ func TestJudgeReorderBound(t *testing.T) {
 		}
 	}
 }
+
+// TestJudgeReorderCount: tiny packets are bounded by their number (maxHeldPackets), not
+// only by their bytes.
+func TestJudgeReorderCount(t *testing.T) {
+	j := NewJudge(Settings{Enabled: true}, Meta{}, true, false)
+	j.Transfer(Meta{}, true)
+	now := time.Unix(1000, 0)
+	feed(t, j, Reply, "abc")
+	held := 0
+	for i := range maxHeldPackets + 10 {
+		if v := j.Judge(t.Context(), jpkt(uint32(1001+3+10+i), FlagACK, "x"), uint32(i), Reply, now); v.Action == Hold {
+			held++
+		}
+	}
+	if held != maxHeldPackets {
+		t.Errorf("%d one-byte packets held, want %d", held, maxHeldPackets)
+	}
+}
